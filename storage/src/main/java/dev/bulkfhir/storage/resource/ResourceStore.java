@@ -1,0 +1,665 @@
+package dev.bulkfhir.storage.resource;
+
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.parser.IParser;
+import ca.uhn.fhir.util.BinaryUtil;
+import ca.uhn.fhir.util.FhirTerser;
+import dev.bulkfhir.storage.binary.BinaryStore;
+import dev.bulkfhir.storage.binary.StagedContent;
+import org.hl7.fhir.instance.model.api.IBase;
+import org.hl7.fhir.instance.model.api.IBaseBinary;
+import org.hl7.fhir.instance.model.api.IBaseResource;
+import org.hl7.fhir.instance.model.api.IIdType;
+
+import javax.sql.DataSource;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Date;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * The built-in resource store: every R4 resource type in three tables (current versions,
+ * older versions, patient compartment membership). Plain JDBC, because the load and export
+ * paths move millions of rows and must stream bytes without an ORM in between.
+ *
+ * <p>Every write runs in a transaction through {@link Writes}; the server owns version ids and
+ * lastUpdated, which are written into the stored JSON so that it can be served as it is.
+ *
+ * <p>A Binary's content never stays in its JSON: every write path moves {@code Binary.data} into the
+ * {@link BinaryStore} (as bytes, inline or in the file store) in the same transaction, so the stored
+ * JSON of a Binary has no {@code data}; read the content through {@link #binaries()}.
+ */
+public final class ResourceStore {
+
+    /** Ids as FHIR R4 allows them: 1-64 of [A-Za-z0-9-.]. */
+    private static final java.util.regex.Pattern VALID_ID = java.util.regex.Pattern.compile("[A-Za-z0-9\\-.]{1,64}");
+
+    private final DataSource dataSource;
+    private final FhirContext context;
+    private final PatientCompartment compartment;
+    private final BinaryStore binaries;
+
+    /** A store that keeps all Binary content in the database (no file store). */
+    public ResourceStore(DataSource dataSource, FhirContext context) {
+        this(dataSource, context, BinaryStore.inDatabase(dataSource));
+    }
+
+    public ResourceStore(DataSource dataSource, FhirContext context, BinaryStore binaries) {
+        this.dataSource = dataSource;
+        this.context = context;
+        this.compartment = new PatientCompartment(context);
+        this.binaries = binaries;
+    }
+
+    public FhirContext context() {
+        return context;
+    }
+
+    /** Where Binary content lives; the stored JSON of a Binary has no {@code data}. */
+    public BinaryStore binaries() {
+        return binaries;
+    }
+
+    public static boolean isValidId(String id) {
+        return id != null && VALID_ID.matcher(id).matches();
+    }
+
+    /** Work inside one database transaction; all of it commits, or none. */
+    @FunctionalInterface
+    public interface TransactionWork<T> {
+        T run(Writes writes) throws SQLException;
+    }
+
+    public <T> T inTransaction(TransactionWork<T> work) {
+        try (Connection connection = dataSource.getConnection()) {
+            connection.setAutoCommit(false);
+            Writes writes = new Writes(connection, Instant.now());
+            try {
+                T result = work.run(writes);
+                connection.commit();
+                return result;
+            } catch (SQLException | RuntimeException e) {
+                try {
+                    connection.rollback();
+                } finally {
+                    writes.discardStagedContent();
+                }
+                throw e;
+            } finally {
+                connection.setAutoCommit(true);
+            }
+        } catch (SQLException e) {
+            if (isConflict(e)) {
+                throw new WriteConflictException("A concurrent write to the same resource won; retry", e);
+            }
+            throw new StorageException("Database write failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** Unique key violations, lock time-outs, deadlocks and serialization failures. */
+    private static boolean isConflict(SQLException e) {
+        String state = e.getSQLState();
+        return state != null && (state.startsWith("23") || state.equals("HYT00") || state.startsWith("40"));
+    }
+
+    public StoredResource create(IBaseResource resource) {
+        return inTransaction(writes -> writes.create(resource));
+    }
+
+    public StoredResource update(IBaseResource resource) {
+        return inTransaction(writes -> writes.update(resource));
+    }
+
+    public Optional<StoredResource> delete(String type, String id) {
+        return inTransaction(writes -> writes.delete(type, id));
+    }
+
+    /**
+     * Creates a Binary whose content is {@code content} (staged through {@link #binaries()}, e.g.
+     * streamed from a request) rather than {@code Binary.data}. The caller discards the content if
+     * this throws.
+     *
+     * @param filename a download name for the content, or null
+     */
+    public StoredResource create(IBaseBinary binary, StagedContent content, String filename) {
+        return inTransaction(writes -> writes.create(writes.withContent(binary, content, filename)));
+    }
+
+    /** Like {@link #update(IBaseResource)}, with the content given as for {@link #create(IBaseBinary, StagedContent, String)}. */
+    public StoredResource update(IBaseBinary binary, StagedContent content, String filename) {
+        return inTransaction(writes -> writes.update(writes.withContent(binary, content, filename)));
+    }
+
+    /**
+     * Stores many resources in one transaction, each as a create-or-update of its own id (a
+     * resource without one gets a new id). This is the loader's path: new resources are inserted
+     * in JDBC batches.
+     *
+     * @return the number of resources written
+     */
+    public int writeAll(List<? extends IBaseResource> resources) {
+        return inTransaction(writes -> writes.writeAll(resources));
+    }
+
+    public boolean isEmpty() {
+        try (Connection connection = dataSource.getConnection();
+                PreparedStatement statement = connection.prepareStatement("SELECT 1 FROM bf_resource LIMIT 1");
+                ResultSet rows = statement.executeQuery()) {
+            return !rows.next();
+        } catch (SQLException e) {
+            throw new StorageException("Database read failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** The current version, which may be a deletion; empty if the resource never existed. */
+    public Optional<StoredResource> read(String type, String id) {
+        return query("SELECT res_type, res_id, version, last_updated, deleted, json FROM bf_resource"
+                + " WHERE res_type = ? AND res_id = ?", type, id).stream().findFirst();
+    }
+
+    public Optional<StoredResource> vread(String type, String id, long version) {
+        Optional<StoredResource> current = read(type, id);
+        if (current.isEmpty() || current.get().version() == version) {
+            return current;
+        }
+        return query("SELECT res_type, res_id, version, last_updated, deleted, json FROM bf_resource_history"
+                + " WHERE res_type = ? AND res_id = ? AND version = ?", type, id, version).stream().findFirst();
+    }
+
+    /** All versions, newest first. */
+    public List<StoredResource> history(String type, String id) {
+        List<StoredResource> versions = new ArrayList<>(query(
+                "SELECT res_type, res_id, version, last_updated, deleted, json FROM bf_resource"
+                        + " WHERE res_type = ? AND res_id = ?", type, id));
+        if (versions.isEmpty()) {
+            return versions;
+        }
+        versions.addAll(query("SELECT res_type, res_id, version, last_updated, deleted, json FROM bf_resource_history"
+                + " WHERE res_type = ? AND res_id = ? ORDER BY version DESC", type, id));
+        return versions;
+    }
+
+    public SearchPage search(ResourceQuery query) {
+        boolean forward = query.cursor() == null || query.cursor().forward();
+        List<Long> keys = new ArrayList<>();
+        List<StoredResource> matches = new ArrayList<>();
+        Long boundary = query.cursor() == null ? null : query.cursor().key();
+        // Candidates come from the indexes in chunks; the filter may reject some of them.
+        int chunk = Math.max(query.count() + 1, 50);
+        boolean exhausted = false;
+        while (matches.size() <= query.count() && !exhausted) {
+            List<Object> params = new ArrayList<>();
+            StringBuilder sql = new StringBuilder(
+                    "SELECT r.pk, r.res_type, r.res_id, r.version, r.last_updated, r.deleted, r.json FROM bf_resource r");
+            if (query.patientId() != null) {
+                sql.append(" JOIN bf_resource_patient p ON p.resource_pk = r.pk AND p.patient_id = ?");
+                params.add(query.patientId());
+            }
+            sql.append(" WHERE r.res_type = ? AND r.deleted = FALSE");
+            params.add(query.type());
+            if (query.ids() != null && !query.ids().isEmpty()) {
+                sql.append(" AND r.res_id IN (").append(String.join(",", Collections.nCopies(query.ids().size(), "?")))
+                        .append(")");
+                params.addAll(query.ids());
+            }
+            if (query.updatedFrom() != null) {
+                sql.append(" AND r.last_updated >= ?");
+                params.add(query.updatedFrom().toEpochMilli());
+            }
+            if (query.updatedBefore() != null) {
+                sql.append(" AND r.last_updated < ?");
+                params.add(query.updatedBefore().toEpochMilli());
+            }
+            if (boundary != null) {
+                sql.append(forward ? " AND r.pk > ?" : " AND r.pk < ?");
+                params.add(boundary);
+            }
+            sql.append(forward ? " ORDER BY r.pk" : " ORDER BY r.pk DESC").append(" LIMIT ").append(chunk);
+            int fetched = 0;
+            try (Connection connection = dataSource.getConnection();
+                    PreparedStatement statement = connection.prepareStatement(sql.toString())) {
+                bind(statement, params.toArray());
+                try (ResultSet rows = statement.executeQuery()) {
+                    while (rows.next()) {
+                        fetched++;
+                        boundary = rows.getLong(1);
+                        StoredResource resource = readRow(rows, 2);
+                        if (matches.size() <= query.count() && (query.filter() == null || query.filter().test(resource))) {
+                            matches.add(resource);
+                            keys.add(boundary);
+                        }
+                    }
+                }
+            } catch (SQLException e) {
+                throw new StorageException("Search failed: " + e.getMessage(), e);
+            }
+            exhausted = fetched < chunk;
+        }
+        boolean more = matches.size() > query.count();
+        if (more) {
+            matches.remove(matches.size() - 1);
+            keys.remove(keys.size() - 1);
+        }
+        if (!forward) {
+            Collections.reverse(matches);
+            Collections.reverse(keys);
+        }
+        ResourceQuery.Cursor next = null;
+        ResourceQuery.Cursor previous = null;
+        if (!keys.isEmpty()) {
+            boolean hasNext = forward ? more : true;
+            boolean hasPrevious = forward ? query.cursor() != null : more;
+            if (hasNext) next = new ResourceQuery.Cursor(true, keys.get(keys.size() - 1));
+            if (hasPrevious) previous = new ResourceQuery.Cursor(false, keys.get(0));
+        } else if (query.cursor() != null) {
+            // An empty page past either end still leads back to where the client came from.
+            previous = forward ? new ResourceQuery.Cursor(false, query.cursor().key()) : null;
+            next = forward ? null : new ResourceQuery.Cursor(true, query.cursor().key());
+        }
+        return new SearchPage(matches, next, previous);
+    }
+
+    private List<StoredResource> query(String sql, Object... params) {
+        try (Connection connection = dataSource.getConnection();
+                PreparedStatement statement = connection.prepareStatement(sql)) {
+            bind(statement, params);
+            List<StoredResource> result = new ArrayList<>();
+            try (ResultSet rows = statement.executeQuery()) {
+                while (rows.next()) {
+                    result.add(readRow(rows, 1));
+                }
+            }
+            return result;
+        } catch (SQLException e) {
+            throw new StorageException("Database read failed: " + e.getMessage(), e);
+        }
+    }
+
+    private static StoredResource readRow(ResultSet rows, int first) throws SQLException {
+        return new StoredResource(
+                rows.getString(first),
+                rows.getString(first + 1),
+                rows.getLong(first + 2),
+                Instant.ofEpochMilli(rows.getLong(first + 3)),
+                rows.getBoolean(first + 4),
+                rows.getBytes(first + 5));
+    }
+
+    private static void bind(PreparedStatement statement, Object... params) throws SQLException {
+        for (int i = 0; i < params.length; i++) {
+            statement.setObject(i + 1, params[i]);
+        }
+    }
+
+    /** The writes of one transaction. All of them carry the transaction's lastUpdated. */
+    public final class Writes {
+
+        private final Connection connection;
+        private final Instant now;
+        private final IParser parser;
+        /** Content given with a Binary instead of Binary.data, until the Binary is written. */
+        private final Map<IBaseResource, BinaryUpload> uploads = new IdentityHashMap<>();
+        /** Content this transaction staged from Binary.data: to be discarded if it rolls back. */
+        private final List<StagedContent> staged = new ArrayList<>();
+
+        private Writes(Connection connection, Instant now) {
+            this.connection = connection;
+            this.now = now;
+            this.parser = context.newJsonParser();
+        }
+
+        /** Makes the next write of {@code binary} in this transaction store {@code content} as its data. */
+        public <B extends IBaseBinary> B withContent(B binary, StagedContent content, String filename) {
+            uploads.put(binary, new BinaryUpload(content, filename));
+            return binary;
+        }
+
+        private void discardStagedContent() {
+            staged.forEach(StagedContent::discard);
+        }
+
+        public Instant lastUpdated() {
+            return now;
+        }
+
+        /** Stores a new resource under a new server-assigned id (any id it carries is replaced). */
+        public StoredResource create(IBaseResource resource) throws SQLException {
+            String type = context.getResourceType(resource);
+            resource.setId(type + "/" + newId());
+            return insertBatch(List.of(resource)).get(0);
+        }
+
+        /**
+         * Stores resources that are new by construction (ids the server just generated) in one
+         * batch, skipping the per-resource existence check.
+         */
+        public List<StoredResource> createAllNew(List<? extends IBaseResource> resources) throws SQLException {
+            for (IBaseResource resource : resources) {
+                requireValidId(resource.getIdElement().getIdPart());
+            }
+            return insertBatch(new ArrayList<>(resources));
+        }
+
+        /** Stores the resource under its own id: a new version, or version 1 if it is new. */
+        public StoredResource update(IBaseResource resource) throws SQLException {
+            String type = context.getResourceType(resource);
+            String id = resource.getIdElement().getIdPart();
+            requireValidId(id);
+            Current current = lockCurrent(type, id);
+            if (current == null) {
+                return insertBatch(List.of(resource)).get(0);
+            }
+            return replace(current, resource, type, id);
+        }
+
+        /** Marks the resource deleted; empty if it never existed. Deleting twice is harmless. */
+        public Optional<StoredResource> delete(String type, String id) throws SQLException {
+            Current current = lockCurrent(type, id);
+            if (current == null) {
+                return Optional.empty();
+            }
+            if (current.deleted) {
+                return Optional.of(new StoredResource(type, id, current.version, current.lastUpdated, true, null));
+            }
+            moveToHistory(current.pk);
+            long version = current.version + 1;
+            try (PreparedStatement statement = connection.prepareStatement(
+                    "UPDATE bf_resource SET version = ?, last_updated = ?, deleted = TRUE, json = NULL WHERE pk = ?")) {
+                bind(statement, version, now.toEpochMilli(), current.pk);
+                statement.executeUpdate();
+            }
+            try (PreparedStatement statement =
+                    connection.prepareStatement("DELETE FROM bf_resource_patient WHERE resource_pk = ?")) {
+                bind(statement, current.pk);
+                statement.executeUpdate();
+            }
+            if (type.equals("DocumentReference")) {
+                binaries.replaceTitles(connection, id, Map.of());
+            }
+            return Optional.of(new StoredResource(type, id, version, now, true, null));
+        }
+
+        /** Reads the current version inside this transaction (sees its own writes). */
+        public Optional<StoredResource> read(String type, String id) throws SQLException {
+            try (PreparedStatement statement = connection.prepareStatement(
+                    "SELECT res_type, res_id, version, last_updated, deleted, json FROM bf_resource"
+                            + " WHERE res_type = ? AND res_id = ?")) {
+                bind(statement, type, id);
+                try (ResultSet rows = statement.executeQuery()) {
+                    return rows.next() ? Optional.of(readRow(rows, 1)) : Optional.empty();
+                }
+            }
+        }
+
+        int writeAll(List<? extends IBaseResource> resources) throws SQLException {
+            // Split into first-time inserts (batched) and everything else (one by one).
+            Map<String, IBaseResource> fresh = new LinkedHashMap<>();
+            List<IBaseResource> others = new ArrayList<>();
+            Map<String, List<String>> idsByType = new HashMap<>();
+            for (IBaseResource resource : resources) {
+                String type = context.getResourceType(resource);
+                if (!resource.getIdElement().hasIdPart()) {
+                    resource.setId(type + "/" + newId());
+                }
+                String id = resource.getIdElement().getIdPart();
+                requireValidId(id);
+                String key = type + "/" + id;
+                if (fresh.containsKey(key)) {
+                    others.add(resource);
+                } else {
+                    fresh.put(key, resource);
+                    idsByType.computeIfAbsent(type, t -> new ArrayList<>()).add(id);
+                }
+            }
+            for (String existing : existingKeys(idsByType)) {
+                others.add(0, fresh.remove(existing));
+            }
+            insertBatch(new ArrayList<>(fresh.values()));
+            for (IBaseResource resource : others) {
+                update(resource);
+            }
+            return resources.size();
+        }
+
+        private Set<String> existingKeys(Map<String, List<String>> idsByType) throws SQLException {
+            Set<String> existing = new HashSet<>();
+            for (Map.Entry<String, List<String>> entry : idsByType.entrySet()) {
+                List<String> ids = entry.getValue();
+                for (int from = 0; from < ids.size(); from += 500) {
+                    List<String> slice = ids.subList(from, Math.min(ids.size(), from + 500));
+                    String sql = "SELECT res_id FROM bf_resource WHERE res_type = ? AND res_id IN ("
+                            + String.join(",", Collections.nCopies(slice.size(), "?")) + ")";
+                    try (PreparedStatement statement = connection.prepareStatement(sql)) {
+                        statement.setString(1, entry.getKey());
+                        for (int i = 0; i < slice.size(); i++) {
+                            statement.setString(i + 2, slice.get(i));
+                        }
+                        try (ResultSet rows = statement.executeQuery()) {
+                            while (rows.next()) {
+                                existing.add(entry.getKey() + "/" + rows.getString(1));
+                            }
+                        }
+                    }
+                }
+            }
+            return existing;
+        }
+
+        private List<StoredResource> insertBatch(List<IBaseResource> resources) throws SQLException {
+            if (resources.isEmpty()) {
+                return List.of();
+            }
+            List<StoredResource> stored = new ArrayList<>(resources.size());
+            List<Set<String>> patients = new ArrayList<>(resources.size());
+            Map<String, BinaryRow> contents = new LinkedHashMap<>();
+            try (PreparedStatement statement = connection.prepareStatement(
+                    "INSERT INTO bf_resource (res_type, res_id, version, last_updated, deleted, json)"
+                            + " VALUES (?, ?, 1, ?, FALSE, ?)",
+                    new String[] {"pk"})) {
+                for (IBaseResource resource : resources) {
+                    String type = context.getResourceType(resource);
+                    String id = resource.getIdElement().getIdPart();
+                    BinaryRow content = takeContent(resource);
+                    StoredResource version = stamp(resource, type, id, 1);
+                    if (content != null) {
+                        // The caller still owns the resource: it gets its data back.
+                        ((IBaseBinary) resource).setContent(content.data());
+                        contents.put(id, content);
+                    }
+                    stored.add(version);
+                    patients.add(compartment.patientIds(resource));
+                    bind(statement, type, id, now.toEpochMilli(), version.json());
+                    statement.addBatch();
+                }
+                statement.executeBatch();
+                List<Long> keys = new ArrayList<>(resources.size());
+                try (ResultSet generated = statement.getGeneratedKeys()) {
+                    while (generated.next()) {
+                        keys.add(generated.getLong(1));
+                    }
+                }
+                if (keys.size() != resources.size()) {
+                    throw new SQLException("Expected " + resources.size() + " generated keys, got " + keys.size());
+                }
+                insertPatients(keys, patients);
+            }
+            for (Map.Entry<String, BinaryRow> content : contents.entrySet()) {
+                insertContent(content.getValue(), content.getKey(), 1);
+            }
+            for (IBaseResource resource : resources) {
+                recordTitles(resource, false);
+            }
+            return stored;
+        }
+
+        private StoredResource replace(Current current, IBaseResource resource, String type, String id)
+                throws SQLException {
+            moveToHistory(current.pk);
+            BinaryRow content = takeContent(resource);
+            StoredResource version = stamp(resource, type, id, current.version + 1);
+            try (PreparedStatement statement = connection.prepareStatement(
+                    "UPDATE bf_resource SET version = ?, last_updated = ?, deleted = FALSE, json = ? WHERE pk = ?")) {
+                bind(statement, version.version(), now.toEpochMilli(), version.json(), current.pk);
+                statement.executeUpdate();
+            }
+            if (content != null) {
+                ((IBaseBinary) resource).setContent(content.data());
+                insertContent(content, id, version.version());
+            }
+            recordTitles(resource, true);
+            try (PreparedStatement statement =
+                    connection.prepareStatement("DELETE FROM bf_resource_patient WHERE resource_pk = ?")) {
+                bind(statement, current.pk);
+                statement.executeUpdate();
+            }
+            insertPatients(List.of(current.pk), List.of(compartment.patientIds(resource)));
+            return version;
+        }
+
+        private void insertPatients(List<Long> keys, List<Set<String>> patients) throws SQLException {
+            try (PreparedStatement statement = connection.prepareStatement(
+                    "INSERT INTO bf_resource_patient (patient_id, resource_pk) VALUES (?, ?)")) {
+                int rows = 0;
+                for (int i = 0; i < keys.size(); i++) {
+                    for (String patientId : patients.get(i)) {
+                        bind(statement, patientId, keys.get(i));
+                        statement.addBatch();
+                        rows++;
+                    }
+                }
+                if (rows > 0) {
+                    statement.executeBatch();
+                }
+            }
+        }
+
+        private void moveToHistory(long pk) throws SQLException {
+            try (PreparedStatement statement = connection.prepareStatement(
+                    "INSERT INTO bf_resource_history (res_type, res_id, version, last_updated, deleted, json)"
+                            + " SELECT res_type, res_id, version, last_updated, deleted, json FROM bf_resource"
+                            + " WHERE pk = ?")) {
+                bind(statement, pk);
+                statement.executeUpdate();
+            }
+        }
+
+        private Current lockCurrent(String type, String id) throws SQLException {
+            try (PreparedStatement statement = connection.prepareStatement(
+                    "SELECT pk, version, last_updated, deleted FROM bf_resource WHERE res_type = ? AND res_id = ?"
+                            + " FOR UPDATE")) {
+                bind(statement, type, id);
+                try (ResultSet rows = statement.executeQuery()) {
+                    if (!rows.next()) {
+                        return null;
+                    }
+                    return new Current(rows.getLong(1), rows.getLong(2), Instant.ofEpochMilli(rows.getLong(3)),
+                            rows.getBoolean(4));
+                }
+            }
+        }
+
+        /**
+         * For a Binary: the content to store for it (given with {@link #withContent}, or staged from
+         * Binary.data, which is cleared so that the JSON is encoded without it). Null otherwise.
+         */
+        private BinaryRow takeContent(IBaseResource resource) {
+            if (!(resource instanceof IBaseBinary binary)) {
+                return null;
+            }
+            String contentType = binary.getContentType();
+            if (!BinaryStore.isValidContentType(contentType)) {
+                throw new InvalidResourceException("Binary.contentType must be a media type such as application/pdf"
+                        + " (at most 255 characters), not " + (contentType == null ? "missing" : "'" + contentType + "'"));
+            }
+            String securityContext = binarySecurityContext(binary);
+            if (securityContext != null && securityContext.length() > 1024) {
+                throw new InvalidResourceException("Binary.securityContext.reference is longer than 1024 characters");
+            }
+            BinaryUpload upload = uploads.remove(binary);
+            byte[] data = binary.getContent();
+            if (upload == null) {
+                StagedContent content = binaries.stage(data == null ? new byte[0] : data);
+                staged.add(content);
+                upload = new BinaryUpload(content, null);
+            }
+            binary.setContent(null);
+            return new BinaryRow(upload, contentType, securityContext, data);
+        }
+
+        private void insertContent(BinaryRow row, String id, long version) throws SQLException {
+            binaries.insert(connection, id, version, row.contentType(), row.securityContext(),
+                    row.upload().filename(), row.upload().content());
+        }
+
+        private String binarySecurityContext(IBaseBinary binary) {
+            var reference = BinaryUtil.getSecurityContext(context, binary);
+            return reference == null ? null : reference.getReferenceElement().getValue();
+        }
+
+        /** DocumentReference attachment titles become download names of the Binaries they point at. */
+        private void recordTitles(IBaseResource resource, boolean replacing) throws SQLException {
+            if (!"DocumentReference".equals(context.getResourceType(resource))) {
+                return;
+            }
+            FhirTerser terser = context.newTerser();
+            Map<String, String> titles = new LinkedHashMap<>();
+            for (IBase attachment : terser.getValues(resource, "DocumentReference.content.attachment")) {
+                String url = terser.getSinglePrimitiveValueOrNull(attachment, "url");
+                String title = terser.getSinglePrimitiveValueOrNull(attachment, "title");
+                java.util.regex.Matcher binary = url == null ? null : BINARY_URL.matcher(url);
+                if (title != null && !title.isBlank() && binary != null && binary.matches()) {
+                    titles.putIfAbsent(binary.group(1), title.length() > 255 ? title.substring(0, 255) : title);
+                }
+            }
+            if (replacing || !titles.isEmpty()) {
+                binaries.replaceTitles(connection, resource.getIdElement().getIdPart(), titles);
+            }
+        }
+
+        /** Sets the server's id, version and lastUpdated on the resource and encodes it. */
+        private StoredResource stamp(IBaseResource resource, String type, String id, long version) {
+            resource.setId(type + "/" + id);
+            resource.getMeta().setVersionId(Long.toString(version));
+            resource.getMeta().setLastUpdated(Date.from(now));
+            byte[] json = parser.encodeResourceToString(resource).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            IIdType versioned = resource.getIdElement().withVersion(Long.toString(version));
+            resource.setId(versioned);
+            return new StoredResource(type, id, version, now, false, json);
+        }
+    }
+
+    private record Current(long pk, long version, Instant lastUpdated, boolean deleted) {}
+
+    private record BinaryUpload(StagedContent content, String filename) {}
+
+    /** A Binary version's content on its way into the BinaryStore; {@code data} is the caller's own. */
+    private record BinaryRow(BinaryUpload upload, String contentType, String securityContext, byte[] data) {}
+
+    /** An attachment url that points at a Binary of this server: Binary/[id], relative or absolute. */
+    private static final java.util.regex.Pattern BINARY_URL =
+            java.util.regex.Pattern.compile("(?:.*/)?Binary/([A-Za-z0-9\\-.]{1,64})(?:/_history/[0-9]+)?");
+
+    private static void requireValidId(String id) {
+        if (!isValidId(id)) {
+            throw new InvalidResourceException("Invalid resource id '" + id
+                    + "': an id is 1 to 64 letters, digits, '-' or '.'");
+        }
+    }
+
+    private static String newId() {
+        return UUID.randomUUID().toString();
+    }
+}
