@@ -1,0 +1,84 @@
+package dev.bulkfhir.providers.export;
+
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.rest.server.RestfulServer;
+import dev.bulkfhir.storage.binary.BinarySource;
+import dev.bulkfhir.storage.export.ExportBinarySource;
+import dev.bulkfhir.storage.export.ExportFileStore;
+import dev.bulkfhir.storage.export.ExportJobRepository;
+import dev.bulkfhir.storage.source.ResourceSource;
+
+import javax.sql.DataSource;
+import java.nio.file.Path;
+
+/**
+ * Bulk Data export, installable into any {@link RestfulServer}:
+ *
+ * <pre>
+ * BulkExport export = BulkExport.start(dataSource, source, dataDir.resolve("export"), context, settings);
+ * new BinaryAccess(store, binarySettings).withSource(export.binarySource()).install(server); // file downloads
+ * export.install(server);
+ * ...
+ * export.close(); // before the DataSource closes
+ * </pre>
+ *
+ * The job table lives in {@code dataSource} (migrated by {@code Database.migrate}); files under
+ * {@code directory}. Several servers may share one database; each needs the export directory to be
+ * shared too (files are served by whichever node a download reaches).
+ */
+public final class BulkExport implements AutoCloseable {
+
+    private final ExportJobRepository jobs;
+    private final ExportEngine engine;
+    private final ExportBinarySource binaries;
+    private ClientIdentity identity = ClientIdentity.anonymous();
+
+    private BulkExport(ExportJobRepository jobs, ExportEngine engine, ExportBinarySource binaries) {
+        this.jobs = jobs;
+        this.engine = engine;
+        this.binaries = binaries;
+    }
+
+    /** Opens the job table and starts the workers, which resume unfinished jobs at once. */
+    public static BulkExport start(DataSource dataSource, ResourceSource source, Path directory, FhirContext context,
+            ExportSettings settings) {
+        ExportJobRepository jobs = ExportJobRepository.open(dataSource);
+        try {
+            ExportFileStore files = new ExportFileStore(directory);
+            ExportEngine engine = new ExportEngine(context, jobs, files, source, settings);
+            engine.start();
+            return new BulkExport(jobs, engine, new ExportBinarySource(jobs, files));
+        } catch (RuntimeException e) {
+            jobs.close();
+            throw e;
+        }
+    }
+
+    /** Who owns the jobs a request starts (default: everyone is {@link ExportClient#ANONYMOUS}); set before {@link #install}. */
+    public BulkExport identity(ClientIdentity value) {
+        this.identity = value;
+        return this;
+    }
+
+    /** The export files as Binaries, for {@code BinaryAccess.withSource}. */
+    public BinarySource binarySource() {
+        return binaries;
+    }
+
+    /** Registers the operations, the download ownership check and the CapabilityStatement declaration. */
+    public void install(RestfulServer server) {
+        server.registerProvider(new ExportOperations(engine, identity));
+        server.registerInterceptor(new ExportDownloadGuard(engine.context, jobs, identity));
+        server.registerInterceptor(new ExportCapabilities());
+    }
+
+    /** Stops the workers (their jobs stay resumable) and closes the job table. */
+    @Override
+    public void close() {
+        try {
+            engine.close();
+        } finally {
+            jobs.close();
+        }
+    }
+}

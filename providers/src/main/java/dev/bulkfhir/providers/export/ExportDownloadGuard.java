@@ -1,0 +1,50 @@
+package dev.bulkfhir.providers.export;
+
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.interceptor.api.Hook;
+import ca.uhn.fhir.interceptor.api.Pointcut;
+import ca.uhn.fhir.rest.api.server.RequestDetails;
+import dev.bulkfhir.providers.binary.BinaryInterceptor;
+import dev.bulkfhir.storage.export.ExportFileStore;
+import dev.bulkfhir.storage.export.ExportJobRepository;
+import org.hl7.fhir.instance.model.api.IIdType;
+
+/**
+ * Export files are served by the Binary endpoint, which knows nothing of owners: this hook, which
+ * runs before the Binary interceptor streams anything, answers 404 (exactly as for an unknown Binary,
+ * revealing nothing) when the file belongs to another client's job. It covers every form: read,
+ * vread, {@code $binary-access-read} and {@code $export-download}.
+ */
+final class ExportDownloadGuard {
+
+    /** Before the Binary interceptor, after authorization hooks (default order 0). */
+    static final int ORDER = BinaryInterceptor.ORDER - 100;
+
+    private final FhirContext context;
+    private final ExportJobRepository jobs;
+    private final ClientIdentity identity;
+
+    ExportDownloadGuard(FhirContext context, ExportJobRepository jobs, ClientIdentity identity) {
+        this.context = context;
+        this.jobs = jobs;
+        this.identity = identity;
+    }
+
+    @Hook(value = Pointcut.SERVER_INCOMING_REQUEST_POST_PROCESSED, order = ORDER)
+    public boolean guard(RequestDetails request) {
+        if (!"Binary".equals(request.getResourceName())) {
+            return true;
+        }
+        IIdType id = request.getId();
+        if (id == null || !ExportFileStore.isFileId(id.getIdPart())) {
+            return true;
+        }
+        String owner = identity.of(request).id();
+        jobs.findFile(id.getIdPart()).ifPresent(file -> {
+            if (!file.job().ownerId().equals(owner)) {
+                throw ExportErrors.notFound(context, "Could not locate this Binary.");
+            }
+        });
+        return true;
+    }
+}

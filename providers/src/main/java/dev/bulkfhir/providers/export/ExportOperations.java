@@ -1,0 +1,295 @@
+package dev.bulkfhir.providers.export;
+
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.rest.annotation.IdParam;
+import ca.uhn.fhir.rest.annotation.Operation;
+import ca.uhn.fhir.rest.api.Constants;
+import ca.uhn.fhir.rest.api.RequestTypeEnum;
+import ca.uhn.fhir.rest.api.server.RequestDetails;
+import ca.uhn.fhir.rest.server.RestfulServerUtils;
+import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
+import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
+import ca.uhn.fhir.util.DateUtils;
+import ca.uhn.fhir.util.OperationOutcomeUtil;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import dev.bulkfhir.providers.export.ExportRequest.Level;
+import dev.bulkfhir.storage.export.ExportFile;
+import dev.bulkfhir.storage.export.ExportFileStore;
+import dev.bulkfhir.storage.export.ExportJob;
+import dev.bulkfhir.storage.export.ExportJobRepository;
+import dev.bulkfhir.storage.export.ExportState;
+import dev.bulkfhir.storage.resource.ResourceStore;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import org.hl7.fhir.instance.model.api.IBaseOperationOutcome;
+import org.hl7.fhir.r4.model.Group;
+import org.hl7.fhir.r4.model.IdType;
+import org.hl7.fhir.r4.model.Patient;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The Bulk Data operations: kickoff at system, Patient and Group level (GET, or POST with a
+ * Parameters body), and the status URL {@code [base]/$export-poll-status?_jobId=[id]} (GET for status
+ * or manifest, DELETE to cancel). Responses are written here (manual responses), because HAPI's
+ * operation answers are always 200 with a resource, while export needs 202, 429 and a plain-JSON
+ * manifest.
+ */
+public final class ExportOperations {
+
+    static final String EXPORT_DEFINITION = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export";
+    static final String PATIENT_EXPORT_DEFINITION = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export";
+    static final String GROUP_EXPORT_DEFINITION = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export";
+    static final String STATUS_OPERATION = "$export-poll-status";
+    /** Seconds a client over a limit is told to wait. */
+    private static final int LIMIT_RETRY_AFTER = 30;
+    private static final JsonFactory JSON = new JsonFactory();
+
+    private final FhirContext context;
+    private final ExportEngine engine;
+    private final ExportJobRepository jobs;
+    private final ClientIdentity identity;
+    private final KickoffParser parser;
+    /** Counting active jobs and inserting one must not interleave, or two kickoffs could both pass a limit. */
+    private final Object limits = new Object();
+
+    ExportOperations(ExportEngine engine, ClientIdentity identity) {
+        this.context = engine.context;
+        this.engine = engine;
+        this.jobs = engine.jobs;
+        this.identity = identity;
+        this.parser = new KickoffParser(engine.context, engine.types, engine.source);
+    }
+
+    @Operation(name = "$export", idempotent = true, manualResponse = true, canonicalUrl = EXPORT_DEFINITION)
+    public void exportSystem(RequestDetails details, HttpServletRequest request, HttpServletResponse response)
+            throws IOException {
+        kickoff(Level.SYSTEM, null, details, request);
+    }
+
+    @Operation(name = "$export", type = Patient.class, idempotent = true, manualResponse = true,
+            canonicalUrl = PATIENT_EXPORT_DEFINITION)
+    public void exportPatients(RequestDetails details, HttpServletRequest request, HttpServletResponse response)
+            throws IOException {
+        kickoff(Level.PATIENT, null, details, request);
+    }
+
+    @Operation(name = "$export", type = Group.class, idempotent = true, manualResponse = true,
+            canonicalUrl = GROUP_EXPORT_DEFINITION)
+    public void exportGroup(@IdParam IdType group, RequestDetails details, HttpServletRequest request,
+            HttpServletResponse response) throws IOException {
+        kickoff(Level.GROUP, group.getIdPart(), details, request);
+    }
+
+    /** GET: 202 with progress, 200 with the manifest, or the job's error; DELETE: cancel. */
+    @Operation(name = STATUS_OPERATION, idempotent = true, deleteEnabled = true, manualResponse = true)
+    public void status(RequestDetails details, HttpServletRequest request, HttpServletResponse response)
+            throws IOException {
+        String[] ids = details.getParameters().get("_jobId");
+        if (ids == null || ids.length != 1 || ids[0].isBlank()) {
+            throw new InvalidRequestException("The status URL needs one _jobId parameter, as given in the kickoff's"
+                    + " Content-Location.", ExportErrors.outcome(context, "error", "required",
+                    "The status URL needs one _jobId parameter, as given in the kickoff's Content-Location."));
+        }
+        ExportClient client = identity.of(details);
+        String jobId = ids[0].trim();
+        if (details.getRequestType() == RequestTypeEnum.DELETE) {
+            cancel(jobId, client, details);
+            return;
+        }
+        ExportJob job = ExportFileStore.isJobId(jobId) ? jobs.findOwned(jobId, client.id()).orElse(null) : null;
+        if (job == null || job.state() == ExportState.CANCELLED) {
+            throw unknownJob();
+        }
+        switch (job.state()) {
+            case ACCEPTED, IN_PROGRESS -> inProgress(job, details, response);
+            case COMPLETED -> manifest(job, client, details, response);
+            case FAILED -> throw ExportErrors.status(context, 500, "exception", "The export failed: "
+                    + job.errorText() + " Start a new export.");
+            default -> throw ExportErrors.status(context, 410, "expired", "This export expired at "
+                    + job.expiresAt() + "; its files are deleted. Start a new export.");
+        }
+    }
+
+    private void kickoff(Level level, String groupId, RequestDetails details, HttpServletRequest request)
+            throws IOException {
+        // Millisecond precision, as the store records lastUpdated: "up to and including" is then exact.
+        Instant transactionTime = Instant.ofEpochMilli(System.currentTimeMillis());
+        Map<String, String[]> query = details.getParameters();
+        // HAPI would apply the export's _elements to the kickoff's own OperationOutcome.
+        Map<String, String[]> withoutElements = new HashMap<>(query);
+        withoutElements.remove(Constants.PARAM_ELEMENTS);
+        details.setParameters(withoutElements);
+
+        ExportClient client = identity.of(details);
+        Set<String> members = null;
+        if (level == Level.GROUP) {
+            if (!ResourceStore.isValidId(groupId)) {
+                throw ExportErrors.notFound(context, "Group/" + groupId + " is not known to this server.");
+            }
+            members = engine.source.groupMembers(groupId, transactionTime).orElseThrow(() ->
+                    ExportErrors.notFound(context, "Group/" + groupId + " is not known to this server."));
+        }
+        KickoffParser.Parsed parsed = parser.parse(details, query, level, groupId, members, client,
+                transactionTime);
+
+        String jobId = ExportFileStore.newJobId();
+        ExportJob job = new ExportJob(jobId, client.id(), requestUrl(details, request), parsed.request().toJson(),
+                transactionTime);
+        try {
+            synchronized (limits) {
+                long mine = jobs.countActive(client.id());
+                if (mine >= engine.settings.maxJobsPerClient()) {
+                    throw tooMany("This client already has " + mine + " exports waiting or running, the most allowed"
+                            + " at once (" + engine.settings.maxJobsPerClient() + "). Retry after one finishes, or"
+                            + " cancel one with DELETE on its status URL.");
+                }
+                long all = jobs.countActive(null);
+                if (all >= engine.settings.maxJobs()) {
+                    throw tooMany("The server is running as many exports as it allows at once ("
+                            + engine.settings.maxJobs() + "). Retry later.");
+                }
+                jobs.create(job);
+            }
+        } catch (RuntimeException e) {
+            if (!connectionTimeout(e)) throw e;
+            // No database connection in time: the server is saturated, a reason to come back later, not a 5xx.
+            throw tooMany("The server is too busy to accept an export now. Retry later.");
+        }
+        engine.wake();
+
+        String statusUrl = details.getFhirServerBase() + "/" + STATUS_OPERATION + "?_jobId=" + jobId;
+        IBaseOperationOutcome outcome = OperationOutcomeUtil.newInstance(context);
+        OperationOutcomeUtil.addIssue(context, outcome, "information", "Export accepted, as of " + transactionTime
+                + ". Poll " + statusUrl + " for its status.", null, "informational");
+        for (String warning : parsed.warnings()) {
+            OperationOutcomeUtil.addIssue(context, outcome, "warning", warning, null, "not-supported");
+        }
+        details.getResponse().addHeader(Constants.HEADER_CONTENT_LOCATION, statusUrl);
+        RestfulServerUtils.streamResponseAsResource(details.getServer(), outcome, Set.of(), 202, false,
+                details.isRespondGzip(), details);
+    }
+
+    /** The kickoff URL as the client sent it, on the base the client used (HAPI's address strategy). */
+    private static String requestUrl(RequestDetails details, HttpServletRequest request) {
+        String query = request.getQueryString();
+        return details.getFhirServerBase() + "/" + details.getRequestPath()
+                + (query == null || query.isEmpty() ? "" : "?" + query);
+    }
+
+    private void inProgress(ExportJob job, RequestDetails details, HttpServletResponse response) {
+        ExportJobRepository.Progress progress = engine.progress(job.id()).orElse(new ExportJobRepository.Progress(
+                job.typesTotal(), job.typesDone(), job.currentType(), job.resourcesDone(), job.resourcesTotal()));
+        String text;
+        if (job.state() == ExportState.ACCEPTED) {
+            text = "waiting for a worker";
+        } else if (progress.typesTotal() == 0) {
+            text = "starting";
+        } else {
+            text = (progress.currentType() == null ? "exporting" : "exporting " + progress.currentType()) + ": "
+                    + progress.typesDone() + " of " + progress.typesTotal() + " types, " + progress.resourcesDone()
+                    + (progress.resourcesTotal() > 0 ? " of about " + progress.resourcesTotal() : "") + " resources";
+        }
+        copyHapiHeaders(details, response);
+        response.setStatus(HttpServletResponse.SC_ACCEPTED);
+        response.setHeader("X-Progress", text.length() > 99 ? text.substring(0, 99) : text);
+        response.setHeader(Constants.HEADER_RETRY_AFTER, Long.toString(retryAfter(job, progress)));
+        response.setContentLength(0);
+    }
+
+    /** About half the time the rest should take at the rate so far, between 1 and 30 seconds. */
+    private static long retryAfter(ExportJob job, ExportJobRepository.Progress progress) {
+        if (job.state() != ExportState.IN_PROGRESS || job.startedAt() == null || progress.resourcesTotal() <= 0
+                || progress.resourcesDone() <= 0) {
+            return 1;
+        }
+        double elapsed = Math.max(1, Duration.between(job.startedAt(), Instant.now()).toMillis()) / 1000.0;
+        double rate = progress.resourcesDone() / elapsed;
+        double remaining = Math.max(0, progress.resourcesTotal() - progress.resourcesDone()) / rate;
+        return Math.max(1, Math.min(30, Math.round(remaining / 2)));
+    }
+
+    private void manifest(ExportJob job, ExportClient client, RequestDetails details, HttpServletResponse response)
+            throws IOException {
+        List<ExportFile> files = jobs.files(job.id());
+        String base = details.getFhirServerBase();
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        try (JsonGenerator json = JSON.createGenerator(body)) {
+            json.writeStartObject();
+            json.writeStringField("transactionTime", job.transactionTime().toString());
+            json.writeStringField("request", job.requestUrl());
+            json.writeBooleanField("requiresAccessToken", client.requiresAccessToken());
+            for (boolean errors : new boolean[] {false, true}) {
+                json.writeArrayFieldStart(errors ? "error" : "output");
+                for (ExportFile file : files) {
+                    if (file.errorFile() != errors) continue;
+                    json.writeStartObject();
+                    json.writeStringField("type", file.type());
+                    json.writeStringField("url", base + "/Binary/" + file.id());
+                    json.writeNumberField("count", file.resourceCount());
+                    json.writeEndObject();
+                }
+                json.writeEndArray();
+            }
+            json.writeEndObject();
+        }
+        copyHapiHeaders(details, response);
+        response.setStatus(HttpServletResponse.SC_OK);
+        // JSON is UTF-8 by definition (RFC 8259): no charset parameter, and none wrong.
+        response.setContentType("application/json");
+        if (job.expiresAt() != null) {
+            response.setHeader("Expires", DateUtils.formatDate(Date.from(job.expiresAt())));
+        }
+        response.setContentLength(body.size());
+        try (OutputStream out = response.getOutputStream()) {
+            body.writeTo(out);
+        }
+    }
+
+    private void cancel(String jobId, ExportClient client, RequestDetails details) throws IOException {
+        ExportJob before = ExportFileStore.isJobId(jobId)
+                ? jobs.cancel(jobId, client.id(), Instant.now()).orElse(null) : null;
+        if (before == null) {
+            throw unknownJob();
+        }
+        engine.cancelled(before);
+        IBaseOperationOutcome outcome = ExportErrors.outcome(context, "information", "informational",
+                "Export " + jobId + " was cancelled" + (before.state() == ExportState.COMPLETED
+                        ? "; its files are deleted." : " and stops; its files are deleted."));
+        RestfulServerUtils.streamResponseAsResource(details.getServer(), outcome, Set.of(), 202, false,
+                details.isRespondGzip(), details);
+    }
+
+    private static boolean connectionTimeout(Throwable error) {
+        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+            if (cause instanceof java.sql.SQLTransientConnectionException) return true;
+        }
+        return false;
+    }
+
+    private BaseServerResponseException unknownJob() {
+        return ExportErrors.notFound(context, "No such export: it was never started, was cancelled, or belongs to"
+                + " another client.");
+    }
+
+    private BaseServerResponseException tooMany(String message) {
+        BaseServerResponseException error = ExportErrors.status(context, 429, "throttled", message);
+        error.addResponseHeader(Constants.HEADER_RETRY_AFTER, Integer.toString(LIMIT_RETRY_AFTER));
+        return error;
+    }
+
+    /** Headers HAPI queued for its own response (X-Powered-By, X-Request-ID...), which manual ones lack. */
+    private static void copyHapiHeaders(RequestDetails details, HttpServletResponse response) {
+        details.getResponse().getHeaders().forEach((name, values) -> values.forEach(v -> response.addHeader(name, v)));
+    }
+}

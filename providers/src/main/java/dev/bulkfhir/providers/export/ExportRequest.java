@@ -1,0 +1,69 @@
+package dev.bulkfhir.providers.export;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.UncheckedIOException;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * A validated kickoff, as stored in the job row (JSON) so that any node can run or resume the job.
+ *
+ * @param level          system, Patient or Group
+ * @param groupId        for a Group export
+ * @param types          the types to export; empty: every type the level allows that has data
+ * @param since          an ISO instant, or null
+ * @param elements       {@code _elements} as given (validated), empty for whole resources
+ * @param typeFilters    {@code _typeFilter} queries (validated), e.g. {@code Observation?category=laboratory}
+ * @param patients       patient ids from {@code patient}, or null for all the level covers
+ * @param warnings       what the kickoff accepted but ignored (written to the error file)
+ */
+public record ExportRequest(
+        Level level,
+        String groupId,
+        List<String> types,
+        String since,
+        List<String> elements,
+        List<String> typeFilters,
+        List<String> patients,
+        List<String> warnings) {
+
+    public enum Level { SYSTEM, PATIENT, GROUP }
+
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+
+    public ExportRequest {
+        types = types == null ? List.of() : List.copyOf(types);
+        elements = elements == null ? List.of() : List.copyOf(elements);
+        typeFilters = typeFilters == null ? List.of() : List.copyOf(typeFilters);
+        patients = patients == null ? null : List.copyOf(patients);
+        warnings = warnings == null ? List.of() : List.copyOf(warnings);
+    }
+
+    public Instant sinceInstant() {
+        return since == null ? null : Instant.parse(since);
+    }
+
+    /** Only the patients' compartments: Patient and Group exports. */
+    public boolean patientCompartment() {
+        return level != Level.SYSTEM;
+    }
+
+    String toJson() {
+        try {
+            return JSON.writeValueAsString(this);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static ExportRequest fromJson(String json) {
+        try {
+            return JSON.readValue(json, ExportRequest.class);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new UncheckedIOException("Unreadable export job parameters", e);
+        }
+    }
+}

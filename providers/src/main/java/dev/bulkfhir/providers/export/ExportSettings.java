@@ -1,0 +1,106 @@
+package dev.bulkfhir.providers.export;
+
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.Locale;
+
+/**
+ * How the export engine runs.
+ *
+ * @param workers          threads that write export files; a job's resource types are spread over them
+ * @param maxJobsPerClient jobs one client may have waiting or running at once (more: 429)
+ * @param maxJobs          jobs all clients together may have waiting or running at once (more: 429)
+ * @param fileMaxResources a file is closed and the next one begun after this many resources
+ * @param fileMaxBytes     ... or before it would grow past this many bytes
+ * @param retention        how long a finished job's manifest and files stay available
+ * @param defaultSince     with no {@code _since}, export only what changed in this window before the
+ *                         kickoff (null: everything, as the IG asks)
+ * @param lease            how long a node's claim on a running job lasts without renewal; after that
+ *                         another node resumes the job (it is renewed every second)
+ */
+public record ExportSettings(
+        int workers,
+        int maxJobsPerClient,
+        int maxJobs,
+        long fileMaxResources,
+        long fileMaxBytes,
+        Duration retention,
+        Duration defaultSince,
+        Duration lease) {
+
+    public static final Duration DEFAULT_RETENTION = Duration.ofHours(24);
+
+    public ExportSettings {
+        if (workers < 1) throw new IllegalArgumentException("export workers must be at least 1");
+        if (maxJobsPerClient < 1 || maxJobs < 1) throw new IllegalArgumentException("export job limits must be at least 1");
+        if (fileMaxResources < 1) throw new IllegalArgumentException("export file resource limit must be at least 1");
+        if (fileMaxBytes < 1024) throw new IllegalArgumentException("export file size limit must be at least 1 KiB");
+        if (retention == null || retention.isNegative() || retention.isZero()) {
+            throw new IllegalArgumentException("export retention must be positive");
+        }
+        if (defaultSince != null && (defaultSince.isNegative() || defaultSince.isZero())) {
+            throw new IllegalArgumentException("the default _since window must be positive");
+        }
+        if (lease == null || lease.compareTo(Duration.ofSeconds(3)) < 0) {
+            throw new IllegalArgumentException("the export lease must be at least 3 seconds");
+        }
+    }
+
+    /** Two workers at most per core (they mostly wait for the database and the disk), 24 h retention. */
+    public static ExportSettings defaults() {
+        int workers = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
+        return new ExportSettings(workers, 4, 16, 100_000, 512L * 1024 * 1024, DEFAULT_RETENTION, null,
+                Duration.ofSeconds(30));
+    }
+
+    public ExportSettings withWorkers(int value) {
+        return new ExportSettings(value, maxJobsPerClient, maxJobs, fileMaxResources, fileMaxBytes, retention,
+                defaultSince, lease);
+    }
+
+    public ExportSettings withLimits(int perClient, int total) {
+        return new ExportSettings(workers, perClient, total, fileMaxResources, fileMaxBytes, retention, defaultSince,
+                lease);
+    }
+
+    public ExportSettings withFileLimits(long resources, long bytes) {
+        return new ExportSettings(workers, maxJobsPerClient, maxJobs, resources, bytes, retention, defaultSince, lease);
+    }
+
+    public ExportSettings withRetention(Duration value) {
+        return new ExportSettings(workers, maxJobsPerClient, maxJobs, fileMaxResources, fileMaxBytes, value,
+                defaultSince, lease);
+    }
+
+    public ExportSettings withDefaultSince(Duration value) {
+        return new ExportSettings(workers, maxJobsPerClient, maxJobs, fileMaxResources, fileMaxBytes, retention,
+                value, lease);
+    }
+
+    /**
+     * A duration as people write it on a command line: {@code 24h}, {@code 90m}, {@code 30s},
+     * {@code 7d}, or ISO-8601 ({@code PT24H}). Blank or {@code none} is null (no duration).
+     */
+    public static Duration parseDuration(String text) {
+        if (text == null || text.isBlank() || text.trim().equalsIgnoreCase("none")) {
+            return null;
+        }
+        String value = text.trim().toLowerCase(Locale.ROOT);
+        try {
+            if (value.startsWith("p")) {
+                return Duration.parse(value.toUpperCase(Locale.ROOT));
+            }
+            char unit = value.charAt(value.length() - 1);
+            long amount = Long.parseLong(value.substring(0, value.length() - 1));
+            return switch (unit) {
+                case 's' -> Duration.ofSeconds(amount);
+                case 'm' -> Duration.ofMinutes(amount);
+                case 'h' -> Duration.ofHours(amount);
+                case 'd' -> Duration.ofDays(amount);
+                default -> throw new IllegalArgumentException();
+            };
+        } catch (DateTimeParseException | IllegalArgumentException e) {
+            throw new IllegalArgumentException("Not a duration: '" + text + "' (use e.g. 24h, 90m, 30s, 7d or PT24H)");
+        }
+    }
+}

@@ -1,0 +1,47 @@
+package dev.bulkfhir.providers.export;
+
+import ca.uhn.fhir.context.FhirContext;
+
+import java.util.Set;
+import java.util.TreeSet;
+
+/** Which resource types an export level covers by default. */
+final class ExportTypes {
+
+    private final Set<String> all;
+    private final Set<String> compartment;
+
+    ExportTypes(FhirContext context) {
+        this.all = new TreeSet<>(context.getResourceTypes());
+        Set<String> inCompartment = new TreeSet<>();
+        for (String type : all) {
+            if (type.equals("Patient")
+                    || !context.getResourceDefinition(type).getSearchParamsForCompartmentName("Patient").isEmpty()) {
+                inCompartment.add(type);
+            }
+        }
+        this.compartment = inCompartment;
+    }
+
+    boolean isType(String name) {
+        return all.contains(name);
+    }
+
+    /** Patient and the types of its compartment: what Patient and Group exports hold. */
+    boolean inPatientCompartment(String type) {
+        return compartment.contains(type);
+    }
+
+    /**
+     * What an export without {@code _type} covers: every type at system level except Binary (its
+     * content is exported only when asked for by name), the Patient compartment otherwise.
+     */
+    Set<String> defaults(ExportRequest.Level level) {
+        if (level != ExportRequest.Level.SYSTEM) {
+            return compartment;
+        }
+        Set<String> types = new TreeSet<>(all);
+        types.remove("Binary");
+        return types;
+    }
+}

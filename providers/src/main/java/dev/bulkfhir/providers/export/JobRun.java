@@ -1,0 +1,347 @@
+package dev.bulkfhir.providers.export;
+
+import ca.uhn.fhir.parser.DataFormatException;
+import ca.uhn.fhir.util.OperationOutcomeUtil;
+import dev.bulkfhir.storage.export.ExportFile;
+import dev.bulkfhir.storage.export.ExportJob;
+import dev.bulkfhir.storage.export.ExportJobRepository;
+import dev.bulkfhir.storage.export.ExportState;
+import dev.bulkfhir.storage.export.NdjsonFiles;
+import dev.bulkfhir.storage.source.ExportQuery;
+import dev.bulkfhir.storage.source.ResourceSink;
+import org.hl7.fhir.instance.model.api.IBaseOperationOutcome;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * One claimed job on this node: {@link #prepare} works out the types still to do and hands one task
+ * per type to the worker pool; each task streams its type from the source into NDJSON files and
+ * records them, with the type, in one transaction. When the last task ends, the job is completed
+ * (or cleaned up, if it was cancelled or failed; or simply left, if this node lost it or is stopping).
+ */
+final class JobRun {
+
+    private static final Logger log = LoggerFactory.getLogger(JobRun.class);
+    /** The done-types key of the file of request warnings. */
+    private static final String REQUEST_WARNINGS = "#request";
+
+    enum Stop { CANCELLED, FAILED, LOST, SHUTDOWN }
+
+    /** Thrown through the source to stop a stream; no stack trace, it is not an error. */
+    private static final class Stopped extends RuntimeException {
+        Stopped() {
+            super("export stopped", null, false, false);
+        }
+    }
+
+    private static final Stopped STOPPED = new Stopped();
+
+    private final ExportEngine engine;
+    private final ExportJob job;
+    private final String node;
+    private final Set<String> done = new LinkedHashSet<>();
+    private final LongAdder resources = new LongAdder();
+    /** Tasks not yet ended; prepare counts as one, so the job cannot finish before it has handed out all. */
+    private final AtomicInteger pending = new AtomicInteger(1);
+    private volatile Stop stop;
+    private volatile String currentType;
+    private volatile int typesTotal;
+    private volatile long baseline;
+    private volatile long resourcesTotal = -1;
+    private ExportRequest request;
+    private Set<String> patients;
+    private Map<String, List<TypeFilter>> filters = Map.of();
+    /** Every done-types key this run must record before the job may complete. */
+    private final Set<String> required = new HashSet<>();
+
+    JobRun(ExportEngine engine, ExportJob job) {
+        this.engine = engine;
+        this.job = job;
+        this.node = engine.nodeId();
+    }
+
+    String id() {
+        return job.id();
+    }
+
+    boolean stopped() {
+        return stop != null;
+    }
+
+    synchronized void stop(Stop reason) {
+        if (stop == null) {
+            stop = reason;
+        } else if (reason == Stop.CANCELLED && stop != Stop.FAILED) {
+            stop = reason; // a cancel wins: its files must go
+        }
+    }
+
+    /** The job table refused an update of ours: cancelled meanwhile, or another node has it now. */
+    void refused() {
+        ExportState state = engine.jobs.find(job.id()).map(ExportJob::state).orElse(ExportState.CANCELLED);
+        stop(state == ExportState.CANCELLED ? Stop.CANCELLED : Stop.LOST);
+    }
+
+    ExportJobRepository.Progress progress() {
+        int typesDone;
+        synchronized (done) {
+            typesDone = (int) done.stream().filter(type -> !type.equals(REQUEST_WARNINGS)).count();
+        }
+        return new ExportJobRepository.Progress(typesTotal, typesDone, currentType, baseline + resources.sum(),
+                resourcesTotal);
+    }
+
+    void prepare() {
+        try {
+            if (stop != null) return;
+            request = ExportRequest.fromJson(job.parameters());
+            Instant asOf = job.transactionTime();
+            List<String> types = new ArrayList<>();
+            if (request.types().isEmpty()) {
+                for (String type : engine.types.defaults(request.level())) {
+                    if (engine.source.hasData(type)) types.add(type);
+                }
+            } else {
+                types.addAll(request.types());
+            }
+            if (request.level() == ExportRequest.Level.GROUP) {
+                Set<String> members = new HashSet<>(engine.source.groupMembers(request.groupId(), asOf).orElse(Set.of()));
+                if (request.patients() != null) members.retainAll(request.patients());
+                patients = members;
+            } else if (request.patients() != null) {
+                patients = new HashSet<>(request.patients());
+            }
+            Map<String, List<TypeFilter>> byType = new HashMap<>();
+            for (String text : request.typeFilters()) {
+                TypeFilter filter = TypeFilter.parse(engine.context, text);
+                byType.computeIfAbsent(filter.type(), t -> new ArrayList<>()).add(filter);
+            }
+            filters = byType;
+
+            // Resume: keep what was recorded complete, drop whatever else a dead worker left behind.
+            List<ExportFile> kept = engine.jobs.files(job.id());
+            Set<String> keep = new HashSet<>();
+            long keptResources = 0;
+            for (ExportFile file : kept) {
+                keep.add(file.location());
+                if (!file.errorFile()) keptResources += file.resourceCount();
+            }
+            engine.files.deleteUnlisted(job.id(), keep);
+            synchronized (done) {
+                done.addAll(job.doneTypes());
+            }
+            baseline = keptResources;
+            typesTotal = types.size();
+
+            List<Runnable> tasks = new ArrayList<>();
+            required.addAll(types);
+            if (!request.warnings().isEmpty()) {
+                required.add(REQUEST_WARNINGS);
+            }
+            if (!request.warnings().isEmpty() && !done.contains(REQUEST_WARNINGS)) {
+                tasks.add(this::writeWarnings);
+            }
+            for (String type : types) {
+                if (!done.contains(type)) tasks.add(() -> exportType(type));
+            }
+            pending.addAndGet(tasks.size());
+            tasks.forEach(engine::execute);
+
+            // For progress reports only: counted while the other workers already export.
+            long total = 0;
+            for (String type : types) {
+                long count = engine.source.estimatedCount(type);
+                if (count < 0) {
+                    total = -1;
+                    break;
+                }
+                total += count;
+            }
+            resourcesTotal = total;
+        } catch (TypeFilter.Unsupported | RuntimeException | Error e) {
+            fail("Preparing the export failed: " + e, e);
+        } finally {
+            taskEnded();
+        }
+    }
+
+    private void exportType(String type) {
+        try {
+            if (stop != null) return;
+            currentType = type;
+            ExportQuery query = new ExportQuery(type, request.sinceInstant(), job.transactionTime(),
+                    request.patientCompartment(), patients);
+            LineTransform transform = LineTransform.of(engine.context, type, filters.getOrDefault(type, List.of()),
+                    request.elements());
+            ExportSettings settings = engine.settings;
+            try (NdjsonFiles out = new NdjsonFiles(engine.files, job.id(), type, false, settings.fileMaxResources(),
+                    settings.fileMaxBytes());
+                    NdjsonFiles errors = new NdjsonFiles(engine.files, job.id(), "OperationOutcome", true,
+                            settings.fileMaxResources(), settings.fileMaxBytes())) {
+                engine.source.stream(query, new Sink(type, out, errors, transform));
+                if (stop != null) return;
+                List<ExportFile> produced = new ArrayList<>(out.finish());
+                produced.addAll(errors.finish());
+                if (!record(type, produced)) {
+                    out.abort();
+                    errors.abort();
+                }
+            }
+        } catch (Stopped e) {
+            // the files were deleted on close; cancel, shutdown or a lost lease decides the rest
+        } catch (IOException | RuntimeException | Error e) {
+            // An Error too: a task that died without a word must never let the job complete.
+            fail("Exporting " + type + " failed: " + e, e);
+        } finally {
+            taskEnded();
+        }
+    }
+
+    /** Request warnings (lenient handling, includeAssociatedData) as the first lines of the error file. */
+    private void writeWarnings() {
+        try {
+            if (stop != null) return;
+            try (NdjsonFiles errors = new NdjsonFiles(engine.files, job.id(), "OperationOutcome", true,
+                    engine.settings.fileMaxResources(), engine.settings.fileMaxBytes())) {
+                for (String warning : request.warnings()) {
+                    errors.write(outcomeLine("warning", "informational", warning));
+                }
+                List<ExportFile> produced = errors.finish();
+                if (!record(REQUEST_WARNINGS, produced)) errors.abort();
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            fail("Writing the error file failed: " + e, e);
+        } finally {
+            taskEnded();
+        }
+    }
+
+    /** Records a finished type with its files; false (and the run stops) when the job is no longer ours. */
+    private boolean record(String key, List<ExportFile> produced) {
+        synchronized (done) {
+            Set<String> next = new LinkedHashSet<>(done);
+            next.add(key);
+            if (stop != null || !engine.jobs.completeTypes(job.id(), node, next, produced)) {
+                if (stop == null) refused();
+                return false;
+            }
+            done.add(key);
+            return true;
+        }
+    }
+
+    private void fail(String message, Throwable cause) {
+        synchronized (this) {
+            if (stop != null) return;
+            stop = Stop.FAILED;
+        }
+        log.error("Export job {} failed: {}", job.id(), message, cause);
+        Instant now = Instant.now();
+        try {
+            engine.jobs.fail(job.id(), node, message, now, now.plus(engine.settings.retention()));
+        } catch (RuntimeException e) {
+            log.warn("Could not record the failure of export job {}: {}", job.id(), e.toString());
+        }
+    }
+
+    private void taskEnded() {
+        if (pending.decrementAndGet() == 0) {
+            finish();
+        }
+    }
+
+    /** After the last task: complete the job, or clean up after a cancel or failure. */
+    private void finish() {
+        try {
+            Stop reason = stop;
+            if (reason == null && request != null) {
+                Set<String> missing = new HashSet<>(required);
+                synchronized (done) {
+                    missing.removeAll(done);
+                }
+                if (!missing.isEmpty()) {
+                    fail("Internal error: " + missing + " did not finish", null);
+                    reason = stop;
+                }
+            }
+            if (reason == null) {
+                Instant now = Instant.now();
+                if (engine.jobs.complete(job.id(), node, now, now.plus(engine.settings.retention()))) {
+                    log.info("Export job {} completed: {} resources", job.id(), baseline + resources.sum());
+                } else {
+                    refused();
+                    reason = stop;
+                }
+            }
+            if (reason == Stop.CANCELLED) {
+                engine.files.deleteJob(job.id());
+                engine.jobs.delete(job.id());
+                log.info("Export job {} cancelled; its files are deleted", job.id());
+            } else if (reason == Stop.FAILED) {
+                engine.files.deleteJob(job.id());
+                engine.jobs.deleteFiles(job.id());
+            }
+        } catch (RuntimeException e) {
+            log.warn("Finishing export job {} failed: {}", job.id(), e.toString(), e);
+        } finally {
+            engine.ended(this);
+        }
+    }
+
+    private byte[] outcomeLine(String severity, String code, String message) {
+        IBaseOperationOutcome outcome = OperationOutcomeUtil.newInstance(engine.context);
+        OperationOutcomeUtil.addIssue(engine.context, outcome, severity, message, null, code);
+        return engine.context.newJsonParser().encodeResourceToString(outcome).getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Where the source's resources go: through the transform, if any, into the type's files. */
+    private final class Sink implements ResourceSink {
+        private final String type;
+        private final NdjsonFiles out;
+        private final NdjsonFiles errors;
+        private final LineTransform transform;
+
+        Sink(String type, NdjsonFiles out, NdjsonFiles errors, LineTransform transform) {
+            this.type = type;
+            this.out = out;
+            this.errors = errors;
+            this.transform = transform;
+        }
+
+        @Override
+        public void resource(byte[] json) throws IOException {
+            if (stop != null) throw STOPPED;
+            if (transform != null) {
+                try {
+                    json = transform.apply(json);
+                } catch (DataFormatException | IllegalArgumentException e) {
+                    errors.write(outcomeLine("error", "processing", "A stored " + type
+                            + " could not be read for _typeFilter or _elements: " + e.getMessage()));
+                    return;
+                }
+                if (json == null) return;
+            }
+            out.write(json);
+            resources.increment();
+        }
+
+        @Override
+        public void error(String reference, String message) throws IOException {
+            if (stop != null) throw STOPPED;
+            errors.write(outcomeLine("error", "processing", reference + ": " + message));
+        }
+    }
+}

@@ -1,0 +1,307 @@
+package dev.bulkfhir.storage.export;
+
+import jakarta.persistence.LockModeType;
+import org.hibernate.Session;
+import org.hibernate.SessionFactory;
+import org.hibernate.cfg.AvailableSettings;
+import org.hibernate.cfg.Configuration;
+
+import javax.sql.DataSource;
+import java.time.Instant;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The export job table, through Hibernate. Bootstrapped without persistence.xml on a given
+ * {@link DataSource} (Flyway has made the schema; Hibernate only validates it), so that it never
+ * touches a host's own persistence unit.
+ *
+ * <p>Every change a worker makes is guarded by its lease ({@code lease_owner = node AND state =
+ * IN_PROGRESS}), so several nodes can share one database: a node that lost its lease, or whose job
+ * was cancelled, sees its update refused and stops.
+ */
+public final class ExportJobRepository implements AutoCloseable {
+
+    private final SessionFactory sessions;
+
+    private ExportJobRepository(SessionFactory sessions) {
+        this.sessions = sessions;
+    }
+
+    /** Opens the repository on a database migrated by {@code Database.migrate}. */
+    public static ExportJobRepository open(DataSource dataSource) {
+        Configuration configuration = new Configuration()
+                .addAnnotatedClass(ExportJob.class)
+                .addAnnotatedClass(ExportFile.class);
+        configuration.getProperties().put(AvailableSettings.JAKARTA_NON_JTA_DATASOURCE, dataSource);
+        configuration.setProperty(AvailableSettings.HBM2DDL_AUTO, "validate");
+        configuration.setProperty(AvailableSettings.SHOW_SQL, "false");
+        configuration.setProperty(AvailableSettings.USE_SECOND_LEVEL_CACHE, "false");
+        return new ExportJobRepository(configuration.buildSessionFactory());
+    }
+
+    /** Progress as a worker reports it with each lease renewal. */
+    public record Progress(int typesTotal, int typesDone, String currentType, long resourcesDone,
+            long resourcesTotal) {}
+
+    /** A file with the job it belongs to (for downloads: owner, state, expiry). */
+    public record OwnedFile(ExportFile file, ExportJob job) {}
+
+    public void create(ExportJob job) {
+        sessions.inTransaction(session -> session.persist(job));
+    }
+
+    /** Jobs that are ACCEPTED or IN_PROGRESS, of one owner (or of everyone when {@code ownerId} is null). */
+    public long countActive(String ownerId) {
+        return sessions.fromSession(session -> {
+            var query = session.createSelectionQuery("select count(j) from ExportJob j where j.state in (:accepted,"
+                            + " :running)" + (ownerId == null ? "" : " and j.ownerId = :owner"), Long.class)
+                    .setParameter("accepted", ExportState.ACCEPTED)
+                    .setParameter("running", ExportState.IN_PROGRESS);
+            if (ownerId != null) {
+                query.setParameter("owner", ownerId);
+            }
+            return query.getSingleResult();
+        });
+    }
+
+    public Optional<ExportJob> find(String id) {
+        return Optional.ofNullable(sessions.fromSession(session -> session.find(ExportJob.class, id)));
+    }
+
+    /** The job if it exists and belongs to {@code ownerId}: another owner's job is as good as unknown. */
+    public Optional<ExportJob> findOwned(String id, String ownerId) {
+        return find(id).filter(job -> job.ownerId().equals(ownerId));
+    }
+
+    /** The job's finished files: data files by type and sequence, then error files. */
+    public List<ExportFile> files(String jobId) {
+        return sessions.fromSession(session -> session.createSelectionQuery(
+                        "from ExportFile f where f.jobId = :job order by f.errorFile, f.type, f.seq", ExportFile.class)
+                .setParameter("job", jobId)
+                .getResultList());
+    }
+
+    public Optional<OwnedFile> findFile(String fileId) {
+        return sessions.fromSession(session -> session.createSelectionQuery(
+                        "select f, j from ExportFile f join ExportJob j on j.id = f.jobId where f.id = :id", Object[].class)
+                .setParameter("id", fileId)
+                .getResultList().stream()
+                .findFirst()
+                .map(row -> new OwnedFile((ExportFile) row[0], (ExportJob) row[1])));
+    }
+
+    /**
+     * Jobs a node may take, oldest first: ACCEPTED ones, IN_PROGRESS ones whose lease ran out (their
+     * node died), and IN_PROGRESS ones leased to this very node id (it restarted: nothing of it runs).
+     * The caller leaves out jobs it is running itself.
+     */
+    public List<String> claimable(String nodeId, Instant now, int limit) {
+        return sessions.fromSession(session -> session.createSelectionQuery(
+                        "select j.id from ExportJob j where j.state = :accepted or (j.state = :running"
+                                + " and (j.leaseExpiresAt < :now or j.leaseOwner = :node)) order by j.createdAt",
+                        String.class)
+                .setParameter("accepted", ExportState.ACCEPTED)
+                .setParameter("running", ExportState.IN_PROGRESS)
+                .setParameter("now", now)
+                .setParameter("node", nodeId)
+                .setMaxResults(limit)
+                .getResultList());
+    }
+
+    /**
+     * Takes the job for {@code nodeId} if it is still claimable: one guarded UPDATE, so that of several
+     * nodes racing for it exactly one wins. Returns the job as claimed, or empty if another node was faster.
+     */
+    public Optional<ExportJob> claim(String id, String nodeId, Instant now, Instant leaseUntil) {
+        int updated = sessions.fromTransaction(session -> session.createMutationQuery(
+                        "update ExportJob j set j.state = :running, j.leaseOwner = :node, j.leaseExpiresAt = :until,"
+                                + " j.startedAt = coalesce(j.startedAt, :now)"
+                                + " where j.id = :id and (j.state = :accepted or (j.state = :running"
+                                + " and (j.leaseExpiresAt < :now or j.leaseOwner = :node)))")
+                .setParameter("running", ExportState.IN_PROGRESS)
+                .setParameter("accepted", ExportState.ACCEPTED)
+                .setParameter("node", nodeId)
+                .setParameter("until", leaseUntil)
+                .setParameter("now", now)
+                .setParameter("id", id)
+                .executeUpdate());
+        return updated == 1 ? find(id) : Optional.empty();
+    }
+
+    /** Extends the lease and records progress; false when the job is no longer this node's to run. */
+    public boolean renew(String id, String nodeId, Instant leaseUntil, Progress progress) {
+        return sessions.fromTransaction(session -> session.createMutationQuery(
+                        "update ExportJob j set j.leaseExpiresAt = :until, j.typesTotal = :typesTotal,"
+                                + " j.typesDone = :typesDone, j.currentType = :current, j.resourcesDone = :done,"
+                                + " j.resourcesTotal = :total where j.id = :id and j.leaseOwner = :node"
+                                + " and j.state = :running")
+                .setParameter("until", leaseUntil)
+                .setParameter("typesTotal", progress.typesTotal())
+                .setParameter("typesDone", progress.typesDone())
+                .setParameter("current", progress.currentType())
+                .setParameter("done", progress.resourcesDone())
+                .setParameter("total", progress.resourcesTotal())
+                .setParameter("id", id)
+                .setParameter("node", nodeId)
+                .setParameter("running", ExportState.IN_PROGRESS)
+                .executeUpdate() == 1);
+    }
+
+    /**
+     * Records that the files of some types are complete, in one transaction with their rows, so that
+     * a resumed job either has a type wholly or exports it again from scratch. False (and nothing
+     * written) when the job is no longer this node's.
+     */
+    public boolean completeTypes(String id, String nodeId, Set<String> doneTypes, List<ExportFile> files) {
+        return sessions.fromTransaction(session -> {
+            int updated = session.createMutationQuery(
+                            "update ExportJob j set j.doneTypes = :types where j.id = :id and j.leaseOwner = :node"
+                                    + " and j.state = :running")
+                    .setParameter("types", ExportJob.joinTypes(new LinkedHashSet<>(doneTypes)))
+                    .setParameter("id", id)
+                    .setParameter("node", nodeId)
+                    .setParameter("running", ExportState.IN_PROGRESS)
+                    .executeUpdate();
+            if (updated != 1) {
+                return false;
+            }
+            files.forEach(session::persist);
+            return true;
+        });
+    }
+
+    /** IN_PROGRESS to COMPLETED (files kept until {@code expires}); false when no longer this node's. */
+    public boolean complete(String id, String nodeId, Instant finished, Instant expires) {
+        return finish(id, nodeId, ExportState.COMPLETED, null, finished, expires);
+    }
+
+    /** IN_PROGRESS to FAILED with a reason a client may read. */
+    public boolean fail(String id, String nodeId, String error, Instant finished, Instant expires) {
+        String text = error == null ? "Export failed" : error.length() > 4000 ? error.substring(0, 4000) : error;
+        return finish(id, nodeId, ExportState.FAILED, text, finished, expires);
+    }
+
+    private boolean finish(String id, String nodeId, ExportState state, String error, Instant finished,
+            Instant expires) {
+        return sessions.fromTransaction(session -> session.createMutationQuery(
+                        "update ExportJob j set j.state = :state, j.errorText = :error, j.finishedAt = :finished,"
+                                + " j.expiresAt = :expires, j.leaseOwner = null, j.leaseExpiresAt = null,"
+                                + " j.currentType = null where j.id = :id and j.leaseOwner = :node and j.state = :running")
+                .setParameter("state", state)
+                .setParameter("error", error)
+                .setParameter("finished", finished)
+                .setParameter("expires", expires)
+                .setParameter("id", id)
+                .setParameter("node", nodeId)
+                .setParameter("running", ExportState.IN_PROGRESS)
+                .executeUpdate() == 1);
+    }
+
+    /**
+     * Cancels the job of {@code ownerId}, whatever it was doing (a finished job is the client saying it
+     * is done with the files). Returns the job as it was before, or empty if there is no such job of
+     * this owner, or it was already cancelled or expired.
+     */
+    public Optional<ExportJob> cancel(String id, String ownerId, Instant now) {
+        return sessions.fromTransaction(session -> {
+            ExportJob job = session.find(ExportJob.class, id, LockModeType.PESSIMISTIC_WRITE);
+            if (job == null || !job.ownerId().equals(ownerId)
+                    || job.state() == ExportState.CANCELLED || job.state() == ExportState.EXPIRED) {
+                return Optional.empty();
+            }
+            ExportState before = job.state();
+            session.detach(job);
+            session.createMutationQuery("update ExportJob j set j.state = :cancelled, j.finishedAt = :now"
+                            + " where j.id = :id")
+                    .setParameter("cancelled", ExportState.CANCELLED)
+                    .setParameter("now", now)
+                    .setParameter("id", id)
+                    .executeUpdate();
+            job.state(before);
+            return Optional.of(job);
+        });
+    }
+
+    /** On a clean shutdown: this node's running jobs may be taken by any node right away. */
+    public void release(String nodeId, Instant now) {
+        sessions.inTransaction(session -> session.createMutationQuery(
+                        "update ExportJob j set j.leaseExpiresAt = :now where j.leaseOwner = :node and j.state = :running")
+                .setParameter("now", now)
+                .setParameter("node", nodeId)
+                .setParameter("running", ExportState.IN_PROGRESS)
+                .executeUpdate());
+    }
+
+    /** COMPLETED and FAILED jobs whose retention time is over. */
+    public List<String> dueToExpire(Instant now, int limit) {
+        return sessions.fromSession(session -> session.createSelectionQuery(
+                        "select j.id from ExportJob j where j.state in (:completed, :failed) and j.expiresAt < :now",
+                        String.class)
+                .setParameter("completed", ExportState.COMPLETED)
+                .setParameter("failed", ExportState.FAILED)
+                .setParameter("now", now)
+                .setMaxResults(limit)
+                .getResultList());
+    }
+
+    /** COMPLETED or FAILED to EXPIRED; false if something else happened to it meanwhile (a cancel). */
+    public boolean markExpired(String id) {
+        return sessions.fromTransaction(session -> session.createMutationQuery(
+                        "update ExportJob j set j.state = :expired where j.id = :id and j.state in (:completed, :failed)")
+                .setParameter("expired", ExportState.EXPIRED)
+                .setParameter("id", id)
+                .setParameter("completed", ExportState.COMPLETED)
+                .setParameter("failed", ExportState.FAILED)
+                .executeUpdate() == 1);
+    }
+
+    /** Cancelled jobs that no live node is still working on: their files and rows can go. */
+    public List<String> cancelledToClean(Instant now, int limit) {
+        return sessions.fromSession(session -> session.createSelectionQuery(
+                        "select j.id from ExportJob j where j.state = :cancelled"
+                                + " and (j.leaseExpiresAt is null or j.leaseExpiresAt < :now)", String.class)
+                .setParameter("cancelled", ExportState.CANCELLED)
+                .setParameter("now", now)
+                .setMaxResults(limit)
+                .getResultList());
+    }
+
+    /** Expired jobs whose rows have answered 410 long enough: after this, their URLs are 404. */
+    public int purgeExpired(Instant expiredBefore) {
+        return sessions.fromTransaction(session -> {
+            List<String> ids = session.createSelectionQuery(
+                            "select j.id from ExportJob j where j.state = :expired and j.expiresAt < :before", String.class)
+                    .setParameter("expired", ExportState.EXPIRED)
+                    .setParameter("before", expiredBefore)
+                    .setMaxResults(1000)
+                    .getResultList();
+            ids.forEach(id -> deleteRows(session, id));
+            return ids.size();
+        });
+    }
+
+    /** Removes the job's rows (its file rows too). */
+    public void delete(String id) {
+        sessions.inTransaction(session -> deleteRows(session, id));
+    }
+
+    /** Removes the file rows of a job (a failed job's output, whose files are gone). */
+    public void deleteFiles(String jobId) {
+        sessions.inTransaction(session -> session.createMutationQuery("delete from ExportFile f where f.jobId = :job")
+                .setParameter("job", jobId)
+                .executeUpdate());
+    }
+
+    private static void deleteRows(Session session, String id) {
+        session.createMutationQuery("delete from ExportFile f where f.jobId = :id").setParameter("id", id).executeUpdate();
+        session.createMutationQuery("delete from ExportJob j where j.id = :id").setParameter("id", id).executeUpdate();
+    }
+
+    @Override
+    public void close() {
+        sessions.close();
+    }
+}

@@ -1,0 +1,125 @@
+package dev.bulkfhir.storage.export;
+
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The NDJSON output of one resource type of one job: lines go to the current file, and a new file
+ * starts when it holds {@code maxResources} lines or would pass {@code maxBytes}. Files are created on
+ * the first line, so a type without data leaves no file. Not thread-safe: one writer per type.
+ */
+public final class NdjsonFiles implements AutoCloseable {
+
+    private final ExportFileStore store;
+    private final String jobId;
+    private final String type;
+    private final boolean errorFile;
+    private final long maxResources;
+    private final long maxBytes;
+    private final List<ExportFile> files = new ArrayList<>();
+    private final List<String> created = new ArrayList<>();
+
+    private String fileId;
+    private String location;
+    private OutputStream out;
+    private long count;
+    private long bytes;
+    private boolean finished;
+
+    /**
+     * @param type      the resource type of every line (OperationOutcome for an error file)
+     * @param errorFile whether the files are the manifest's {@code error} entries
+     */
+    public NdjsonFiles(ExportFileStore store, String jobId, String type, boolean errorFile, long maxResources,
+            long maxBytes) {
+        if (maxResources < 1 || maxBytes < 1) {
+            throw new IllegalArgumentException("File limits must be positive");
+        }
+        this.store = store;
+        this.jobId = jobId;
+        this.type = type;
+        this.errorFile = errorFile;
+        this.maxResources = maxResources;
+        this.maxBytes = maxBytes;
+    }
+
+    /** Appends one resource (its JSON, without a line break) and the newline. */
+    public void write(byte[] json) throws IOException {
+        write(json, 0, json.length);
+    }
+
+    public void write(byte[] json, int offset, int length) throws IOException {
+        if (out != null && (count >= maxResources || bytes + length + 1 > maxBytes)) {
+            closeCurrent();
+        }
+        if (out == null) {
+            open();
+        }
+        out.write(json, offset, length);
+        out.write('\n');
+        count++;
+        bytes += length + 1;
+    }
+
+    /** Closes the last file and returns one row per file, to be recorded with the type's completion. */
+    public List<ExportFile> finish() throws IOException {
+        if (out != null) {
+            closeCurrent();
+        }
+        finished = true;
+        return List.copyOf(files);
+    }
+
+    /** Gives up: closes and deletes every file written so far. */
+    public void abort() {
+        try {
+            if (out != null) out.close();
+        } catch (IOException e) {
+            // deleting it anyway
+        }
+        out = null;
+        for (String file : created) {
+            try {
+                Files.deleteIfExists(store.resolve(file));
+            } catch (IOException e) {
+                throw new UncheckedIOException("Could not delete " + file, e);
+            }
+        }
+    }
+
+    /** Without a {@link #finish()} before, the output is incomplete: its files are deleted. */
+    @Override
+    public void close() {
+        if (!finished) {
+            abort();
+        }
+    }
+
+    private void open() throws IOException {
+        fileId = ExportFileStore.newFileId();
+        location = store.create(jobId, fileId);
+        created.add(location);
+        out = new BufferedOutputStream(store.openForWrite(location), ExportFileStore.BUFFER_SIZE);
+        count = 0;
+        bytes = 0;
+    }
+
+    private void closeCurrent() throws IOException {
+        out.close();
+        out = null;
+        // On disk before its row commits, so that a crash cannot leave a recorded file short.
+        try (FileChannel channel = FileChannel.open(store.resolve(location), StandardOpenOption.WRITE)) {
+            channel.force(true);
+        }
+        files.add(new ExportFile(fileId, jobId, type, files.size() + 1, count, bytes, location, errorFile,
+                Instant.now()));
+    }
+}

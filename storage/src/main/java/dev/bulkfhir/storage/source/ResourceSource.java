@@ -1,0 +1,56 @@
+package dev.bulkfhir.storage.source;
+
+import java.io.IOException;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * What a Bulk Data export reads from. The built-in store is one implementation
+ * ({@link StoreResourceSource}); an adapter over a HAPI JPA server's DAOs, or over any other database,
+ * is another. An implementation answers three questions and streams one type at a time:
+ *
+ * <ul>
+ *   <li>{@link #stream}: every resource of a type as it was at the export's transaction time, one JSON
+ *       document per call of the sink, without collecting them first (read from a cursor, page by
+ *       page, and hand each resource over as it comes);</li>
+ *   <li>{@link #groupMembers}: the patients of a Group, for Group exports;</li>
+ *   <li>{@link #existingPatients}: which of some patient ids exist, to check a kickoff's {@code patient};</li>
+ *   <li>{@link #hasData}: whether a type can have anything at all, so that an export of all types does
+ *       not query the hundred and more types a server never stored.</li>
+ * </ul>
+ *
+ * Implementations must be thread-safe: an export streams several types at once.
+ */
+public interface ResourceSource {
+
+    /**
+     * Hands every resource matching {@code query} to {@code sink}, each once, in any order, as the
+     * canonical JSON of its version current at {@link ExportQuery#asOf()}: UTF-8, a single line (no
+     * line breaks), {@code meta.versionId} and {@code meta.lastUpdated} included. A resource created
+     * after {@code asOf}, or deleted at {@code asOf}, is not handed over; one updated after it is
+     * handed over in its version as of then. A resource that cannot be read goes to
+     * {@link ResourceSink#error} and the stream goes on.
+     *
+     * @throws IOException when the sink does (e.g. the disk is full); an exception thrown by the sink
+     *                     to stop the export must pass through unchanged
+     */
+    void stream(ExportQuery query, ResourceSink sink) throws IOException;
+
+    /**
+     * The ids of the Patients that were members of the Group at {@code asOf} (its member entities that
+     * are Patient references, leaving out inactive members); empty if there was no such Group then.
+     */
+    Optional<Set<String>> groupMembers(String groupId, Instant asOf);
+
+    /** Those of {@code patientIds} that name a Patient that existed (and was not deleted) at {@code asOf}. */
+    Set<String> existingPatients(Set<String> patientIds, Instant asOf);
+
+    /** False only if the type certainly has nothing to export; true when in doubt. */
+    boolean hasData(String type);
+
+    /** About how many resources of the type there are, for progress reports; -1 if unknown. */
+    default long estimatedCount(String type) {
+        return -1;
+    }
+}

@@ -1,0 +1,401 @@
+package dev.bulkfhir.storage.source;
+
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.parser.DataFormatException;
+import dev.bulkfhir.storage.binary.BinaryDocument;
+import dev.bulkfhir.storage.binary.BinarySource;
+import dev.bulkfhir.storage.resource.PatientCompartment;
+import dev.bulkfhir.storage.resource.StorageException;
+import org.hl7.fhir.instance.model.api.IBaseResource;
+import org.hl7.fhir.r4.model.Group;
+
+import javax.sql.DataSource;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The built-in store as an export source: {@code bf_resource} walked by primary key, one type at a
+ * time, in pages (keyset, so no cursor stays open across pages and memory stays flat), each row's
+ * stored JSON handed on as bytes without parsing.
+ *
+ * <p>Snapshot rule: a row whose lastUpdated is at or before the transaction time is the version to
+ * export (rows that changed later are left out of the main pass). Rows that changed after it are
+ * then looked up in {@code bf_resource_history} for the version current at the transaction time: a
+ * resource created later has none, one deleted then has a deletion. Only these few late rows are ever
+ * parsed (their compartment may have changed since).
+ *
+ * <p>Binary: its stored JSON has no {@code data}; the content is read from the {@link BinarySource}
+ * and embedded base64 (up to {@link #MAX_EMBEDDED_BINARY} bytes; a larger Binary goes to the error
+ * file with a pointer to its download URL).
+ */
+public final class StoreResourceSource implements ResourceSource {
+
+    /** Binary content embedded in an export line at most; the line is built in memory. */
+    public static final long MAX_EMBEDDED_BINARY = 10L * 1024 * 1024;
+    private static final int PAGE = 1000;
+    /** Patient lists up to this size are matched in SQL by default; larger ones page by page in memory. */
+    public static final int SQL_PATIENT_LIST = 500;
+    /**
+     * lastUpdated as an expression, not a column: the walk must follow the (res_type, pk) index. Given
+     * the bare column, H2 picks the (res_type, last_updated) index and sorts the whole type for every page.
+     */
+    private static final String LAST_UPDATED = "(r.last_updated + 0)";
+    /**
+     * The (res_type, pk) index's own order. With ORDER BY pk alone, H2 does not see that the index
+     * already yields that order (res_type being fixed) and sorts every matching row for each page.
+     */
+    private static final String INDEX_ORDER = " ORDER BY r.res_type, r.pk";
+
+    private final DataSource dataSource;
+    private final FhirContext context;
+    private final BinarySource binaries;
+    private final PatientCompartment compartment;
+    private final int sqlPatientList;
+
+    public StoreResourceSource(DataSource dataSource, FhirContext context, BinarySource binaries) {
+        this(dataSource, context, binaries, SQL_PATIENT_LIST);
+    }
+
+    /** @param sqlPatientList the longest patient list matched in SQL (an IN list); longer ones are matched in memory */
+    public StoreResourceSource(DataSource dataSource, FhirContext context, BinarySource binaries, int sqlPatientList) {
+        this.dataSource = dataSource;
+        this.context = context;
+        this.binaries = binaries;
+        this.compartment = new PatientCompartment(context);
+        this.sqlPatientList = Math.max(1, sqlPatientList);
+    }
+
+    @Override
+    public void stream(ExportQuery query, ResourceSink sink) throws IOException {
+        try (Connection connection = dataSource.getConnection()) {
+            boolean largePatientList = query.patientCompartment() && query.patients() != null
+                    && query.patients().size() > sqlPatientList;
+            if (query.patientCompartment() && query.patients() != null && query.patients().isEmpty()) {
+                return;
+            }
+            if (largePatientList) {
+                streamLargePatientList(connection, query, sink);
+            } else {
+                streamCurrent(connection, query, sink);
+            }
+            streamLate(connection, query, sink);
+        } catch (SQLException e) {
+            throw new StorageException("Export read of " + query.type() + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** Rows whose current version is the one to export, with compartment checks in SQL. */
+    private void streamCurrent(Connection connection, ExportQuery query, ResourceSink sink)
+            throws SQLException, IOException {
+        StringBuilder sql = new StringBuilder("SELECT r.pk, r.res_id, r.version, r.json FROM bf_resource r"
+                + " WHERE r.res_type = ? AND r.pk > ? AND r.deleted = FALSE AND " + LAST_UPDATED + " <= ?");
+        if (query.since() != null) {
+            sql.append(" AND ").append(LAST_UPDATED).append(" > ?");
+        }
+        List<String> patients = List.of();
+        String order = INDEX_ORDER;
+        if (query.patientCompartment() && query.patients() == null) {
+            sql.append(" AND EXISTS (SELECT 1 FROM bf_resource_patient p WHERE p.resource_pk = r.pk)");
+        } else if (query.patientCompartment()) {
+            // IN (subquery), not a correlated EXISTS with an IN list: H2 evaluates the latter very slowly.
+            patients = new ArrayList<>(query.patients());
+            sql.append(" AND r.pk IN (SELECT p.resource_pk FROM bf_resource_patient p WHERE p.patient_id IN (")
+                    .append(placeholders(patients.size())).append("))");
+            order = " ORDER BY r.pk"; // few rows, found through the primary key
+        }
+        sql.append(order).append(" LIMIT ").append(PAGE);
+        try (PreparedStatement statement = connection.prepareStatement(sql.toString())) {
+            statement.setFetchSize(PAGE);
+            long after = Long.MIN_VALUE;
+            while (true) {
+                int i = 1;
+                statement.setString(i++, query.type());
+                statement.setLong(i++, after);
+                statement.setLong(i++, query.asOf().toEpochMilli());
+                if (query.since() != null) statement.setLong(i++, query.since().toEpochMilli());
+                for (String patient : patients) statement.setString(i++, patient);
+                int rows = 0;
+                try (ResultSet row = statement.executeQuery()) {
+                    while (row.next()) {
+                        rows++;
+                        after = row.getLong(1);
+                        emit(query.type(), row.getString(2), row.getLong(3), row.getBytes(4), sink);
+                    }
+                }
+                if (rows < PAGE) return;
+            }
+        }
+    }
+
+    /**
+     * A large patient list: each page's keys first (no JSON), then the page's compartment rows, then
+     * the JSON of only the rows that belong to a listed patient.
+     */
+    private void streamLargePatientList(Connection connection, ExportQuery query, ResourceSink sink)
+            throws SQLException, IOException {
+        String keys = "SELECT r.pk FROM bf_resource r WHERE r.res_type = ? AND r.pk > ? AND r.deleted = FALSE"
+                + " AND " + LAST_UPDATED + " <= ?" + (query.since() != null ? " AND " + LAST_UPDATED + " > ?" : "")
+                + " AND EXISTS (SELECT 1 FROM bf_resource_patient p WHERE p.resource_pk = r.pk)"
+                + INDEX_ORDER + " LIMIT " + PAGE;
+        try (PreparedStatement keyQuery = connection.prepareStatement(keys);
+                PreparedStatement members = connection.prepareStatement("SELECT resource_pk, patient_id"
+                        + " FROM bf_resource_patient WHERE resource_pk >= ? AND resource_pk <= ?")) {
+            long after = Long.MIN_VALUE;
+            while (true) {
+                keyQuery.setString(1, query.type());
+                keyQuery.setLong(2, after);
+                keyQuery.setLong(3, query.asOf().toEpochMilli());
+                if (query.since() != null) keyQuery.setLong(4, query.since().toEpochMilli());
+                List<Long> page = new ArrayList<>(PAGE);
+                try (ResultSet row = keyQuery.executeQuery()) {
+                    while (row.next()) page.add(row.getLong(1));
+                }
+                if (page.isEmpty()) return;
+                after = page.get(page.size() - 1);
+                Set<Long> pageKeys = new HashSet<>(page);
+                Set<Long> wanted = new HashSet<>();
+                members.setLong(1, page.get(0));
+                members.setLong(2, after);
+                try (ResultSet row = members.executeQuery()) {
+                    while (row.next()) {
+                        long pk = row.getLong(1);
+                        if (pageKeys.contains(pk) && query.patients().contains(row.getString(2))) wanted.add(pk);
+                    }
+                }
+                if (!wanted.isEmpty()) {
+                    List<Long> ordered = new ArrayList<>(wanted);
+                    Collections.sort(ordered);
+                    try (PreparedStatement json = connection.prepareStatement("SELECT res_id, version, json"
+                            + " FROM bf_resource WHERE pk IN (" + placeholders(ordered.size()) + ") ORDER BY pk")) {
+                        for (int i = 0; i < ordered.size(); i++) json.setLong(i + 1, ordered.get(i));
+                        try (ResultSet row = json.executeQuery()) {
+                            while (row.next()) emit(query.type(), row.getString(1), row.getLong(2), row.getBytes(3), sink);
+                        }
+                    }
+                }
+                if (page.size() < PAGE) return;
+            }
+        }
+    }
+
+    /** Rows changed after the transaction time: export the version that was current then, if any. */
+    private void streamLate(Connection connection, ExportQuery query, ResourceSink sink)
+            throws SQLException, IOException {
+        try (PreparedStatement late = connection.prepareStatement("SELECT r.pk, r.res_id FROM bf_resource r"
+                + " WHERE r.res_type = ? AND r.last_updated > ? AND r.pk > ? ORDER BY r.pk LIMIT " + PAGE)) {
+            long after = Long.MIN_VALUE;
+            while (true) {
+                late.setString(1, query.type());
+                late.setLong(2, query.asOf().toEpochMilli());
+                late.setLong(3, after);
+                List<String> ids = new ArrayList<>();
+                try (ResultSet row = late.executeQuery()) {
+                    while (row.next()) {
+                        after = row.getLong(1);
+                        ids.add(row.getString(2));
+                    }
+                }
+                for (String id : ids) {
+                    Version version = versionAt(connection, query.type(), id, query.asOf());
+                    if (version == null || version.deleted()
+                            || (query.since() != null && version.lastUpdated() <= query.since().toEpochMilli())) {
+                        continue;
+                    }
+                    if (query.patientCompartment() && !inScope(query, version.json(), id, sink)) {
+                        continue;
+                    }
+                    emit(query.type(), id, version.version(), version.json(), sink);
+                }
+                if (ids.size() < PAGE) return;
+            }
+        }
+    }
+
+    private boolean inScope(ExportQuery query, byte[] json, String id, ResourceSink sink) throws IOException {
+        try {
+            IBaseResource resource = context.newJsonParser().parseResource(new String(json, StandardCharsets.UTF_8));
+            return query.inScope(compartment.patientIds(resource));
+        } catch (DataFormatException e) {
+            sink.error(query.type() + "/" + id, "Stored version could not be read: " + e.getMessage());
+            return false;
+        }
+    }
+
+    private void emit(String type, String id, long version, byte[] json, ResourceSink sink) throws IOException {
+        if (json == null) {
+            return;
+        }
+        if (type.equals("Binary")) {
+            json = withBinaryData(id, version, json, sink);
+            if (json == null) return;
+        }
+        sink.resource(json);
+    }
+
+    /** The stored Binary JSON (which has no data) with its content spliced in as base64 {@code data}. */
+    private byte[] withBinaryData(String id, long version, byte[] json, ResourceSink sink) throws IOException {
+        Optional<BinaryDocument> document = binaries.find(id, version);
+        if (document.isEmpty() || document.get().deleted() || document.get().content() == null) {
+            sink.error("Binary/" + id, "The content of Binary/" + id + " version " + version + " is missing.");
+            return null;
+        }
+        long size = document.get().content().size();
+        if (size > MAX_EMBEDDED_BINARY) {
+            sink.error("Binary/" + id, "Binary/" + id + " holds " + size + " bytes, more than an export line embeds ("
+                    + MAX_EMBEDDED_BINARY + "); download it from Binary/" + id + " instead.");
+            return null;
+        }
+        int end = json.length - 1;
+        while (end > 0 && json[end] != '}') end--;
+        ByteArrayOutputStream out = new ByteArrayOutputStream((int) (end + 16 + size * 4 / 3));
+        out.write(json, 0, end);
+        if (size > 0) {
+            out.write(",\"data\":\"".getBytes(StandardCharsets.US_ASCII));
+            try (OutputStream base64 = Base64.getEncoder().wrap(new NonClosing(out))) {
+                document.get().content().copyTo(base64, 0, size);
+            }
+            out.write('"');
+        }
+        out.write('}');
+        return out.toByteArray();
+    }
+
+    @Override
+    public Optional<Set<String>> groupMembers(String groupId, Instant asOf) {
+        try (Connection connection = dataSource.getConnection()) {
+            Version version = versionAt(connection, "Group", groupId, asOf);
+            if (version == null || version.deleted()) {
+                return Optional.empty();
+            }
+            Group group = context.newJsonParser().parseResource(Group.class,
+                    new String(version.json(), StandardCharsets.UTF_8));
+            Set<String> members = new LinkedHashSet<>();
+            for (Group.GroupMemberComponent member : group.getMember()) {
+                var entity = member.getEntity().getReferenceElement();
+                if (!member.getInactive() && "Patient".equals(entity.getResourceType()) && entity.hasIdPart()) {
+                    members.add(entity.getIdPart());
+                }
+            }
+            return Optional.of(members);
+        } catch (SQLException e) {
+            throw new StorageException("Reading Group/" + groupId + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public Set<String> existingPatients(Set<String> patientIds, Instant asOf) {
+        Set<String> existing = new HashSet<>();
+        List<String> ids = new ArrayList<>(patientIds);
+        try (Connection connection = dataSource.getConnection()) {
+            for (int from = 0; from < ids.size(); from += SQL_PATIENT_LIST) {
+                List<String> slice = ids.subList(from, Math.min(ids.size(), from + SQL_PATIENT_LIST));
+                Map<String, Boolean> late = new HashMap<>();
+                try (PreparedStatement statement = connection.prepareStatement("SELECT res_id, last_updated, deleted"
+                        + " FROM bf_resource WHERE res_type = 'Patient' AND res_id IN (" + placeholders(slice.size()) + ")")) {
+                    for (int i = 0; i < slice.size(); i++) statement.setString(i + 1, slice.get(i));
+                    try (ResultSet row = statement.executeQuery()) {
+                        while (row.next()) {
+                            if (row.getLong(2) > asOf.toEpochMilli()) late.put(row.getString(1), true);
+                            else if (!row.getBoolean(3)) existing.add(row.getString(1));
+                        }
+                    }
+                }
+                for (String id : late.keySet()) {
+                    Version version = versionAt(connection, "Patient", id, asOf);
+                    if (version != null && !version.deleted()) existing.add(id);
+                }
+            }
+            return existing;
+        } catch (SQLException e) {
+            throw new StorageException("Reading patients failed: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public boolean hasData(String type) {
+        return queryLong("SELECT COUNT(*) FROM (SELECT 1 FROM bf_resource WHERE res_type = ? LIMIT 1) t", type) > 0;
+    }
+
+    @Override
+    public long estimatedCount(String type) {
+        return queryLong("SELECT COUNT(*) FROM bf_resource WHERE res_type = ?", type);
+    }
+
+    private long queryLong(String sql, String type) {
+        try (Connection connection = dataSource.getConnection();
+                PreparedStatement statement = connection.prepareStatement(sql)) {
+            statement.setString(1, type);
+            try (ResultSet row = statement.executeQuery()) {
+                return row.next() ? row.getLong(1) : 0;
+            }
+        } catch (SQLException e) {
+            throw new StorageException("Database read failed: " + e.getMessage(), e);
+        }
+    }
+
+    private record Version(long version, long lastUpdated, boolean deleted, byte[] json) {}
+
+    /** The version of a resource current at {@code asOf}, or null if it did not exist yet. */
+    private static Version versionAt(Connection connection, String type, String id, Instant asOf) throws SQLException {
+        long at = asOf.toEpochMilli();
+        try (PreparedStatement current = connection.prepareStatement("SELECT version, last_updated, deleted, json"
+                + " FROM bf_resource WHERE res_type = ? AND res_id = ?")) {
+            current.setString(1, type);
+            current.setString(2, id);
+            try (ResultSet row = current.executeQuery()) {
+                if (!row.next()) return null;
+                if (row.getLong(2) <= at) {
+                    return new Version(row.getLong(1), row.getLong(2), row.getBoolean(3), row.getBytes(4));
+                }
+            }
+        }
+        try (PreparedStatement history = connection.prepareStatement("SELECT version, last_updated, deleted, json"
+                + " FROM bf_resource_history WHERE res_type = ? AND res_id = ? AND last_updated <= ?"
+                + " ORDER BY version DESC LIMIT 1")) {
+            history.setString(1, type);
+            history.setString(2, id);
+            history.setLong(3, at);
+            try (ResultSet row = history.executeQuery()) {
+                return row.next() ? new Version(row.getLong(1), row.getLong(2), row.getBoolean(3), row.getBytes(4)) : null;
+            }
+        }
+    }
+
+    private static String placeholders(int count) {
+        return String.join(",", Collections.nCopies(count, "?"));
+    }
+
+    /** Lets the base64 encoder be closed (to write its padding) without closing the buffer under it. */
+    private static final class NonClosing extends java.io.FilterOutputStream {
+        NonClosing(OutputStream out) {
+            super(out);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            out.write(b, off, len);
+        }
+
+        @Override
+        public void close() {
+            // the buffer stays open
+        }
+    }
+}
