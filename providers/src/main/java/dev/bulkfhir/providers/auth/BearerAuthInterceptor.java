@@ -1,0 +1,236 @@
+package dev.bulkfhir.providers.auth;
+
+import ca.uhn.fhir.interceptor.api.Hook;
+import ca.uhn.fhir.interceptor.api.Pointcut;
+import ca.uhn.fhir.rest.api.RestOperationTypeEnum;
+import ca.uhn.fhir.rest.api.server.RequestDetails;
+import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
+import dev.bulkfhir.providers.export.BulkExport;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import org.hl7.fhir.instance.model.api.IBaseResource;
+import org.hl7.fhir.r4.model.Bundle;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.BiPredicate;
+
+/**
+ * Admits a request only with a valid token whose scopes cover it. Installed into any
+ * {@code RestfulServer} with {@code registerInterceptor}; who the client is comes from a
+ * {@link RequestAuthorizer} (this server's bearer tokens, off, or a host's own scheme).
+ *
+ * <p>It decides when HAPI has chosen the operation and before anything is read or written, so it
+ * also guards operations that write their own response (Binary downloads, export polling).
+ * {@code /metadata} needs no token. A request without a token is answered 401 with
+ * {@code WWW-Authenticate: Bearer}; a bad token 401 with {@code error="invalid_token"}; a token
+ * whose scopes fall short 403, naming the scope it lacks. What each request needs (SMART v2):
+ *
+ * <ul>
+ *   <li>read, vread, instance history, {@code Binary/$binary-access-read} and
+ *       {@code Binary/$export-download}: {@code r} on the type — except export files, which the
+ *       export's own owner check guards (see {@link #allowExportFiles});</li>
+ *   <li>search and type history: {@code s}; system-wide search and history: {@code s} on {@code *};</li>
+ *   <li>create {@code c}, update and patch {@code u}, delete {@code d};</li>
+ *   <li>{@code $export}: {@code rs} (v1 {@code read}) on every type in {@code _type}; without
+ *       {@code _type}, on at least one type — the export then returns
+ *       {@link ClientAccess#readableTypes} only. A kickoff whose types arrive in a POSTed
+ *       Parameters body must be checked by the export code with {@link ClientAccess#requireRead};</li>
+ *   <li>transaction and batch, and any operation not named here: everything on every type
+ *       ({@code system/*.*}), as they may touch anything — except operations registered with
+ *       {@link #allowOperationForAnyClient}, which check the client themselves;</li>
+ *   <li>paging: the client only; every resource on the page is checked on the way out, as are
+ *       all resources in any response.</li>
+ * </ul>
+ */
+public final class BearerAuthInterceptor {
+
+    /** Before every other hook on the same pointcuts (Binary's run at 1000, most at 0). */
+    public static final int ORDER = -1000;
+
+    private static final String NEEDS_TOKEN = "This server needs an access token: send Authorization: Bearer"
+            + " <token>, with a token from the server's token endpoint (SMART Backend Services; see"
+            + " .well-known/smart-configuration under the FHIR base).";
+    /** Resources that are answers about the request, not data, when they are the response itself. */
+    private static final Set<String> NOT_DATA = Set.of("OperationOutcome", "CapabilityStatement", "Bundle", "Parameters");
+    /** Marks a request for an export file, which the export's owner check guards instead of scopes. */
+    private static final String EXPORT_FILE = BearerAuthInterceptor.class.getName() + ".exportFile";
+
+    private final RequestAuthorizer authorizer;
+    private final Set<String> clientCheckedOperations = new HashSet<>();
+    private BiPredicate<ClientAccess, String> exportFiles = (client, binaryId) -> false;
+
+    public BearerAuthInterceptor(RequestAuthorizer authorizer) {
+        this.authorizer = authorizer;
+    }
+
+    /**
+     * Lets any admitted client call an operation (e.g. {@code $export-poll-status}) whose handler
+     * checks the client itself, e.g. answering 404 for another client's job.
+     */
+    public BearerAuthInterceptor allowOperationForAnyClient(String operation) {
+        clientCheckedOperations.add(operation.startsWith("$") ? operation : "$" + operation);
+        return this;
+    }
+
+    /**
+     * Lets clients read export files (the manifest's {@code Binary/[id]} URLs, and their
+     * {@code $binary-access-read} and {@code $export-download}) without Binary read scope: the
+     * export's kickoff checked the types, and its owner check answers 404 to any other client.
+     * {@code isExportFile.test(client, binaryId)} must hold only for ids that really are export
+     * files (whose owner check will run), never for other Binaries.
+     */
+    public BearerAuthInterceptor allowExportFiles(BiPredicate<ClientAccess, String> isExportFile) {
+        this.exportFiles = isExportFile;
+        return this;
+    }
+
+    /**
+     * Connects Bulk Data export to this interceptor: export sees the token's client as the owner of
+     * its jobs and the types its scopes let it read ({@link ExportAccess}); any client may poll and
+     * cancel (the export answers 404 for another client's job) and read its export files. Call
+     * before {@code export.install(server)}.
+     */
+    public BearerAuthInterceptor protect(BulkExport export) {
+        export.identity(ExportAccess.identity());
+        allowOperationForAnyClient("$export-poll-status");
+        return allowExportFiles((client, binaryId) -> export.binarySource().find(binaryId, null).isPresent());
+    }
+
+    @Hook(value = Pointcut.SERVER_INCOMING_REQUEST_POST_PROCESSED, order = ORDER)
+    public boolean authorize(RequestDetails request, HttpServletRequest servletRequest,
+            HttpServletResponse servletResponse) throws IOException {
+        RestOperationTypeEnum operation = request.getRestOperationType();
+        if (operation == RestOperationTypeEnum.METADATA) {
+            return true;
+        }
+        try {
+            ClientAccess access;
+            try {
+                access = authorizer.authorize(request);
+            } catch (InvalidTokenException e) {
+                throw Refusals.unauthorized(e.getMessage(), true);
+            }
+            if (access == null) {
+                throw Refusals.unauthorized(NEEDS_TOKEN, false);
+            }
+            access.attachTo(request);
+            check(access, request, operation);
+            return true;
+        } catch (BaseServerResponseException e) {
+            Refusals.answer(e, request, servletRequest, servletResponse);
+            return false;
+        }
+    }
+
+    /** Whatever a response carries (included resources, pages), the client must be allowed to see. */
+    @Hook(value = Pointcut.SERVER_OUTGOING_RESPONSE, order = ORDER)
+    public boolean checkResponse(RequestDetails request, IBaseResource resource, HttpServletRequest servletRequest,
+            HttpServletResponse servletResponse) throws IOException {
+        if (resource == null || request.getRestOperationType() == RestOperationTypeEnum.METADATA) {
+            return true;
+        }
+        ClientAccess access = ClientAccess.from(request);
+        List<IBaseResource> shown = new ArrayList<>();
+        if (!NOT_DATA.contains(resource.fhirType())) {
+            shown.add(resource);
+        }
+        RestOperationTypeEnum operation = request.getRestOperationType();
+        // The server's own envelope (search, history, page): every entry is data. A stored Bundle
+        // that is read is one resource, whatever it holds.
+        if (resource instanceof Bundle bundle && operation != RestOperationTypeEnum.READ
+                && operation != RestOperationTypeEnum.VREAD) {
+            bundle.getEntry().forEach(entry -> shown.add(entry.getResource()));
+        }
+        boolean exportFile = request.getUserData().containsKey(EXPORT_FILE);
+        for (IBaseResource item : shown) {
+            String type = item == null ? null : item.fhirType();
+            if (type != null && !type.equals("OperationOutcome") && !(exportFile && type.equals("Binary"))
+                    && !access.permits(type, Permission.READ) && !access.permits(type, Permission.SEARCH)) {
+                BaseServerResponseException refusal = Refusals.forbidden("The access token of client '"
+                        + access.clientId() + "' does not allow reading " + type + ", which this response holds:"
+                        + " that needs scope " + SmartScope.describe(type, Set.of(Permission.READ)) + ".");
+                Refusals.answer(refusal, request, servletRequest, servletResponse);
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void check(ClientAccess access, RequestDetails request, RestOperationTypeEnum operation) {
+        String type = request.getResourceName();
+        switch (operation) {
+            case READ, VREAD -> {
+                if (!isExportFile(access, request)) {
+                    access.require(type, Set.of(Permission.READ), "reading " + type);
+                }
+            }
+            case HISTORY_INSTANCE -> access.require(type, Set.of(Permission.READ), "reading the history of " + type);
+            case SEARCH_TYPE -> access.require(type, Set.of(Permission.SEARCH), "searching " + type);
+            case HISTORY_TYPE -> access.require(type, Set.of(Permission.SEARCH), "reading the history of " + type);
+            case SEARCH_SYSTEM, HISTORY_SYSTEM ->
+                    access.require(SmartScope.ANY_TYPE, Set.of(Permission.SEARCH), "searching across all types");
+            case CREATE -> access.require(type, Set.of(Permission.CREATE), "creating " + type);
+            case UPDATE, PATCH -> access.require(type, Set.of(Permission.UPDATE), "updating " + type);
+            case DELETE -> access.require(type, Set.of(Permission.DELETE), "deleting " + type);
+            case GET_PAGE -> {
+                // Which types a page holds is known only once it is read: checkResponse sees them.
+            }
+            case EXTENDED_OPERATION_SERVER, EXTENDED_OPERATION_TYPE, EXTENDED_OPERATION_INSTANCE ->
+                    checkOperation(access, request, type);
+            default -> access.require(SmartScope.ANY_TYPE, Permission.ALL,
+                    "a " + operation.getCode() + " request, which may touch any type");
+        }
+    }
+
+    private void checkOperation(ClientAccess access, RequestDetails request, String type) {
+        String name = request.getOperation();
+        if (clientCheckedOperations.contains(name)) {
+            return;
+        }
+        switch (name) {
+            case "$export" -> checkExport(access, request);
+            case "$binary-access-read", "$export-download" -> {
+                if (!isExportFile(access, request)) {
+                    access.require(type, Set.of(Permission.READ), "reading " + type);
+                }
+            }
+            default -> access.require(SmartScope.ANY_TYPE, Permission.ALL,
+                    "the operation " + name + ", which may touch any type");
+        }
+    }
+
+    private boolean isExportFile(ClientAccess access, RequestDetails request) {
+        boolean exportFile = "Binary".equals(request.getResourceName()) && request.getId() != null
+                && request.getId().getIdPart() != null && exportFiles.test(access, request.getId().getIdPart());
+        if (exportFile) {
+            request.getUserData().put(EXPORT_FILE, Boolean.TRUE); // for checkResponse, on a wrapped read
+        }
+        return exportFile;
+    }
+
+    private static void checkExport(ClientAccess access, RequestDetails request) {
+        Set<String> known = request.getFhirContext().getResourceTypes();
+        List<String> types = new ArrayList<>();
+        String[] values = request.getParameters().get("_type");
+        for (String value : values == null ? new String[0] : values) {
+            for (String type : value.split(",")) {
+                // Unknown types are left to the export's own validation (400).
+                if (known.contains(type.trim())) {
+                    types.add(type.trim());
+                }
+            }
+        }
+        if (!types.isEmpty()) {
+            access.requireRead(types, "exporting");
+        } else if (access.readableTypes(known).isEmpty()) {
+            throw Refusals.forbidden("The access token of client '" + access.clientId() + "' allows reading no"
+                    + " resource type, so there is nothing it may export: that needs scope system/*.read (SMART v2:"
+                    + " system/*.rs) or a read scope for each type. Granted: "
+                    + (access.scopes().isEmpty() ? "no scopes" : SmartScope.join(access.scopes())) + ".");
+        }
+    }
+}
