@@ -1,0 +1,34 @@
+# Shared by the bench scripts: builds the jar and the test classes once, and gives the class
+# path of the benchmark drivers.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+JAR="$ROOT/server/target/bulk-fhir-server.jar"
+
+build_once() {
+  if [ ! -f "$JAR" ] || [ ! -d "$ROOT/server/target/test-classes/dev/bulkfhir/server/bench" ]; then
+    (cd "$ROOT" && mvn -q -B -DskipTests install && mvn -q -B -pl server test-compile)
+  fi
+  BENCH_CP="$ROOT/server/target/test-classes:$JAR"
+}
+
+# Starts the server in the background on a free port; sets SERVER_PID and BASE_URL.
+start_server() {
+  local data_dir="$1"; shift
+  local log="$data_dir.log"
+  java "$@" -jar "$JAR" --port 0 --data-dir "$data_dir" > "$log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 120); do
+    if grep -q "serving FHIR R4 at" "$log"; then
+      BASE_URL=$(grep -o "serving FHIR R4 at [^ ]*" "$log" | awk '{print $NF}')
+      return 0
+    fi
+    sleep 0.5
+  done
+  echo "server did not start; log:" >&2; cat "$log" >&2; return 1
+}
+
+stop_server() {
+  kill "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

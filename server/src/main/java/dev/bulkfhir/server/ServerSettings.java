@@ -1,0 +1,93 @@
+package dev.bulkfhir.server;
+
+import dev.bulkfhir.providers.export.ExportSettings;
+import dev.bulkfhir.server.auth.AuthSettings;
+
+import java.nio.file.Path;
+
+/**
+ * Everything the standalone server needs to start, already resolved from flags, environment
+ * and config file (see {@code cli.ServeCommand}).
+ *
+ * @param port      0 picks any free port
+ * @param basePath  where FHIR is served, e.g. {@code /fhir}
+ * @param jdbcUrl   null: the H2 file database under {@code dataDir}
+ * @param auth      SMART Backend Services; {@link #defaults} has it off, the command line on
+ * @param export    Bulk Data export: workers, limits, file size, retention; null: the defaults
+ */
+public record ServerSettings(
+        String host,
+        int port,
+        String basePath,
+        Path dataDir,
+        String jdbcUrl,
+        String jdbcUser,
+        String jdbcPassword,
+        boolean demo,
+        int demoPatients,
+        long demoSeed,
+        AuthSettings auth,
+        ExportSettings export) {
+
+    /** Without auth settings: auth off. */
+    public ServerSettings(String host, int port, String basePath, Path dataDir, String jdbcUrl, String jdbcUser,
+            String jdbcPassword, boolean demo, int demoPatients, long demoSeed) {
+        this(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients, demoSeed,
+                AuthSettings.off());
+    }
+
+    /** With the default export settings. */
+    public ServerSettings(String host, int port, String basePath, Path dataDir, String jdbcUrl, String jdbcUser,
+            String jdbcPassword, boolean demo, int demoPatients, long demoSeed, AuthSettings auth) {
+        this(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients, demoSeed, auth, null);
+    }
+
+    public ServerSettings {
+        if (auth == null) {
+            auth = AuthSettings.off();
+        }
+        if (export == null) {
+            export = ExportSettings.defaults();
+        }
+    }
+
+    public static ServerSettings defaults(Path dataDir) {
+        return new ServerSettings("127.0.0.1", 0, "/fhir", dataDir, null, null, null, false, 0, 1L);
+    }
+
+    public String effectiveJdbcUrl() {
+        return jdbcUrl != null ? jdbcUrl : h2Url(dataDir);
+    }
+
+    /** The embedded H2 file database under a data directory. */
+    public static String h2Url(Path dataDir) {
+        return "jdbc:h2:file:" + dataDir.toAbsolutePath().resolve("bulkfhir") + ";DB_CLOSE_ON_EXIT=FALSE";
+    }
+
+    public String normalizedBasePath() {
+        String path = basePath == null || basePath.isBlank() ? "/" : basePath.trim();
+        if (!path.startsWith("/")) path = "/" + path;
+        while (path.length() > 1 && path.endsWith("/")) path = path.substring(0, path.length() - 1);
+        return path;
+    }
+
+    public ServerSettings withPort(int newPort) {
+        return new ServerSettings(host, newPort, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo,
+                demoPatients, demoSeed, auth, export);
+    }
+
+    public ServerSettings withDemo(int patients) {
+        return new ServerSettings(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, true, patients,
+                demoSeed, auth, export);
+    }
+
+    public ServerSettings withAuth(AuthSettings newAuth) {
+        return new ServerSettings(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients,
+                demoSeed, newAuth, export);
+    }
+
+    public ServerSettings withExport(ExportSettings newExport) {
+        return new ServerSettings(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients,
+                demoSeed, auth, newExport);
+    }
+}

@@ -1,0 +1,97 @@
+package dev.bulkfhir.server.auth;
+
+import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.JWSSigner;
+import com.nimbusds.jose.jwk.ECKey;
+import com.nimbusds.jose.jwk.JWK;
+import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.jwk.RSAKey;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import dev.bulkfhir.providers.auth.AccessTokenVerifier;
+import dev.bulkfhir.providers.auth.SmartScope;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * Signs access tokens with the server's key (RFC 9068 JWTs; {@link AccessTokenVerifier} checks
+ * them). The key is kept in a file, made on first start, so tokens outlive a restart and several
+ * nodes given the same file accept each other's tokens.
+ */
+public final class AccessTokenIssuer {
+
+    private static final Logger log = LoggerFactory.getLogger(AccessTokenIssuer.class);
+
+    private final JWK key;
+    private final JWSSigner signer;
+    private final String issuer;
+    private final Duration lifetime;
+
+    AccessTokenIssuer(JWK key, Duration lifetime) throws JOSEException {
+        this.key = key;
+        this.signer = SigningKeys.signer(key);
+        // Not the URL the server was reached at: a token stays valid whatever name or port the
+        // client uses, across restarts, and on every node that shares the key.
+        this.issuer = "urn:bulk-fhir:" + key.getKeyID();
+        this.lifetime = lifetime;
+    }
+
+    /** The key in {@code file}, or a new ES256 key written there if there is none yet. */
+    static AccessTokenIssuer fromKeyFile(Path file, Duration lifetime) throws IOException, JOSEException {
+        if (!Files.exists(file)) {
+            try {
+                SigningKeys.writePrivate(file, SigningKeys.generate(JWSAlgorithm.ES256), false);
+                log.info("Made the server's token signing key: {}", file.toAbsolutePath());
+            } catch (FileAlreadyExistsException e) {
+                // Another node made it first: use theirs.
+            }
+        }
+        JWK key = SigningKeys.readPrivate(file);
+        if (key.getKeyID() == null && key instanceof RSAKey rsa) {
+            key = new RSAKey.Builder(rsa).keyIDFromThumbprint().build();
+        } else if (key.getKeyID() == null && key instanceof ECKey ec) {
+            key = new ECKey.Builder(ec).keyIDFromThumbprint().build();
+        }
+        return new AccessTokenIssuer(key, lifetime);
+    }
+
+    public String issue(String clientId, List<SmartScope> scopes) throws JOSEException {
+        Instant now = Instant.now();
+        JWTClaimsSet claims = new JWTClaimsSet.Builder()
+                .issuer(issuer)
+                .audience(issuer)
+                .subject(clientId)
+                .claim(AccessTokenVerifier.CLIENT_ID, clientId)
+                .claim(AccessTokenVerifier.SCOPE, SmartScope.join(scopes))
+                .issueTime(Date.from(now))
+                .expirationTime(Date.from(now.plus(lifetime)))
+                .jwtID(UUID.randomUUID().toString())
+                .build();
+        JWSHeader header = new JWSHeader.Builder(SigningKeys.algorithm(key))
+                .type(AccessTokenVerifier.TYPE).keyID(key.getKeyID()).build();
+        SignedJWT token = new SignedJWT(header, claims);
+        token.sign(signer);
+        return token.serialize();
+    }
+
+    /** What checks this issuer's tokens. */
+    public AccessTokenVerifier verifier() {
+        return new AccessTokenVerifier(new JWKSet(key.toPublicJWK()), issuer, issuer);
+    }
+
+    public Duration lifetime() {
+        return lifetime;
+    }
+}

@@ -1,0 +1,126 @@
+package dev.bulkfhir.server.auth;
+
+import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JOSEObjectType;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.proc.BadJOSEException;
+import com.nimbusds.jose.proc.DefaultJOSEObjectTypeVerifier;
+import com.nimbusds.jose.proc.JWSVerificationKeySelector;
+import com.nimbusds.jose.proc.SecurityContext;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import com.nimbusds.jwt.proc.BadJWTException;
+import com.nimbusds.jwt.proc.DefaultJWTClaimsVerifier;
+import com.nimbusds.jwt.proc.DefaultJWTProcessor;
+
+import java.text.ParseException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Checks a SMART Backend Services client assertion (RFC 7523 {@code private_key_jwt}): signed
+ * RS384 or ES384 by the key its {@code kid} names in the client's registered JWKS;
+ * {@code iss} = {@code sub} = a registered client_id; {@code aud} = the token endpoint's URL;
+ * {@code exp} not past and at most five minutes ahead; a {@code jti} not seen before.
+ */
+final class ClientAssertionVerifier {
+
+    static final Set<JWSAlgorithm> ALGORITHMS = Set.of(JWSAlgorithm.RS384, JWSAlgorithm.ES384);
+    static final Duration MAX_LIFETIME = Duration.ofMinutes(5);
+    /** Tolerance for the client's clock. */
+    static final int CLOCK_SKEW_SECONDS = 30;
+
+    private final ClientRegistry registry;
+    /** client_id + jti of assertions already used, until they expire. Per node. */
+    private final Map<String, Instant> usedAssertions = new ConcurrentHashMap<>();
+
+    ClientAssertionVerifier(ClientRegistry registry) {
+        this.registry = registry;
+    }
+
+    /**
+     * @param tokenUrls the URLs the token endpoint answers at; {@code aud} must be one of them
+     */
+    RegisteredClient verify(String assertion, Set<String> tokenUrls) throws TokenError {
+        SignedJWT jwt;
+        JWTClaimsSet unverified;
+        try {
+            jwt = SignedJWT.parse(assertion);
+            unverified = jwt.getJWTClaimsSet();
+        } catch (ParseException e) {
+            throw TokenError.invalidClient("client_assertion is not a signed JWT: " + e.getMessage());
+        }
+        JWSAlgorithm algorithm = jwt.getHeader().getAlgorithm();
+        if (!ALGORITHMS.contains(algorithm)) {
+            throw TokenError.invalidClient("client_assertion is signed with " + algorithm
+                    + "; this server accepts RS384 and ES384.");
+        }
+        String kid = jwt.getHeader().getKeyID();
+        if (kid == null || kid.isBlank()) {
+            throw TokenError.invalidClient("client_assertion has no kid in its header: it must name the key"
+                    + " (from the client's registered JWKS) that signed it.");
+        }
+        String clientId = unverified.getIssuer();
+        if (clientId == null || !clientId.equals(unverified.getSubject())) {
+            throw TokenError.invalidClient("client_assertion must have iss and sub both equal to the client_id.");
+        }
+        RegisteredClient client = registry.find(clientId);
+        if (client == null) {
+            throw TokenError.invalidClient("Client '" + clientId + "' is not registered with this server.");
+        }
+        if (client.localKeys() != null && client.localKeys().getKeyByKeyId(kid) == null) {
+            throw TokenError.invalidClient("Client '" + clientId + "' has no key with kid '" + kid
+                    + "' in its registered JWKS.");
+        }
+
+        DefaultJWTProcessor<SecurityContext> processor = new DefaultJWTProcessor<>();
+        processor.setJWSTypeVerifier(new DefaultJOSEObjectTypeVerifier<>(JOSEObjectType.JWT, null));
+        processor.setJWSKeySelector(new JWSVerificationKeySelector<>(ALGORITHMS, client.keys()));
+        processor.setJWTClaimsSetVerifier(null); // checked below, to say precisely what is wrong
+        JWTClaimsSet claims;
+        try {
+            claims = processor.process(jwt, null);
+        } catch (BadJOSEException | JOSEException e) {
+            throw TokenError.invalidClient("client_assertion of client '" + clientId + "' was rejected: "
+                    + e.getMessage() + " (kid '" + kid + "').");
+        }
+
+        Instant now = Instant.now();
+        Instant expires = claims.getExpirationTime() == null ? null : claims.getExpirationTime().toInstant();
+        if (expires == null) {
+            throw TokenError.invalidClient("client_assertion has no exp.");
+        }
+        if (expires.plusSeconds(CLOCK_SKEW_SECONDS).isBefore(now)) {
+            throw TokenError.invalidClient("client_assertion expired at " + expires + " (now " + now + ").");
+        }
+        if (expires.isAfter(now.plus(MAX_LIFETIME).plusSeconds(CLOCK_SKEW_SECONDS))) {
+            throw TokenError.invalidClient("client_assertion's exp " + expires + " is more than 5 minutes ahead.");
+        }
+        if (claims.getAudience() == null || Collections.disjoint(claims.getAudience(), tokenUrls)) {
+            throw TokenError.invalidClient("client_assertion's aud is " + claims.getAudience()
+                    + "; it must be this token endpoint's URL, " + tokenUrls.iterator().next() + ".");
+        }
+        // Mutable sets: Nimbus asks them contains(null), which Set.of refuses.
+        DefaultJWTClaimsVerifier<SecurityContext> rest = new DefaultJWTClaimsVerifier<>(null,
+                new JWTClaimsSet.Builder().issuer(clientId).subject(clientId).build(),
+                new HashSet<>(Set.of("iss", "sub", "aud", "exp", "jti")), null);
+        rest.setMaxClockSkew(CLOCK_SKEW_SECONDS);
+        try {
+            rest.verify(claims, null);
+        } catch (BadJWTException e) {
+            throw TokenError.invalidClient("client_assertion was rejected: " + e.getMessage() + ".");
+        }
+
+        usedAssertions.values().removeIf(expiry -> expiry.plusSeconds(CLOCK_SKEW_SECONDS).isBefore(now));
+        if (usedAssertions.putIfAbsent(clientId + " " + claims.getJWTID(), expires) != null) {
+            throw TokenError.invalidClient("client_assertion with jti '" + claims.getJWTID()
+                    + "' was used before: make a new assertion, with a new jti, for every token request.");
+        }
+        return client;
+    }
+}

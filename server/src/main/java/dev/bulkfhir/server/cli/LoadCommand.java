@@ -1,0 +1,45 @@
+package dev.bulkfhir.server.cli;
+
+import ca.uhn.fhir.context.FhirContext;
+import dev.bulkfhir.server.load.LoadSummary;
+import dev.bulkfhir.server.load.Loader;
+import dev.bulkfhir.storage.Database;
+import dev.bulkfhir.storage.binary.BinaryStore;
+import dev.bulkfhir.storage.resource.ResourceStore;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "load", mixinStandardHelpOptions = true,
+        description = "Import NDJSON and Bundle JSON files (Synthea output too) into the database.")
+final class LoadCommand implements Callable<Integer> {
+
+    @Mixin
+    StorageOptions storage;
+
+    @Parameters(arity = "1..*", paramLabel = "PATH", description = "Files or folders (*.ndjson, *.json).")
+    List<Path> paths;
+
+    @Override
+    public Integer call() throws Exception {
+        for (Path path : paths) {
+            if (!Files.exists(path)) {
+                System.err.println("No such file or folder: " + path);
+                return 2;
+            }
+        }
+        Files.createDirectories(storage.dataDir); // the H2 file and large Binary content live here
+        try (Database database = Database.open(storage.effectiveJdbcUrl(), storage.jdbcUser, storage.jdbcPassword, 4)) {
+            ResourceStore store = new ResourceStore(database.dataSource(), FhirContext.forR4Cached(),
+                    BinaryStore.inDataDirectory(database.dataSource(), storage.dataDir, BinaryStore.DEFAULT_INLINE_THRESHOLD));
+            LoadSummary summary = new Loader(store, System.out, System.console() != null).load(paths);
+            summary.print(System.out);
+            return summary.loaded() == 0 && summary.rejected() > 0 ? 1 : 0;
+        }
+    }
+}

@@ -1,0 +1,109 @@
+package dev.bulkfhir.server.cli;
+
+import dev.bulkfhir.providers.export.ExportSettings;
+import dev.bulkfhir.server.ServerSettings;
+import dev.bulkfhir.server.StandaloneServer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+@Command(name = "serve", mixinStandardHelpOptions = true, description = "Run the FHIR server (the default command).")
+final class ServeCommand implements Callable<Integer> {
+
+    @Mixin
+    StorageOptions storage;
+
+    @Mixin
+    AuthOptions auth;
+
+    @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
+    String host;
+
+    @Option(names = "--port", defaultValue = "8080", description = "Port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--base-path", defaultValue = "/fhir", description = "Path of the FHIR base (default: ${DEFAULT-VALUE}).")
+    String basePath;
+
+    @Option(names = "--demo", defaultValue = "false", fallbackValue = "true", arity = "0..1",
+            description = "Fill an empty database with a synthetic demo population at start.")
+    boolean demo;
+
+    @Option(names = "--demo-patients", defaultValue = "100", description = "Patients in the demo population (default: ${DEFAULT-VALUE}).")
+    int demoPatients;
+
+    @Option(names = "--demo-seed", defaultValue = "1", description = "Seed of the demo generator (default: ${DEFAULT-VALUE}).")
+    long demoSeed;
+
+    @Option(names = "--export-workers", paramLabel = "N",
+            description = "Threads writing export files (default: the number of cores, at most 4).")
+    Integer exportWorkers;
+
+    @Option(names = "--export-max-jobs-per-client", paramLabel = "N", defaultValue = "4",
+            description = "Exports one client may have waiting or running at once; more get 429 (default: ${DEFAULT-VALUE}).")
+    int exportMaxJobsPerClient;
+
+    @Option(names = "--export-max-jobs", paramLabel = "N", defaultValue = "16",
+            description = "Exports all clients may have waiting or running at once; more get 429 (default: ${DEFAULT-VALUE}).")
+    int exportMaxJobs;
+
+    @Option(names = "--export-file-max-resources", paramLabel = "N", defaultValue = "100000",
+            description = "Resources per export file before the next file begins (default: ${DEFAULT-VALUE}).")
+    long exportFileMaxResources;
+
+    @Option(names = "--export-file-max-mb", paramLabel = "MB", defaultValue = "512",
+            description = "Size of an export file before the next file begins (default: ${DEFAULT-VALUE}).")
+    long exportFileMaxMb;
+
+    @Option(names = "--export-retention", paramLabel = "DURATION", defaultValue = "24h",
+            description = "How long finished exports stay downloadable, e.g. 24h, 90m, 7d (default: ${DEFAULT-VALUE}).")
+    String exportRetention;
+
+    @Option(names = "--export-default-since", paramLabel = "DURATION",
+            description = "Without _since, export only what changed in this window before the kickoff, e.g. 24h"
+                    + " (default: all data, as the Bulk Data IG asks).")
+    String exportDefaultSince;
+
+    @Override
+    public Integer call() throws Exception {
+        ServerSettings settings = new ServerSettings(host, port, basePath, storage.dataDir,
+                blankToNull(storage.jdbcUrl), storage.jdbcUser, storage.jdbcPassword, demo, demoPatients, demoSeed,
+                auth.settings(), exportSettings());
+        StandaloneServer server = new StandaloneServer(settings).start();
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            System.out.println("Stopping: finishing requests in flight, closing the database.");
+            try {
+                server.close();
+            } catch (Exception e) {
+                e.printStackTrace();
+            } finally {
+                stopped.countDown();
+            }
+        }, "shutdown"));
+        System.out.println();
+        System.out.println("Bulk FHIR is serving FHIR R4 at " + server.baseUrl());
+        System.out.println("  port:  " + server.port());
+        System.out.println("  data:  " + storage.describe());
+        System.out.println("  try:   curl " + server.baseUrl() + "/metadata");
+        auth.printBanner(server, demo, System.out);
+        System.out.println("Stop with Ctrl+C (SIGTERM also shuts down cleanly).");
+        stopped.await();
+        return 0;
+    }
+
+    private ExportSettings exportSettings() {
+        ExportSettings defaults = ExportSettings.defaults();
+        return new ExportSettings(exportWorkers != null ? exportWorkers : defaults.workers(), exportMaxJobsPerClient,
+                exportMaxJobs, exportFileMaxResources, exportFileMaxMb * 1024 * 1024,
+                ExportSettings.parseDuration(exportRetention), ExportSettings.parseDuration(exportDefaultSince),
+                defaults.lease());
+    }
+
+    private static String blankToNull(String text) {
+        return text == null || text.isBlank() ? null : text;
+    }
+}

@@ -1,0 +1,127 @@
+package dev.bulkfhir.server.load;
+
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.parser.DataFormatException;
+import ca.uhn.fhir.parser.IParser;
+import ca.uhn.fhir.util.FhirTerser;
+import dev.bulkfhir.storage.resource.ResourceStore;
+import org.hl7.fhir.instance.model.api.IBaseReference;
+import org.hl7.fhir.instance.model.api.IBaseResource;
+import org.hl7.fhir.instance.model.api.IIdType;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.function.Consumer;
+
+/**
+ * Turns a {@link Chunk} into a {@link Batch} of HAPI resources, on one parser thread (HAPI parsers
+ * are not thread-safe: each thread has its own). Checks ids; for Bundle entries, applies the id
+ * the entry is stored under and rewrites {@code urn:uuid:} and conditional references.
+ */
+final class ResourceParser {
+
+    private final FhirContext context;
+    private final IParser parser;
+    private final FhirTerser terser;
+    private final CharsetDecoder strictUtf8 = StandardCharsets.UTF_8.newDecoder()
+            .onMalformedInput(CodingErrorAction.REPORT)
+            .onUnmappableCharacter(CodingErrorAction.REPORT);
+
+    ResourceParser(FhirContext context) {
+        this.context = context;
+        this.parser = context.newJsonParser().setParserErrorHandler(new StrictParseErrors());
+        this.terser = context.newTerser();
+    }
+
+    Batch parse(Chunk chunk, Consumer<Rejection> rejections) {
+        Batch batch = new Batch(chunk);
+        for (int i = 0; i < chunk.count; i++) {
+            long position = chunk.positions[i];
+            int start = chunk.start(i);
+            int length = chunk.ends[i] - start;
+            String json = new String(chunk.data, start, length, StandardCharsets.UTF_8);
+            if (json.indexOf('\uFFFD') >= 0 && !validUtf8(chunk.data, start, length)) {
+                rejections.accept(chunk.rejection(position, "Not valid UTF-8"));
+                continue;
+            }
+            IBaseResource resource;
+            try {
+                resource = parser.parseResource(json);
+            } catch (DataFormatException e) {
+                rejections.accept(chunk.rejection(position, Loader.oneLine(e.getMessage())));
+                continue;
+            } catch (RuntimeException e) {
+                rejections.accept(chunk.rejection(position, "Could not parse: " + Loader.oneLine(e.toString())));
+                continue;
+            }
+            String type = context.getResourceType(resource);
+            String problem = chunk.links == null ? checkOwnId(resource, type) : applyEntry(chunk, i, resource, type);
+            if (problem != null) {
+                rejections.accept(chunk.rejection(position, problem));
+                continue;
+            }
+            batch.add(resource, type, position);
+        }
+        return batch;
+    }
+
+    /**
+     * A resource's own id must be a valid FHIR id; none at all is fine (the store assigns one).
+     * HAPI has already read {@code "id"} as an IdType, so a type prefix, a base URL or a version
+     * in it shows up as parts of that IdType.
+     */
+    private static String checkOwnId(IBaseResource resource, String type) {
+        IIdType id = resource.getIdElement();
+        if (id == null || id.isEmpty()) {
+            return null;
+        }
+        boolean valid = ResourceStore.isValidId(id.getIdPart()) && !id.hasBaseUrl() && !id.hasVersionIdPart()
+                && (!id.hasResourceType() || type.equals(id.getResourceType()));
+        if (!valid) {
+            return "Invalid resource id '" + id.getValue() + "': an id is 1 to 64 letters, digits, '-' or '.'";
+        }
+        return null;
+    }
+
+    private String applyEntry(Chunk chunk, int item, IBaseResource resource, String type) {
+        String fullUrl = chunk.fullUrls[item];
+        String method = chunk.methods[item];
+        String url = chunk.urls[item];
+        if ("PUT".equalsIgnoreCase(method) && url != null && url.indexOf('?') < 0 && url.indexOf('/') > 0) {
+            String urlType = url.startsWith("/") ? url.substring(1) : url;
+            urlType = urlType.substring(0, urlType.indexOf('/'));
+            if (!urlType.equals(type)) {
+                return "request.url '" + url + "' does not match the resource type " + type;
+            }
+        }
+        IIdType ownId = resource.getIdElement();
+        String own = ownId == null || ownId.isEmpty() ? null : ownId.getIdPart();
+        String id = BundleLinks.entryId(own, fullUrl, method, url);
+        if (id != null) {
+            if (!ResourceStore.isValidId(id)) {
+                return "Invalid resource id '" + id + "': an id is 1 to 64 letters, digits, '-' or '.'";
+            }
+            resource.setId(type + "/" + id);
+        }
+        for (IBaseReference reference : terser.getAllPopulatedChildElementsOfType(resource, IBaseReference.class)) {
+            IIdType element = reference.getReferenceElement();
+            String target = element == null ? null : chunk.links.resolve(element.getValue());
+            if (target != null) {
+                reference.setReference(target);
+            }
+        }
+        return null;
+    }
+
+    private boolean validUtf8(byte[] data, int start, int length) {
+        try {
+            strictUtf8.reset().decode(ByteBuffer.wrap(data, start, length));
+            return true;
+        } catch (CharacterCodingException e) {
+            return false;
+        }
+    }
+}

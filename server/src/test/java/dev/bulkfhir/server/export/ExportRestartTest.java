@@ -1,0 +1,133 @@
+package dev.bulkfhir.server.export;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.bulkfhir.server.demo.DemoData;
+import org.hl7.fhir.instance.model.api.IBaseResource;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import static dev.bulkfhir.server.export.BulkClient.text;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * The standalone server killed (kill -9) in the middle of an export, and a new one started on the
+ * same data directory: the job completes with exactly the resources it had to export, none twice.
+ */
+class ExportRestartTest {
+
+    static final int PATIENTS = 100;
+    static final long SEED = 11;
+    /** One worker, small files, and _elements (every resource parsed and re-encoded) keep the export running long enough to be killed in the middle. */
+    static final String[] SLOW = {"--export-workers", "1", "--export-file-max-resources", "50"};
+    static final Pattern BASE_URL = Pattern.compile("serving FHIR R4 at (\\S+)");
+    static final Pattern TYPES_DONE = Pattern.compile(": (\\d+) of (\\d+) types, (\\d+)");
+
+    record Running(Process process, String baseUrl) {}
+
+    static Running start(Path dataDir, String... extra) throws Exception {
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
+                "-cp", System.getProperty("java.class.path"), "dev.bulkfhir.server.cli.Main",
+                "--port", "0", "--data-dir", dataDir.toString(), "--auth", "off"));
+        command.addAll(List.of(extra));
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        BufferedReader output = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+        StringBuilder seen = new StringBuilder();
+        String line;
+        while ((line = output.readLine()) != null) {
+            seen.append(line).append('\n');
+            Matcher matcher = BASE_URL.matcher(line);
+            if (matcher.find()) {
+                Thread drain = new Thread(() -> output.lines().forEach(l -> { }));
+                drain.setDaemon(true);
+                drain.start();
+                return new Running(process, matcher.group(1));
+            }
+        }
+        throw new AssertionError("server exited before serving:\n" + seen);
+    }
+
+    @Test
+    void aServerKilledMidExportIsResumedByTheNextWithExactlyTheRightResources(@TempDir Path dataDir) throws Exception {
+        String[] firstArgs = Stream.concat(Stream.of("--demo", "--demo-patients", Integer.toString(PATIENTS),
+                "--demo-seed", Long.toString(SEED)), Stream.of(SLOW)).toArray(String[]::new);
+        Running first = start(dataDir, firstArgs);
+        String jobId;
+        try {
+            BulkClient client = new BulkClient(first.baseUrl());
+            String status = client.start("$export?_elements=id");
+            jobId = BulkClient.jobId(status);
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (true) {
+                HttpResponse<byte[]> poll = client.get(status);
+                assertEquals(202, poll.statusCode(), "the export finished before the server could be killed: "
+                        + text(poll));
+                Matcher progress = TYPES_DONE.matcher(poll.headers().firstValue("X-Progress").orElse(""));
+                // Killed with some types complete and one half written: both must come out right.
+                if (progress.find() && Integer.parseInt(progress.group(1)) >= 2 && Long.parseLong(progress.group(3)) > 0) {
+                    break;
+                }
+                assertTrue(System.nanoTime() < deadline, "the export never got going");
+                Thread.sleep(5);
+            }
+        } finally {
+            first.process().destroyForcibly(); // kill -9: no shutdown hook, leases left as they were
+            assertTrue(first.process().waitFor(30, TimeUnit.SECONDS));
+        }
+
+        Running second = start(dataDir, SLOW);
+        try {
+            BulkClient client = new BulkClient(second.baseUrl());
+            JsonNode manifest = client.await(second.baseUrl() + "/$export-poll-status?_jobId=" + jobId);
+            Map<String, List<IBaseResource>> byType = client.download(manifest);
+
+            Map<String, Set<String>> expected = new TreeMap<>();
+            new DemoData(BulkClient.CONTEXT, SEED).generate(PATIENTS, resource -> {
+                String type = BulkClient.CONTEXT.getResourceType(resource);
+                if (!type.equals("Binary")) {
+                    expected.computeIfAbsent(type, t -> new TreeSet<>()).add(resource.getIdElement().getIdPart());
+                }
+            });
+            Map<String, Set<String>> exported = new TreeMap<>();
+            for (Map.Entry<String, List<IBaseResource>> entry : byType.entrySet()) {
+                List<String> ids = BulkClient.ids(byType, entry.getKey());
+                assertEquals(ids.size(), new HashSet<>(ids).size(), "a resource exported twice in " + entry.getKey());
+                exported.put(entry.getKey(), new TreeSet<>(ids));
+            }
+            ExportTest.assertSameSets(expected, exported);
+
+            // Nothing of the killed run is left beside the files the manifest lists.
+            int files = manifest.get("output").size() + manifest.get("error").size();
+            try (Stream<Path> onDisk = Files.list(dataDir.resolve("export").resolve(jobId))) {
+                assertEquals(files, onDisk.count());
+            }
+        } finally {
+            second.process().destroy();
+            if (!second.process().waitFor(30, TimeUnit.SECONDS)) {
+                second.process().destroyForcibly();
+                fail("the second server did not stop on SIGTERM");
+            }
+        }
+    }
+}
