@@ -14,6 +14,7 @@ import java.nio.file.Path;
  * @param jdbcUrl   null: the H2 file database under {@code dataDir}
  * @param auth      SMART Backend Services; {@link #defaults} has it off, the command line on
  * @param export    Bulk Data export: workers, limits, file size, retention; null: the defaults
+ * @param binary    where Binary content is kept and how much a wrapped read may carry; null: the defaults
  */
 public record ServerSettings(
         String host,
@@ -27,7 +28,8 @@ public record ServerSettings(
         int demoPatients,
         long demoSeed,
         AuthSettings auth,
-        ExportSettings export) {
+        ExportSettings export,
+        BinarySettings binary) {
 
     /** Without auth settings: auth off. */
     public ServerSettings(String host, int port, String basePath, Path dataDir, String jdbcUrl, String jdbcUser,
@@ -42,12 +44,23 @@ public record ServerSettings(
         this(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients, demoSeed, auth, null);
     }
 
+    /** With the default Binary settings. */
+    public ServerSettings(String host, int port, String basePath, Path dataDir, String jdbcUrl, String jdbcUser,
+            String jdbcPassword, boolean demo, int demoPatients, long demoSeed, AuthSettings auth,
+            ExportSettings export) {
+        this(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients, demoSeed, auth, export,
+                null);
+    }
+
     public ServerSettings {
         if (auth == null) {
             auth = AuthSettings.off();
         }
         if (export == null) {
             export = ExportSettings.defaults();
+        }
+        if (binary == null) {
+            binary = BinarySettings.defaults();
         }
     }
 
@@ -73,21 +86,21 @@ public record ServerSettings(
 
     public ServerSettings withPort(int newPort) {
         return new ServerSettings(host, newPort, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo,
-                demoPatients, demoSeed, auth, export);
+                demoPatients, demoSeed, auth, export, binary);
     }
 
     public ServerSettings withDemo(int patients) {
         return new ServerSettings(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, true, patients,
-                demoSeed, auth, export);
+                demoSeed, auth, export, binary);
     }
 
     public ServerSettings withAuth(AuthSettings newAuth) {
         return new ServerSettings(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients,
-                demoSeed, newAuth, export);
+                demoSeed, newAuth, export, binary);
     }
 
     public ServerSettings withExport(ExportSettings newExport) {
         return new ServerSettings(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients,
-                demoSeed, auth, newExport);
+                demoSeed, auth, newExport, binary);
     }
 }

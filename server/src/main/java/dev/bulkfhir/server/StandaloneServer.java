@@ -58,7 +58,7 @@ public final class StandaloneServer implements AutoCloseable {
         auth = SmartAuth.create(settings, context);
         database = Database.open(settings.effectiveJdbcUrl(), settings.jdbcUser(), settings.jdbcPassword(), 16);
         store = new ResourceStore(database.dataSource(), context, BinaryStore.inDataDirectory(
-                database.dataSource(), settings.dataDir(), BinaryStore.DEFAULT_INLINE_THRESHOLD));
+                database.dataSource(), settings.dataDir(), settings.binary().inlineThreshold()));
         if (settings.demo() && store.isEmpty()) {
             log.info("Generating demo data: {} patients (seed {})", settings.demoPatients(), settings.demoSeed());
             long count = DemoData.populate(store, settings.demoPatients(), settings.demoSeed());
@@ -160,7 +160,7 @@ public final class StandaloneServer implements AutoCloseable {
                 providers.add(new StoredResourceProvider(resourceClass, store, paging));
             }
             registerProviders(providers);
-            new BinaryAccess(store, BinaryAccessSettings.defaults()).withSource(exports.binarySource()).install(this);
+            new BinaryAccess(store, new BinaryAccessSettings(settings.binary().maxWrapped())).withSource(exports.binarySource()).install(this);
             auth.interceptor().protect(exports); // export's owner and types come from the token
             exports.install(this);
             registerProvider(new BundleProvider(store));

@@ -1,6 +1,7 @@
 package dev.bulkfhir.server.cli;
 
 import dev.bulkfhir.providers.export.ExportSettings;
+import dev.bulkfhir.server.BinarySettings;
 import dev.bulkfhir.server.ServerSettings;
 import dev.bulkfhir.server.StandaloneServer;
 import picocli.CommandLine.Command;
@@ -38,6 +39,16 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--demo-seed", defaultValue = "1", description = "Seed of the demo generator (default: ${DEFAULT-VALUE}).")
     long demoSeed;
 
+    @Option(names = "--binary-inline-threshold", paramLabel = "BYTES", defaultValue = "65536",
+            description = "Binary content up to this size stays in the database, larger goes to the file store"
+                    + " (default: ${DEFAULT-VALUE}, at most 1048576).")
+    int binaryInlineThreshold;
+
+    @Option(names = "--binary-max-wrapped", paramLabel = "BYTES", defaultValue = "10485760",
+            description = "The most content a wrapped (base64) Binary read or FHIR-format upload may carry"
+                    + " (default: ${DEFAULT-VALUE}).")
+    long binaryMaxWrapped;
+
     @Option(names = "--export-workers", paramLabel = "N",
             description = "Threads writing export files (default: the number of cores, at most 4).")
     Integer exportWorkers;
@@ -71,7 +82,7 @@ final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         ServerSettings settings = new ServerSettings(host, port, basePath, storage.dataDir,
                 blankToNull(storage.jdbcUrl), storage.jdbcUser, storage.jdbcPassword, demo, demoPatients, demoSeed,
-                auth.settings(), exportSettings());
+                auth.settings(), exportSettings(), new BinarySettings(binaryInlineThreshold, binaryMaxWrapped));
         StandaloneServer server = new StandaloneServer(settings).start();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -46,5 +46,8 @@ class SettingsSourceTest {
         assertEquals("127.0.0.1", defaults.host);
         assertEquals("/fhir", defaults.basePath);
         assertEquals(Path.of("./data"), defaults.storage.dataDir);
+        assertEquals(65536, defaults.binaryInlineThreshold);
+        assertEquals(10L * 1024 * 1024, defaults.binaryMaxWrapped);
+        assertEquals(1024, parse(List.of(), Map.of("BULKFHIR_BINARY_INLINE_THRESHOLD", "1024")).binaryInlineThreshold);
     }
 }
