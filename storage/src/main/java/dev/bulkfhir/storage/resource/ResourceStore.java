@@ -440,12 +440,14 @@ public final class ResourceStore {
                 List<String> ids = entry.getValue();
                 for (int from = 0; from < ids.size(); from += 500) {
                     List<String> slice = ids.subList(from, Math.min(ids.size(), from + 500));
-                    String sql = "SELECT res_id FROM bf_resource WHERE res_type = ? AND res_id IN ("
-                            + String.join(",", Collections.nCopies(slice.size(), "?")) + ")";
+                    // Row values, so that H2 seeks the (res_type, res_id) index instead of scanning
+                    // every row of the type: a plain "res_id IN" slowed loads as the table grew.
+                    String sql = "SELECT res_id FROM bf_resource WHERE (res_type, res_id) IN ("
+                            + String.join(",", Collections.nCopies(slice.size(), "(?, ?)")) + ")";
                     try (PreparedStatement statement = connection.prepareStatement(sql)) {
-                        statement.setString(1, entry.getKey());
                         for (int i = 0; i < slice.size(); i++) {
-                            statement.setString(i + 2, slice.get(i));
+                            statement.setString(2 * i + 1, entry.getKey());
+                            statement.setString(2 * i + 2, slice.get(i));
                         }
                         try (ResultSet rows = statement.executeQuery()) {
                             while (rows.next()) {
