@@ -114,7 +114,7 @@ public final class DemoData {
     }
 
     /**
-     * Writes a population into the store in transactions of about 1,000 resources, on one thread
+     * Writes a population into the store in transactions of about 250 resources, on one thread
      * per core (at most four), and returns the number of resources written.
      */
     public static long populate(ResourceStore store, int patients, long seed) {

@@ -38,9 +38,10 @@ import java.util.stream.Stream;
  * Synthea's output; or any single resource) into a {@link ResourceStore}.
  *
  * <p>A pipeline with flat memory whatever the size of the files: the calling thread reads the
- * files and cuts them into chunks of raw JSON (250 resources, at most a few megabytes; see
- * {@link #batchSize(int)}); parser threads (one per core, each with its own HAPI parser) turn chunks into
- * resources; writer threads store each batch with one {@link ResourceStore#writeAll} transaction.
+ * files and cuts them into chunks of raw JSON (at most 250 resources or 256 KB, see
+ * {@link #batchSize(int)}); parser threads (one per core, each with its own HAPI parser) turn
+ * chunks into resources; writer threads store each batch with one {@link ResourceStore#writeAll}
+ * transaction.
  * The queues between the stages are short and the raw bytes in flight are capped, so a slow
  * database slows the reading down instead of filling the heap.
  *
@@ -75,9 +76,9 @@ public final class Loader {
     private final PrintStream out;
     private final boolean progressBar;
     /**
-     * Resources per transaction. Measured at -Xmx512m on 2 cores: batches of 250 cost a quarter of
-     * the garbage-collection time of batches of 1000 (fewer parsed resources survive a young
-     * collection while they wait), for no loss in the database.
+     * Resources per transaction. Measured at -Xmx512m on 2 cores: batches of 250 spend half or less
+     * of the garbage-collection pause time of batches of 1000 (fewer parsed resources survive a
+     * young collection while they wait), for no loss in the database.
      */
     private int batchSize = 250;
     /**

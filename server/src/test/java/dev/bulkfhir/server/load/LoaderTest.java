@@ -12,14 +12,17 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import javax.sql.DataSource;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.lang.reflect.Proxy;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.sql.SQLTransientConnectionException;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -277,6 +280,42 @@ class LoaderTest {
         assertTrue(text.contains(file + ":50: "), text);
         assertFalse(text.contains(file + ":51: "), text);
         assertTrue(text.contains("and 10 more"), text);
+    }
+
+    @Test
+    void invalidUtf8IsRejectedNotStoredWithReplacementCharacters() throws IOException {
+        Path file = dir.resolve("latin1.ndjson");
+        byte[] bad = "{\"resourceType\":\"Patient\",\"id\":\"p1\",\"name\":[{\"family\":\"M\u00fcller\"}]}\n"
+                .getBytes(StandardCharsets.ISO_8859_1);
+        byte[] good = "{\"resourceType\":\"Patient\",\"id\":\"p2\",\"name\":[{\"family\":\"M\u00fcller\"}]}\n"
+                .getBytes(StandardCharsets.UTF_8);
+        Files.write(file, concat(bad, good));
+        LoadSummary summary = load(file);
+        assertEquals(1, summary.loaded());
+        assertEquals(1, summary.rejections().get(0).line());
+        assertEquals("Not valid UTF-8", summary.rejections().get(0).reason());
+        assertTrue(json("Patient", "p2").contains("M\u00fcller"));
+    }
+
+    @Test
+    void aDatabaseThatCannotBeReachedAbortsTheLoad() throws IOException {
+        DataSource unreachable = (DataSource) Proxy.newProxyInstance(getClass().getClassLoader(),
+                new Class<?>[] {DataSource.class}, (proxy, method, args) -> {
+                    throw new SQLTransientConnectionException("Connection is not available, request timed out");
+                });
+        Path file = dir.resolve("Patient.ndjson");
+        Files.writeString(file, "{\"resourceType\":\"Patient\",\"id\":\"p1\"}\n{\"resourceType\":\"Patient\",\"id\":\"p2\"}\n");
+        LoadAbortedException aborted = assertThrows(LoadAbortedException.class,
+                () -> new Loader(new ResourceStore(unreachable, FHIR), null, false).load(List.of(file)));
+        assertEquals(0, aborted.summary().loaded());
+        assertEquals(0, aborted.summary().rejected(), "resources are not blamed for the database");
+        assertTrue(aborted.getMessage().contains("Connection is not available"), aborted.getMessage());
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] both = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, both, a.length, b.length);
+        return both;
     }
 
     @Test
