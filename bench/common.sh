@@ -14,7 +14,7 @@ build_once() {
 start_server() {
   local data_dir="$1"; shift
   local log="$data_dir.log"
-  java "$@" -jar "$JAR" --port 0 --data-dir "$data_dir" > "$log" 2>&1 &
+  java "$@" -jar "$JAR" --port 0 --auth off --data-dir "$data_dir" > "$log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 120); do
     if grep -q "serving FHIR R4 at" "$log"; then

@@ -29,12 +29,17 @@ START_LINE=$(wc -l < "$GC_LOG")
 OUT=$(java -cp "$BENCH_CP" dev.bulkfhir.server.bench.ExportBench "$BASE_URL" 3 "$KICKOFFS")
 echo "$OUT"
 # GC lines look like "... Pause Young (Normal) (G1 Evacuation Pause) 364M->137M(499M) 26.1ms".
-HEAP_LINE=$(tail -n +"$((START_LINE + 1))" "$GC_LOG" | grep -o '[0-9]*M->[0-9]*M([0-9]*M)' \
-  | awk -F'[M>(-]' '{ if ($1+0 > used) used = $1+0; if ($3+0 > live) live = $3+0 } END { print used " " live }')
+PAUSES=$(tail -n +"$((START_LINE + 1))" "$GC_LOG" | grep 'Pause' | grep -o '[0-9]*M->[0-9]*M([0-9]*M)' || true)
+PEAK=$(echo "$PAUSES" | awk -F'[M>(-]' '{ if ($1+0 > used) used = $1+0 } END { print used + 0 }')
+# After a collection: the lowest value is about the live set (the old generation fills with garbage
+# between G1's concurrent cycles, so single values after young collections say little).
+LIVE=$(tail -n +"$((START_LINE + 1))" "$GC_LOG" | grep 'Pause Young' | grep -o '[0-9]*M->[0-9]*M' \
+  | awk -F'[M>-]' 'NR == 1 || $4 + 0 < live { live = $4 + 0 } END { print live + 0 }')
+FULL=$(tail -n +"$((START_LINE + 1))" "$GC_LOG" | grep -c 'Pause Full' || true)
 echo
 echo "$OUT" | grep '^export' | grep -o '= [0-9]* resources/s' | tr -dc '0-9\n' | median \
   | xargs -I{} echo "median: {} resources/s (full system export, server $HEAP)"
 echo "$OUT" | grep '^export' | grep -o '[0-9.]* MB/s' | tr -d ' MB/s' | median | xargs -I{} echo "median: {} MB/s"
 echo "$OUT" | grep '^kickoff'
-echo "peak heap during the exports: $(echo "$HEAP_LINE" | cut -d' ' -f1) MB used before a GC," \
-  "$(echo "$HEAP_LINE" | cut -d' ' -f2) MB at most live after one (GC log: $GC_LOG)"
+echo "heap during the runs: peak ${PEAK} MB used (before a collection), live set about ${LIVE} MB" \
+  "(least after a collection), ${FULL} full collections (GC log: $GC_LOG)"

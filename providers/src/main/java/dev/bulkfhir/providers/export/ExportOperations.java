@@ -148,14 +148,14 @@ public final class ExportOperations {
                 transactionTime);
         try {
             synchronized (limits) {
-                long mine = jobs.countActive(client.id());
+                ExportJobRepository.ActiveJobs active = jobs.countActive(client.id());
+                long mine = active.owner();
                 if (mine >= engine.settings.maxJobsPerClient()) {
                     throw tooMany("This client already has " + mine + " exports waiting or running, the most allowed"
                             + " at once (" + engine.settings.maxJobsPerClient() + "). Retry after one finishes, or"
                             + " cancel one with DELETE on its status URL.");
                 }
-                long all = jobs.countActive(null);
-                if (all >= engine.settings.maxJobs()) {
+                if (active.all() >= engine.settings.maxJobs()) {
                     throw tooMany("The server is running as many exports as it allows at once ("
                             + engine.settings.maxJobs() + "). Retry later.");
                 }
@@ -166,8 +166,6 @@ public final class ExportOperations {
             // No database connection in time: the server is saturated, a reason to come back later, not a 5xx.
             throw tooMany("The server is too busy to accept an export now. Retry later.");
         }
-        engine.wake();
-
         String statusUrl = details.getFhirServerBase() + "/" + STATUS_OPERATION + "?_jobId=" + jobId;
         IBaseOperationOutcome outcome = OperationOutcomeUtil.newInstance(context);
         OperationOutcomeUtil.addIssue(context, outcome, "information", "Export accepted, as of " + transactionTime
@@ -176,8 +174,13 @@ public final class ExportOperations {
             OperationOutcomeUtil.addIssue(context, outcome, "warning", warning, null, "not-supported");
         }
         details.getResponse().addHeader(Constants.HEADER_CONTENT_LOCATION, statusUrl);
-        RestfulServerUtils.streamResponseAsResource(details.getServer(), outcome, Set.of(), 202, false,
-                details.isRespondGzip(), details);
+        try {
+            RestfulServerUtils.streamResponseAsResource(details.getServer(), outcome, Set.of(), 202, false,
+                    details.isRespondGzip(), details);
+        } finally {
+            // Only now: a worker starting on the job would compete with this answer for the CPU.
+            engine.wake();
+        }
     }
 
     /** The kickoff URL as the client sent it, on the base the client used (HAPI's address strategy). */
@@ -189,7 +192,7 @@ public final class ExportOperations {
 
     private void inProgress(ExportJob job, RequestDetails details, HttpServletResponse response) {
         ExportJobRepository.Progress progress = engine.progress(job.id()).orElse(new ExportJobRepository.Progress(
-                job.typesTotal(), job.typesDone(), job.currentType(), job.resourcesDone(), job.resourcesTotal()));
+                job.typesTotal(), job.typesDone(), job.currentType(), job.resourcesDone()));
         String text;
         if (job.state() == ExportState.ACCEPTED) {
             text = "waiting for a worker";
@@ -198,25 +201,25 @@ public final class ExportOperations {
         } else {
             text = (progress.currentType() == null ? "exporting" : "exporting " + progress.currentType()) + ": "
                     + progress.typesDone() + " of " + progress.typesTotal() + " types, " + progress.resourcesDone()
-                    + (progress.resourcesTotal() > 0 ? " of about " + progress.resourcesTotal() : "") + " resources";
+                    + " resources";
         }
         copyHapiHeaders(details, response);
         response.setStatus(HttpServletResponse.SC_ACCEPTED);
         response.setHeader("X-Progress", text.length() > 99 ? text.substring(0, 99) : text);
-        response.setHeader(Constants.HEADER_RETRY_AFTER, Long.toString(retryAfter(job, progress)));
+        response.setHeader(Constants.HEADER_RETRY_AFTER, Long.toString(retryAfter(job)));
         response.setContentLength(0);
     }
 
-    /** About half the time the rest should take at the rate so far, between 1 and 30 seconds. */
-    private static long retryAfter(ExportJob job, ExportJobRepository.Progress progress) {
-        if (job.state() != ExportState.IN_PROGRESS || job.startedAt() == null || progress.resourcesTotal() <= 0
-                || progress.resourcesDone() <= 0) {
+    /**
+     * Short while the export is young (most finish within seconds), longer as it runs on: a tenth of
+     * the time it has taken so far, between 1 and 10 seconds.
+     */
+    private static long retryAfter(ExportJob job) {
+        if (job.state() != ExportState.IN_PROGRESS || job.startedAt() == null) {
             return 1;
         }
-        double elapsed = Math.max(1, Duration.between(job.startedAt(), Instant.now()).toMillis()) / 1000.0;
-        double rate = progress.resourcesDone() / elapsed;
-        double remaining = Math.max(0, progress.resourcesTotal() - progress.resourcesDone()) / rate;
-        return Math.max(1, Math.min(30, Math.round(remaining / 2)));
+        long elapsed = Duration.between(job.startedAt(), Instant.now()).toSeconds();
+        return Math.max(1, Math.min(10, elapsed / 10));
     }
 
     private void manifest(ExportJob job, ExportClient client, RequestDetails details, HttpServletResponse response)

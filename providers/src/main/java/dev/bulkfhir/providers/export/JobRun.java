@@ -60,7 +60,6 @@ final class JobRun {
     private volatile String currentType;
     private volatile int typesTotal;
     private volatile long baseline;
-    private volatile long resourcesTotal = -1;
     private ExportRequest request;
     private Set<String> patients;
     private Map<String, List<TypeFilter>> filters = Map.of();
@@ -100,8 +99,7 @@ final class JobRun {
         synchronized (done) {
             typesDone = (int) done.stream().filter(type -> !type.equals(REQUEST_WARNINGS)).count();
         }
-        return new ExportJobRepository.Progress(typesTotal, typesDone, currentType, baseline + resources.sum(),
-                resourcesTotal);
+        return new ExportJobRepository.Progress(typesTotal, typesDone, currentType, baseline + resources.sum());
     }
 
     void prepare() {
@@ -112,6 +110,7 @@ final class JobRun {
             List<String> types = new ArrayList<>();
             if (request.types().isEmpty()) {
                 for (String type : engine.types.defaults(request.level())) {
+                    if (stop != null) return;
                     if (engine.source.hasData(type)) types.add(type);
                 }
             } else {
@@ -159,18 +158,6 @@ final class JobRun {
             }
             pending.addAndGet(tasks.size());
             tasks.forEach(engine::execute);
-
-            // For progress reports only: counted while the other workers already export.
-            long total = 0;
-            for (String type : types) {
-                long count = engine.source.estimatedCount(type);
-                if (count < 0) {
-                    total = -1;
-                    break;
-                }
-                total += count;
-            }
-            resourcesTotal = total;
         } catch (TypeFilter.Unsupported | RuntimeException | Error e) {
             fail("Preparing the export failed: " + e, e);
         } finally {

@@ -99,6 +99,7 @@ final class EmbeddedExportServer implements AutoCloseable {
         private final ResourceSource store;
         private volatile CountDownLatch gate = new CountDownLatch(0);
         private volatile long delayMicros;
+        private volatile String failing;
 
         HeldSource(ResourceSource store) {
             this.store = store;
@@ -116,6 +117,11 @@ final class EmbeddedExportServer implements AutoCloseable {
             delayMicros = micros;
         }
 
+        /** Streams of this type fail, as a broken database would make them (null: none). */
+        void fail(String type) {
+            failing = type;
+        }
+
         @Override
         public void stream(ExportQuery query, ResourceSink sink) throws IOException {
             try {
@@ -123,6 +129,9 @@ final class EmbeddedExportServer implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IOException(e);
+            }
+            if (query.type().equals(failing)) {
+                throw new IOException("disk on fire while reading " + query.type());
             }
             store.stream(query, new ResourceSink() {
                 @Override

@@ -62,6 +62,22 @@ class ExportControlTest {
     void release() {
         server.source.open();
         server.source.delay(0);
+        server.source.fail(null);
+    }
+
+    @Test
+    void aFailedExportAnswersWithAnOperationOutcomeAndLeavesNoFiles() throws Exception {
+        server.source.fail("Observation");
+        String status = client.start("$export?_type=Patient,Observation");
+        HttpResponse<byte[]> response;
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while ((response = client.get(status)).statusCode() == 202 && System.nanoTime() < deadline) Thread.sleep(20);
+        assertEquals(500, response.statusCode(), text(response));
+        assertTrue(outcome(response).contains("Exporting Observation failed"), text(response));
+        Path folder = dataDir.resolve("export").resolve(BulkClient.jobId(status));
+        long gone = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (Files.exists(folder) && System.nanoTime() < gone) Thread.sleep(20);
+        assertFalse(Files.exists(folder));
     }
 
     @Test

@@ -76,9 +76,6 @@ public class ExportJob {
     @Column(name = "resources_done", nullable = false)
     private long resourcesDone;
 
-    @Column(name = "resources_total", nullable = false)
-    private long resourcesTotal = -1;
-
     @Column(name = "error_text", length = 4000)
     private String errorText;
 
@@ -117,7 +114,6 @@ public class ExportJob {
     public int typesDone() { return typesDone; }
     public String currentType() { return currentType; }
     public long resourcesDone() { return resourcesDone; }
-    public long resourcesTotal() { return resourcesTotal; }
     public String errorText() { return errorText; }
     public String leaseOwner() { return leaseOwner; }
     public Instant leaseExpiresAt() { return leaseExpiresAt; }

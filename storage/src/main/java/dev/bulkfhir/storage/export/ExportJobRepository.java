@@ -43,8 +43,7 @@ public final class ExportJobRepository implements AutoCloseable {
     }
 
     /** Progress as a worker reports it with each lease renewal. */
-    public record Progress(int typesTotal, int typesDone, String currentType, long resourcesDone,
-            long resourcesTotal) {}
+    public record Progress(int typesTotal, int typesDone, String currentType, long resourcesDone) {}
 
     /** A file with the job it belongs to (for downloads: owner, state, expiry). */
     public record OwnedFile(ExportFile file, ExportJob job) {}
@@ -53,17 +52,20 @@ public final class ExportJobRepository implements AutoCloseable {
         sessions.inTransaction(session -> session.persist(job));
     }
 
-    /** Jobs that are ACCEPTED or IN_PROGRESS, of one owner (or of everyone when {@code ownerId} is null). */
-    public long countActive(String ownerId) {
+    /** Jobs waiting or running: of one owner, and of everyone. */
+    public record ActiveJobs(long owner, long all) {}
+
+    /** Jobs that are ACCEPTED or IN_PROGRESS, of {@code ownerId} and in all, in one query. */
+    public ActiveJobs countActive(String ownerId) {
         return sessions.fromSession(session -> {
-            var query = session.createSelectionQuery("select count(j) from ExportJob j where j.state in (:accepted,"
-                            + " :running)" + (ownerId == null ? "" : " and j.ownerId = :owner"), Long.class)
+            Object[] row = session.createSelectionQuery("select coalesce(sum(case when j.ownerId = :owner then 1"
+                            + " else 0 end), 0), count(j) from ExportJob j where j.state in (:accepted, :running)",
+                            Object[].class)
+                    .setParameter("owner", ownerId)
                     .setParameter("accepted", ExportState.ACCEPTED)
-                    .setParameter("running", ExportState.IN_PROGRESS);
-            if (ownerId != null) {
-                query.setParameter("owner", ownerId);
-            }
-            return query.getSingleResult();
+                    .setParameter("running", ExportState.IN_PROGRESS)
+                    .getSingleResult();
+            return new ActiveJobs(((Number) row[0]).longValue(), ((Number) row[1]).longValue());
         });
     }
 
@@ -135,15 +137,14 @@ public final class ExportJobRepository implements AutoCloseable {
     public boolean renew(String id, String nodeId, Instant leaseUntil, Progress progress) {
         return sessions.fromTransaction(session -> session.createMutationQuery(
                         "update ExportJob j set j.leaseExpiresAt = :until, j.typesTotal = :typesTotal,"
-                                + " j.typesDone = :typesDone, j.currentType = :current, j.resourcesDone = :done,"
-                                + " j.resourcesTotal = :total where j.id = :id and j.leaseOwner = :node"
+                                + " j.typesDone = :typesDone, j.currentType = :current, j.resourcesDone = :done"
+                                + " where j.id = :id and j.leaseOwner = :node"
                                 + " and j.state = :running")
                 .setParameter("until", leaseUntil)
                 .setParameter("typesTotal", progress.typesTotal())
                 .setParameter("typesDone", progress.typesDone())
                 .setParameter("current", progress.currentType())
                 .setParameter("done", progress.resourcesDone())
-                .setParameter("total", progress.resourcesTotal())
                 .setParameter("id", id)
                 .setParameter("node", nodeId)
                 .setParameter("running", ExportState.IN_PROGRESS)

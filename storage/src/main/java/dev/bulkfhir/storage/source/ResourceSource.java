@@ -48,9 +48,4 @@ public interface ResourceSource {
 
     /** False only if the type certainly has nothing to export; true when in doubt. */
     boolean hasData(String type);
-
-    /** About how many resources of the type there are, for progress reports; -1 if unknown. */
-    default long estimatedCount(String type) {
-        return -1;
-    }
 }
