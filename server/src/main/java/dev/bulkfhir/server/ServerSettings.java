@@ -3,6 +3,8 @@ package dev.bulkfhir.server;
 import dev.bulkfhir.providers.export.ExportSettings;
 import dev.bulkfhir.server.auth.AuthSettings;
 
+import dev.bulkfhir.storage.Database;
+
 import java.nio.file.Path;
 
 /**
@@ -69,12 +71,7 @@ public record ServerSettings(
     }
 
     public String effectiveJdbcUrl() {
-        return jdbcUrl != null ? jdbcUrl : h2Url(dataDir);
-    }
-
-    /** The embedded H2 file database under a data directory. */
-    public static String h2Url(Path dataDir) {
-        return "jdbc:h2:file:" + dataDir.toAbsolutePath().resolve("bulkfhir") + ";DB_CLOSE_ON_EXIT=FALSE";
+        return jdbcUrl != null ? jdbcUrl : Database.h2Url(dataDir);
     }
 
     public String normalizedBasePath() {

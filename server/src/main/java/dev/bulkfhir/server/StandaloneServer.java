@@ -7,11 +7,10 @@ import dev.bulkfhir.server.crud.BundleProvider;
 import dev.bulkfhir.server.crud.CapabilityStatementCustomizer;
 import dev.bulkfhir.server.crud.CursorPagingProvider;
 import dev.bulkfhir.server.crud.StoredResourceProvider;
-import dev.bulkfhir.server.auth.SmartAuth;
 import dev.bulkfhir.server.demo.DemoData;
-import dev.bulkfhir.providers.binary.BinaryAccess;
+import dev.bulkfhir.providers.BulkFhirPlugin;
+import dev.bulkfhir.providers.auth.SmartAuth;
 import dev.bulkfhir.providers.binary.BinaryAccessSettings;
-import dev.bulkfhir.providers.export.BulkExport;
 import dev.bulkfhir.storage.Database;
 import dev.bulkfhir.storage.binary.BinaryStore;
 import dev.bulkfhir.storage.resource.ResourceStore;
@@ -45,7 +44,7 @@ public final class StandaloneServer implements AutoCloseable {
     private Database database;
     private SmartAuth auth;
     private ResourceStore store;
-    private BulkExport exports;
+    private BulkFhirPlugin plugin;
     private Server jetty;
     private String baseUrl;
 
@@ -55,7 +54,7 @@ public final class StandaloneServer implements AutoCloseable {
 
     public StandaloneServer start() throws Exception {
         Files.createDirectories(settings.dataDir());
-        auth = SmartAuth.create(settings, context);
+        auth = settings.auth().open(settings.dataDir());
         database = Database.open(settings.effectiveJdbcUrl(), settings.jdbcUser(), settings.jdbcPassword(), 16);
         store = new ResourceStore(database.dataSource(), context, BinaryStore.inDataDirectory(
                 database.dataSource(), settings.dataDir(), settings.binary().inlineThreshold()));
@@ -64,8 +63,15 @@ public final class StandaloneServer implements AutoCloseable {
             long count = DemoData.populate(store, settings.demoPatients(), settings.demoSeed());
             log.info("Demo data ready: {} resources", count);
         }
-        exports = BulkExport.start(database.dataSource(), new StoreResourceSource(database.dataSource(), context,
-                store.binaries()), settings.dataDir().resolve("export"), context, settings.export());
+        plugin = BulkFhirPlugin.builder(context)
+                .resources(new StoreResourceSource(database.dataSource(), context, store.binaries()))
+                .dataDirectory(settings.dataDir())
+                .jobDatabase(database.dataSource())
+                .binaryStore(store)
+                .auth(auth)
+                .export(settings.export())
+                .binary(new BinaryAccessSettings(settings.binary().maxWrapped()))
+                .start();
 
         QueuedThreadPool threads = new QueuedThreadPool(200, 8);
         threads.setName("http");
@@ -81,7 +87,6 @@ public final class StandaloneServer implements AutoCloseable {
         handler.setContextPath("/");
         String basePath = settings.normalizedBasePath();
         handler.addServlet(new ServletHolder("fhir", new FhirServlet()), (basePath.equals("/") ? "" : basePath) + "/*");
-        auth.addServlets(handler, basePath.equals("/") ? "" : basePath);
         jetty.setHandler(handler);
         jetty.start();
 
@@ -119,8 +124,8 @@ public final class StandaloneServer implements AutoCloseable {
             }
         } finally {
             try {
-                if (exports != null) {
-                    exports.close(); // workers stop before the database they write to
+                if (plugin != null) {
+                    plugin.close(); // workers stop before the database they write to
                 }
             } finally {
                 if (database != null) {
@@ -130,7 +135,7 @@ public final class StandaloneServer implements AutoCloseable {
         }
     }
 
-    /** HAPI's RESTful server with one provider per R4 resource type. */
+    /** HAPI's RESTful server with one provider per R4 resource type, and the plugin. */
     private final class FhirServlet extends RestfulServer {
 
         FhirServlet() {
@@ -160,12 +165,9 @@ public final class StandaloneServer implements AutoCloseable {
                 providers.add(new StoredResourceProvider(resourceClass, store, paging));
             }
             registerProviders(providers);
-            new BinaryAccess(store, new BinaryAccessSettings(settings.binary().maxWrapped())).withSource(exports.binarySource()).install(this);
-            auth.interceptor().protect(exports); // export's owner and types come from the token
-            exports.install(this);
             registerProvider(new BundleProvider(store));
             registerInterceptor(new CapabilityStatementCustomizer(context));
-            auth.install(this);
+            plugin.install(this); // Binary, export, authorization
         }
     }
 }

@@ -39,6 +39,11 @@ public final class Database implements AutoCloseable {
         return new Database(ds);
     }
 
+    /** The embedded H2 file database in a directory ({@code bulkfhir.mv.db}). */
+    public static String h2Url(java.nio.file.Path directory) {
+        return "jdbc:h2:file:" + directory.toAbsolutePath().resolve("bulkfhir") + ";DB_CLOSE_ON_EXIT=FALSE";
+    }
+
     /** Creates or upgrades our tables in any data source, e.g. a host's own database. */
     public static void migrate(DataSource dataSource) {
         Flyway.configure()

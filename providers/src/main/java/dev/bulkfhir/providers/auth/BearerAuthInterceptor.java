@@ -5,6 +5,7 @@ import ca.uhn.fhir.interceptor.api.Pointcut;
 import ca.uhn.fhir.rest.api.RestOperationTypeEnum;
 import ca.uhn.fhir.rest.api.server.RequestDetails;
 import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
+import dev.bulkfhir.providers.HookRefusals;
 import dev.bulkfhir.providers.export.BulkExport;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -121,7 +122,7 @@ public final class BearerAuthInterceptor {
             check(access, request, operation);
             return true;
         } catch (BaseServerResponseException e) {
-            Refusals.answer(e, request, servletRequest, servletResponse);
+            HookRefusals.answer(e, request, servletRequest, servletResponse);
             return false;
         }
     }
@@ -153,7 +154,7 @@ public final class BearerAuthInterceptor {
                 BaseServerResponseException refusal = Refusals.forbidden("The access token of client '"
                         + access.clientId() + "' does not allow reading " + type + ", which this response holds:"
                         + " that needs scope " + SmartScope.describe(type, Set.of(Permission.READ)) + ".");
-                Refusals.answer(refusal, request, servletRequest, servletResponse);
+                HookRefusals.answer(refusal, request, servletRequest, servletResponse);
                 return false;
             }
         }

@@ -1,5 +1,6 @@
 package dev.bulkfhir.providers.binary;
 
+import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.server.RestfulServer;
 import dev.bulkfhir.storage.binary.BinarySource;
 import dev.bulkfhir.storage.resource.ResourceStore;
@@ -8,45 +9,65 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The Binary endpoint, installable into any {@link RestfulServer}: native or wrapped reads, raw
- * or FHIR-format create and update, delete, search, history, and the {@code $binary-access-read}
- * and {@code $export-download} operations.
+ * The Binary endpoint, in one of two roles:
  *
- * <pre>
- * new BinaryAccess(store, BinaryAccessSettings.defaults()).install(restfulServer);
- * </pre>
+ * <ul>
+ *   <li>{@link #owning}: the whole endpoint on our store — native or wrapped reads, raw or
+ *       FHIR-format create and update, delete, search, history;</li>
+ *   <li>{@link #alongside}: the host keeps its own Binary provider and storage (a HAPI JPA server);
+ *       we serve native reads of its Binaries from a {@link BinarySource} over them and leave wrapped
+ *       reads, writes and searches to its provider.</li>
+ * </ul>
  *
- * Binaries are written to {@code store}; reads look ids up in the extra sources first (e.g. export
- * files, which are read-only), then in the store.
+ * Both add the {@code $binary-access-read} and {@code $export-download} operations. Reads look ids
+ * up in the extra sources first (e.g. export files, which are read-only), then in the Binaries.
  */
 public final class BinaryAccess {
 
+    private final FhirContext context;
     private final ResourceStore store;
+    private final BinarySource binaries;
     private final BinaryAccessSettings settings;
     private final List<BinarySource> sources = new ArrayList<>();
 
-    public BinaryAccess(ResourceStore store, BinaryAccessSettings settings) {
+    private BinaryAccess(FhirContext context, ResourceStore store, BinarySource binaries,
+            BinaryAccessSettings settings) {
+        this.context = context;
         this.store = store;
+        this.binaries = binaries;
         this.settings = settings;
     }
 
-    /** Serves another source's Binaries (e.g. export files) in the same id space, ahead of the store. */
+    /** The whole Binary endpoint, on {@code store}; the server must have no other provider for Binary. */
+    public static BinaryAccess owning(ResourceStore store, BinaryAccessSettings settings) {
+        return new BinaryAccess(store.context(), store, store.binaries(), settings);
+    }
+
+    /** Native reads and the download operations for the host's Binaries, next to its own Binary provider. */
+    public static BinaryAccess alongside(FhirContext context, BinarySource hostBinaries, BinaryAccessSettings settings) {
+        return new BinaryAccess(context, null, hostBinaries, settings);
+    }
+
+    /** Serves another source's Binaries (e.g. export files) in the same id space, ahead of the others. */
     public BinaryAccess withSource(BinarySource source) {
         sources.add(source);
         return this;
     }
 
-    /**
-     * Registers the Binary resource provider, the download operations and the interceptor. The
-     * server must have no other provider for Binary. Call it from {@code initialize()}, or before
-     * the servlet starts.
-     */
+    /** Whether this registers a Binary resource provider of its own. */
+    public boolean ownsBinary() {
+        return store != null;
+    }
+
+    /** Registers the providers and the interceptor. Call it from {@code initialize()}, or before the servlet starts. */
     public void install(RestfulServer server) {
         List<BinarySource> all = new ArrayList<>(sources);
-        all.add(store.binaries());
+        all.add(binaries);
         BinarySources source = new BinarySources(all);
-        server.registerProvider(new BinaryResourceProvider(store, source, settings));
-        server.registerProvider(new BinaryDownloadOperations(store.context(), source));
-        server.registerInterceptor(new BinaryInterceptor(store, source, settings));
+        if (store != null) {
+            server.registerProvider(new BinaryResourceProvider(store, source, settings));
+        }
+        server.registerProvider(new BinaryDownloadOperations(context, source));
+        server.registerInterceptor(new BinaryInterceptor(context, store, source, settings));
     }
 }

@@ -2,7 +2,6 @@ package dev.bulkfhir.providers.binary;
 
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.interceptor.api.Hook;
-import ca.uhn.fhir.interceptor.api.HookParams;
 import ca.uhn.fhir.interceptor.api.Pointcut;
 import ca.uhn.fhir.rest.api.Constants;
 import ca.uhn.fhir.rest.api.EncodingEnum;
@@ -13,17 +12,15 @@ import ca.uhn.fhir.rest.api.server.RequestDetails;
 import ca.uhn.fhir.rest.server.RestfulServerUtils;
 import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
 import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
-import ca.uhn.fhir.rest.server.interceptor.ExceptionHandlingInterceptor;
-import ca.uhn.fhir.rest.server.servlet.ServletRequestDetails;
 import ca.uhn.fhir.rest.server.exceptions.PayloadTooLargeException;
 import ca.uhn.fhir.util.OperationOutcomeUtil;
+import dev.bulkfhir.providers.HookRefusals;
 import dev.bulkfhir.storage.binary.BinaryDocument;
 import dev.bulkfhir.storage.binary.BinarySource;
 import dev.bulkfhir.storage.binary.BinaryStore;
 import dev.bulkfhir.storage.binary.StagedContent;
 import dev.bulkfhir.storage.resource.ResourceStore;
 import dev.bulkfhir.storage.resource.StoredResource;
-import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import org.hl7.fhir.instance.model.api.IBaseOperationOutcome;
@@ -62,16 +59,15 @@ public final class BinaryInterceptor {
     private static final Set<String> DOWNLOAD_OPERATIONS = Set.of("$binary-access-read", "$export-download");
     /** base64 costs 4 bytes per 3; the rest is room for the JSON or XML around it. */
     private static final long ENVELOPE_ALLOWANCE = 1024 * 1024;
-    /** How much of a refused body is read and dropped so that the client can read the refusal. */
-    private static final long MAX_DISCARD = 64L * 1024 * 1024;
 
     private final FhirContext context;
     private final ResourceStore store;
     private final BinarySource source;
     private final BinaryAccessSettings settings;
 
-    BinaryInterceptor(ResourceStore store, BinarySource source, BinaryAccessSettings settings) {
-        this.context = store.context();
+    /** @param store where uploads go; null when the host's own Binary provider takes them */
+    BinaryInterceptor(FhirContext context, ResourceStore store, BinarySource source, BinaryAccessSettings settings) {
+        this.context = context;
         this.store = store;
         this.source = source;
         this.settings = settings;
@@ -100,6 +96,9 @@ public final class BinaryInterceptor {
                     return read(request, servletRequest, servletResponse);
                 }
                 case CREATE, UPDATE -> {
+                    if (store == null) {
+                        return true;
+                    }
                     ReadRule.requireResourceFormat(context, request);
                     return upload(request, servletRequest, operation == RestOperationTypeEnum.CREATE);
                 }
@@ -112,39 +111,8 @@ public final class BinaryInterceptor {
                 }
             }
         } catch (BaseServerResponseException e) {
-            if (operation == RestOperationTypeEnum.CREATE || operation == RestOperationTypeEnum.UPDATE) {
-                discardBody(servletRequest);
-            }
-            answer(e, request, servletRequest, servletResponse);
+            HookRefusals.answer(e, request, servletRequest, servletResponse);
             return false;
-        }
-    }
-
-    /**
-     * Answers a client error the way HAPI answers one thrown by a provider method (exception hooks,
-     * then an OperationOutcome). Thrown from a hook instead, HAPI would log every 404 as an ERROR
-     * with a stack trace.
-     */
-    private static void answer(BaseServerResponseException error, RequestDetails request,
-            HttpServletRequest servletRequest, HttpServletResponse servletResponse) throws IOException {
-        if (request instanceof ServletRequestDetails servletDetails) {
-            HookParams params = new HookParams()
-                    .add(RequestDetails.class, request)
-                    .add(ServletRequestDetails.class, servletDetails)
-                    .add(HttpServletRequest.class, servletRequest)
-                    .add(HttpServletResponse.class, servletResponse)
-                    .add(BaseServerResponseException.class, error);
-            if (!request.getInterceptorBroadcaster().callHooks(Pointcut.SERVER_HANDLE_EXCEPTION, params)) {
-                return;
-            }
-        }
-        request.removeParameter(Constants.PARAM_SUMMARY);
-        request.removeParameter(Constants.PARAM_ELEMENTS);
-        request.removeParameter(Constants.PARAM_ELEMENTS + Constants.PARAM_ELEMENTS_EXCLUDE_MODIFIER);
-        try {
-            new ExceptionHandlingInterceptor().handleException(request, error, servletRequest, servletResponse);
-        } catch (ServletException e) {
-            throw new IOException(e);
         }
     }
 
@@ -245,29 +213,6 @@ public final class BinaryInterceptor {
         }
         // HAPI parses from these bytes instead of reading the stream again.
         request.setRequestContents(bytes);
-    }
-
-    /**
-     * Reads and drops what is left of a refused upload, if it is not too much: a server that closes
-     * while the client is still sending makes the client's TCP stack discard the answer. A client
-     * that sent {@code Expect: 100-continue} has sent nothing yet and gets the answer at once.
-     */
-    private static void discardBody(HttpServletRequest servletRequest) {
-        String expect = servletRequest.getHeader("Expect");
-        if ((expect != null && expect.toLowerCase(Locale.ROOT).contains("100-continue"))
-                || servletRequest.getContentLengthLong() > MAX_DISCARD) {
-            return;
-        }
-        try {
-            InputStream body = servletRequest.getInputStream();
-            byte[] buffer = new byte[64 * 1024];
-            long discarded = 0;
-            for (int read; discarded < MAX_DISCARD && (read = body.read(buffer)) >= 0; ) {
-                discarded += read;
-            }
-        } catch (IOException e) {
-            // The client went away; nothing left to answer.
-        }
     }
 
     private PayloadTooLargeException tooLargeForResourceBody(long limit) {

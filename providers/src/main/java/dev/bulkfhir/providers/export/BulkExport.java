@@ -2,6 +2,7 @@ package dev.bulkfhir.providers.export;
 
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.server.RestfulServer;
+import dev.bulkfhir.providers.ServerBase;
 import dev.bulkfhir.storage.binary.BinarySource;
 import dev.bulkfhir.storage.export.ExportBinarySource;
 import dev.bulkfhir.storage.export.ExportFileStore;
@@ -12,15 +13,8 @@ import javax.sql.DataSource;
 import java.nio.file.Path;
 
 /**
- * Bulk Data export, installable into any {@link RestfulServer}:
- *
- * <pre>
- * BulkExport export = BulkExport.start(dataSource, source, dataDir.resolve("export"), context, settings);
- * new BinaryAccess(store, binarySettings).withSource(export.binarySource()).install(server); // file downloads
- * export.install(server);
- * ...
- * export.close(); // before the DataSource closes
- * </pre>
+ * Bulk Data export: the job table, the workers and the operations. {@code BulkFhirPlugin} wires it
+ * together with Binary access (which serves the files) and authorization.
  *
  * The job table lives in {@code dataSource} (migrated by {@code Database.migrate}); files under
  * {@code directory}. Several servers may share one database; each needs the export directory to be
@@ -65,9 +59,12 @@ public final class BulkExport implements AutoCloseable {
         return binaries;
     }
 
-    /** Registers the operations, the download ownership check and the CapabilityStatement declaration. */
-    public void install(RestfulServer server) {
-        server.registerProvider(new ExportOperations(engine, identity));
+    /**
+     * Registers the operations, the download ownership check and the CapabilityStatement declaration.
+     * {@code base} is the base URL written into status and manifest URLs.
+     */
+    public void install(RestfulServer server, ServerBase base) {
+        server.registerProvider(new ExportOperations(engine, identity, base));
         server.registerInterceptor(new ExportDownloadGuard(engine.context, jobs, identity));
         server.registerInterceptor(new ExportCapabilities());
     }

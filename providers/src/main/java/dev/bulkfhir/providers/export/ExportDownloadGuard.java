@@ -2,6 +2,10 @@ package dev.bulkfhir.providers.export;
 
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.interceptor.api.Hook;
+import dev.bulkfhir.providers.HookRefusals;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
 import ca.uhn.fhir.interceptor.api.Pointcut;
 import ca.uhn.fhir.rest.api.server.RequestDetails;
 import dev.bulkfhir.providers.binary.BinaryInterceptor;
@@ -31,7 +35,8 @@ final class ExportDownloadGuard {
     }
 
     @Hook(value = Pointcut.SERVER_INCOMING_REQUEST_POST_PROCESSED, order = ORDER)
-    public boolean guard(RequestDetails request) {
+    public boolean guard(RequestDetails request, HttpServletRequest servletRequest,
+            HttpServletResponse servletResponse) throws IOException {
         if (!"Binary".equals(request.getResourceName())) {
             return true;
         }
@@ -40,11 +45,11 @@ final class ExportDownloadGuard {
             return true;
         }
         String owner = identity.of(request).id();
-        jobs.findFile(id.getIdPart()).ifPresent(file -> {
-            if (!file.job().ownerId().equals(owner)) {
-                throw ExportErrors.notFound(context, "Could not locate this Binary.");
-            }
-        });
+        if (jobs.findFile(id.getIdPart()).filter(file -> !file.job().ownerId().equals(owner)).isPresent()) {
+            HookRefusals.answer(ExportErrors.notFound(context, "Could not locate this Binary."), request,
+                    servletRequest, servletResponse);
+            return false;
+        }
         return true;
     }
 }

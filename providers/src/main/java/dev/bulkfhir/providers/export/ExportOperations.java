@@ -14,6 +14,7 @@ import ca.uhn.fhir.util.OperationOutcomeUtil;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.bulkfhir.providers.export.ExportRequest.Level;
+import dev.bulkfhir.providers.ServerBase;
 import dev.bulkfhir.storage.export.ExportFile;
 import dev.bulkfhir.storage.export.ExportFileStore;
 import dev.bulkfhir.storage.export.ExportJob;
@@ -59,11 +60,13 @@ public final class ExportOperations {
     private final ExportEngine engine;
     private final ExportJobRepository jobs;
     private final ClientIdentity identity;
+    private final ServerBase base;
     private final KickoffParser parser;
     /** Counting active jobs and inserting one must not interleave, or two kickoffs could both pass a limit. */
     private final Object limits = new Object();
 
-    ExportOperations(ExportEngine engine, ClientIdentity identity) {
+    ExportOperations(ExportEngine engine, ClientIdentity identity, ServerBase base) {
+        this.base = base;
         this.context = engine.context;
         this.engine = engine;
         this.jobs = engine.jobs;
@@ -166,7 +169,7 @@ public final class ExportOperations {
             // No database connection in time: the server is saturated, a reason to come back later, not a 5xx.
             throw tooMany("The server is too busy to accept an export now. Retry later.");
         }
-        String statusUrl = details.getFhirServerBase() + "/" + STATUS_OPERATION + "?_jobId=" + jobId;
+        String statusUrl = base.of(details) + "/" + STATUS_OPERATION + "?_jobId=" + jobId;
         IBaseOperationOutcome outcome = OperationOutcomeUtil.newInstance(context);
         OperationOutcomeUtil.addIssue(context, outcome, "information", "Export accepted, as of " + transactionTime
                 + ". Poll " + statusUrl + " for its status.", null, "informational");
@@ -183,10 +186,10 @@ public final class ExportOperations {
         }
     }
 
-    /** The kickoff URL as the client sent it, on the base the client used (HAPI's address strategy). */
-    private static String requestUrl(RequestDetails details, HttpServletRequest request) {
+    /** The kickoff URL as the client sent it, on the plugin's base URL. */
+    private String requestUrl(RequestDetails details, HttpServletRequest request) {
         String query = request.getQueryString();
-        return details.getFhirServerBase() + "/" + details.getRequestPath()
+        return base.of(details) + "/" + details.getRequestPath()
                 + (query == null || query.isEmpty() ? "" : "?" + query);
     }
 
@@ -225,7 +228,7 @@ public final class ExportOperations {
     private void manifest(ExportJob job, ExportClient client, RequestDetails details, HttpServletResponse response)
             throws IOException {
         List<ExportFile> files = jobs.files(job.id());
-        String base = details.getFhirServerBase();
+        String base = this.base.of(details);
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         try (JsonGenerator json = JSON.createGenerator(body)) {
             json.writeStartObject();

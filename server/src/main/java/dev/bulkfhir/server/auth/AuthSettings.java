@@ -1,5 +1,10 @@
 package dev.bulkfhir.server.auth;
 
+import com.nimbusds.jose.JOSEException;
+import dev.bulkfhir.providers.auth.SmartAuth;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -46,5 +51,18 @@ public record AuthSettings(boolean enabled, Path clientsFile, Duration tokenLife
 
     public Path effectiveSigningKeyFile(Path dataDir) {
         return signingKeyFile != null ? signingKeyFile : dataDir.resolve("signing-key.jwk");
+    }
+
+    /** Reads the clients file and the signing key (making it on first start); fails if either is broken. */
+    public SmartAuth open(Path dataDir) throws IOException, JOSEException {
+        if (!enabled) {
+            LoggerFactory.getLogger(AuthSettings.class)
+                    .warn("AUTH IS OFF: every request is served without a token. For local trials only.");
+            return SmartAuth.off();
+        }
+        SmartAuth auth = SmartAuth.tokens(effectiveClientsFile(dataDir), effectiveSigningKeyFile(dataDir), tokenLifetime);
+        LoggerFactory.getLogger(AuthSettings.class).info("Auth is on: {} client(s) registered in {}",
+                auth.clients().size(), auth.clients().file().toAbsolutePath());
+        return auth;
     }
 }

@@ -2,7 +2,7 @@ package dev.bulkfhir.server.cli;
 
 import dev.bulkfhir.server.StandaloneServer;
 import dev.bulkfhir.server.auth.AuthSettings;
-import dev.bulkfhir.server.auth.SmartAuth;
+import dev.bulkfhir.providers.auth.SmartAuth;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -50,7 +50,7 @@ final class AuthOptions {
     /** The banner's auth lines: how to get a token, or a loud warning when there is no auth. */
     void printBanner(StandaloneServer server, boolean demo, PrintStream out) {
         SmartAuth smart = server.auth();
-        if (!smart.enabled()) {
+        if (!smart.issuesTokens()) {
             out.println("  auth:  OFF");
             out.println("  ****************************************************************");
             out.println("  *  WARNING: --auth off. Anyone who can reach this port can read *");

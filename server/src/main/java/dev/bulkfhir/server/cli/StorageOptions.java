@@ -1,6 +1,6 @@
 package dev.bulkfhir.server.cli;
 
-import dev.bulkfhir.server.ServerSettings;
+import dev.bulkfhir.storage.Database;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -28,7 +28,7 @@ final class StorageOptions {
     String jdbcPassword;
 
     String effectiveJdbcUrl() {
-        return jdbcUrl != null && !jdbcUrl.isBlank() ? jdbcUrl : ServerSettings.h2Url(dataDir);
+        return jdbcUrl != null && !jdbcUrl.isBlank() ? jdbcUrl : Database.h2Url(dataDir);
     }
 
     /** Where the data is, for the banner: never the password. */

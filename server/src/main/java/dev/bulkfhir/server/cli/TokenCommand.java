@@ -2,7 +2,7 @@ package dev.bulkfhir.server.cli;
 
 import com.nimbusds.jose.jwk.JWK;
 import com.nimbusds.jose.util.JSONObjectUtils;
-import dev.bulkfhir.server.auth.SigningKeys;
+import dev.bulkfhir.providers.auth.SigningKeys;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;

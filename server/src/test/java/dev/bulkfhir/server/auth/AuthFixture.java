@@ -1,5 +1,7 @@
 package dev.bulkfhir.server.auth;
 
+import dev.bulkfhir.providers.auth.ClientRegistry;
+import dev.bulkfhir.providers.auth.SigningKeys;
 import com.nimbusds.jose.JOSEObjectType;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;

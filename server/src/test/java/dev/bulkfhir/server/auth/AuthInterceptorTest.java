@@ -1,5 +1,7 @@
 package dev.bulkfhir.server.auth;
 
+import dev.bulkfhir.providers.auth.AccessTokenIssuer;
+import dev.bulkfhir.providers.auth.SigningKeys;
 import ca.uhn.fhir.context.FhirContext;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.jwk.JWK;

@@ -1,5 +1,6 @@
 package dev.bulkfhir.server.auth;
 
+import dev.bulkfhir.providers.auth.SigningKeys;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jose.crypto.MACSigner;

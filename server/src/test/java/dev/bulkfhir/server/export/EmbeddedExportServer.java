@@ -2,12 +2,11 @@ package dev.bulkfhir.server.export;
 
 import ca.uhn.fhir.rest.api.EncodingEnum;
 import ca.uhn.fhir.rest.server.RestfulServer;
-import dev.bulkfhir.providers.binary.BinaryAccess;
-import dev.bulkfhir.providers.binary.BinaryAccessSettings;
-import dev.bulkfhir.providers.export.BulkExport;
-import dev.bulkfhir.providers.export.ExportClient;
+import dev.bulkfhir.providers.BulkFhirPlugin;
+import dev.bulkfhir.providers.auth.ClientAccess;
+import dev.bulkfhir.providers.auth.SmartAuth;
+import dev.bulkfhir.providers.auth.SmartScope;
 import dev.bulkfhir.providers.export.ExportSettings;
-import dev.bulkfhir.server.ServerSettings;
 import dev.bulkfhir.storage.Database;
 import dev.bulkfhir.storage.binary.BinaryStore;
 import dev.bulkfhir.storage.resource.ResourceStore;
@@ -29,22 +28,22 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A plain HAPI server with only the plugin's parts (Binary, export), as a host would embed them: the
- * export reads through a source the test can hold back (a gate) or slow down, and the client is
- * whoever the {@code X-Client} header names, so that ownership, limits, cancel and the snapshot rule
- * can be tested without racing the workers.
+ * A plain HAPI server with only the plugin, as a host would embed it: the export reads through a
+ * source the test can hold back (a gate) or slow down, and the host authorizes: the client is
+ * whoever the {@code X-Client} header names (anonymous without one), so that ownership, limits,
+ * cancel and the snapshot rule can be tested without racing the workers.
  */
 final class EmbeddedExportServer implements AutoCloseable {
 
     final Database database;
     final ResourceStore store;
     final HeldSource source;
-    final BulkExport export;
+    final BulkFhirPlugin plugin;
     final Server jetty;
     final String base;
 
     EmbeddedExportServer(Path dataDir, ExportSettings settings) throws Exception {
-        this(dataDir, ServerSettings.h2Url(dataDir), null, settings, StoreResourceSource.SQL_PATIENT_LIST);
+        this(dataDir, Database.h2Url(dataDir), null, settings, StoreResourceSource.SQL_PATIENT_LIST);
     }
 
     /** @param sqlPatientList patient lists longer than this are matched in memory (small: test that path) */
@@ -55,17 +54,22 @@ final class EmbeddedExportServer implements AutoCloseable {
                 dataDir.resolve("binaries"), BinaryStore.DEFAULT_INLINE_THRESHOLD));
         source = new HeldSource(new StoreResourceSource(database.dataSource(), BulkClient.CONTEXT, store.binaries(),
                 sqlPatientList));
-        export = BulkExport.start(database.dataSource(), source, dataDir.resolve("export"), BulkClient.CONTEXT, settings)
-                .identity(request -> {
+        plugin = BulkFhirPlugin.builder(BulkClient.CONTEXT)
+                .resources(source)
+                .dataDirectory(dataDir)
+                .jobDatabase(database.dataSource())
+                .binaryStore(store)
+                .auth(SmartAuth.host(request -> {
                     String client = request.getHeader("X-Client");
-                    return client == null ? ExportClient.ANONYMOUS : new ExportClient(client, null, false);
-                });
+                    return client == null ? ClientAccess.ANONYMOUS : ClientAccess.of(client, SmartScope.parseAll("system/*.*"));
+                }))
+                .export(settings)
+                .start();
         RestfulServer fhir = new RestfulServer(BulkClient.CONTEXT) {
             @Override
             protected void initialize() {
                 setDefaultResponseEncoding(EncodingEnum.JSON);
-                new BinaryAccess(store, BinaryAccessSettings.defaults()).withSource(export.binarySource()).install(this);
-                export.install(this);
+                plugin.install(this);
             }
         };
         jetty = new Server();
@@ -87,7 +91,7 @@ final class EmbeddedExportServer implements AutoCloseable {
             jetty.stop();
         } finally {
             try {
-                export.close();
+                plugin.close();
             } finally {
                 database.close();
             }

@@ -1,8 +1,8 @@
 package dev.bulkfhir.server.export;
 
+import dev.bulkfhir.storage.Database;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.bulkfhir.providers.export.ExportSettings;
-import dev.bulkfhir.server.ServerSettings;
 import dev.bulkfhir.server.demo.DemoData;
 import dev.bulkfhir.storage.resource.PatientCompartment;
 import org.hl7.fhir.r4.model.Group;
@@ -47,7 +47,7 @@ class ExportControlTest {
     @BeforeAll
     static void start() throws Exception {
         // Patient lists of more than 3 are matched in memory: the Group (7 members) takes that path.
-        server = new EmbeddedExportServer(dataDir, ServerSettings.h2Url(dataDir), null,
+        server = new EmbeddedExportServer(dataDir, Database.h2Url(dataDir), null,
                 ExportSettings.defaults().withWorkers(2).withLimits(2, 3), 3);
         DemoData.populate(server.store, PATIENTS, 3);
         client = new BulkClient(server.base);

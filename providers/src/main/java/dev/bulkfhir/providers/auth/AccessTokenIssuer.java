@@ -1,4 +1,4 @@
-package dev.bulkfhir.server.auth;
+package dev.bulkfhir.providers.auth;
 
 import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JWSAlgorithm;
@@ -10,8 +10,6 @@ import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.RSAKey;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
-import dev.bulkfhir.providers.auth.AccessTokenVerifier;
-import dev.bulkfhir.providers.auth.SmartScope;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,7 +37,7 @@ public final class AccessTokenIssuer {
     private final String issuer;
     private final Duration lifetime;
 
-    AccessTokenIssuer(JWK key, Duration lifetime) throws JOSEException {
+    public AccessTokenIssuer(JWK key, Duration lifetime) throws JOSEException {
         this.key = key;
         this.signer = SigningKeys.signer(key);
         // Not the URL the server was reached at: a token stays valid whatever name or port the
@@ -49,7 +47,7 @@ public final class AccessTokenIssuer {
     }
 
     /** The key in {@code file}, or a new ES256 key written there if there is none yet. */
-    static AccessTokenIssuer fromKeyFile(Path file, Duration lifetime) throws IOException, JOSEException {
+    public static AccessTokenIssuer fromKeyFile(Path file, Duration lifetime) throws IOException, JOSEException {
         if (!Files.exists(file)) {
             try {
                 SigningKeys.writePrivate(file, SigningKeys.generate(JWSAlgorithm.ES256), false);

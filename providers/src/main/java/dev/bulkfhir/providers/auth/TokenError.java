@@ -1,4 +1,4 @@
-package dev.bulkfhir.server.auth;
+package dev.bulkfhir.providers.auth;
 
 /** An RFC 6749 section 5.2 error: the token endpoint answers 400 with {@code {error, error_description}}. */
 final class TokenError extends Exception {

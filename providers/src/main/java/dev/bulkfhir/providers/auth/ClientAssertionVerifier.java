@@ -1,4 +1,4 @@
-package dev.bulkfhir.server.auth;
+package dev.bulkfhir.providers.auth;
 
 import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JOSEObjectType;

@@ -1,4 +1,4 @@
-package dev.bulkfhir.server.auth;
+package dev.bulkfhir.providers.auth;
 
 import com.nimbusds.jose.jwk.Curve;
 import com.nimbusds.jose.jwk.ECKey;
@@ -11,8 +11,6 @@ import com.nimbusds.jose.jwk.source.JWKSourceBuilder;
 import com.nimbusds.jose.proc.SecurityContext;
 import com.nimbusds.jose.util.JSONArrayUtils;
 import com.nimbusds.jose.util.JSONObjectUtils;
-import dev.bulkfhir.providers.auth.ClientAccess;
-import dev.bulkfhir.providers.auth.SmartScope;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -1,9 +1,8 @@
-package dev.bulkfhir.server.auth;
+package dev.bulkfhir.providers.auth;
 
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.source.JWKSource;
 import com.nimbusds.jose.proc.SecurityContext;
-import dev.bulkfhir.providers.auth.SmartScope;
 
 import java.util.List;
 

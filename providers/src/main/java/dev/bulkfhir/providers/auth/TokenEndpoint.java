@@ -1,10 +1,8 @@
-package dev.bulkfhir.server.auth;
+package dev.bulkfhir.providers.auth;
 
 import ca.uhn.fhir.context.FhirContext;
 import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.util.JSONObjectUtils;
-import dev.bulkfhir.providers.auth.SmartScope;
-import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import org.slf4j.Logger;
@@ -21,23 +19,23 @@ import java.util.Set;
  * a signed client assertion and the wanted {@code scope}; answers an access token for the scopes
  * asked for that the client is registered for. Errors are RFC 6749 JSON, status 400.
  */
-final class TokenEndpointServlet extends HttpServlet {
+final class TokenEndpoint {
 
     static final String ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-    private static final Logger log = LoggerFactory.getLogger(TokenEndpointServlet.class);
+    private static final Logger log = LoggerFactory.getLogger(TokenEndpoint.class);
 
     private final ClientAssertionVerifier assertions;
     private final AccessTokenIssuer issuer;
     private final Set<String> resourceTypes;
 
-    TokenEndpointServlet(ClientRegistry registry, AccessTokenIssuer issuer, FhirContext context) {
+    TokenEndpoint(ClientRegistry registry, AccessTokenIssuer issuer, FhirContext context) {
         this.assertions = new ClientAssertionVerifier(registry);
         this.issuer = issuer;
         this.resourceTypes = context.getResourceTypes();
     }
 
-    @Override
-    protected void service(HttpServletRequest request, HttpServletResponse response) throws IOException {
+    /** @param tokenUrl this endpoint's URL, which a client assertion's {@code aud} must name */
+    void serve(String tokenUrl, HttpServletRequest request, HttpServletResponse response) throws IOException {
         if (!request.getMethod().equals("POST")) {
             response.setHeader("Allow", "POST");
             send(response, 405, error("invalid_request", "The token endpoint takes a form POST"
@@ -45,7 +43,7 @@ final class TokenEndpointServlet extends HttpServlet {
             return;
         }
         try {
-            Map<String, Object> answer = token(request);
+            Map<String, Object> answer = token(tokenUrl, request);
             send(response, 200, answer);
         } catch (TokenError e) {
             // The description may quote the unverified assertion: no control characters into the log.
@@ -54,7 +52,7 @@ final class TokenEndpointServlet extends HttpServlet {
         }
     }
 
-    private Map<String, Object> token(HttpServletRequest request) throws TokenError {
+    private Map<String, Object> token(String tokenUrl, HttpServletRequest request) throws TokenError {
         String contentType = request.getContentType();
         if (contentType == null || !contentType.toLowerCase(java.util.Locale.ROOT).startsWith("application/x-www-form-urlencoded")) {
             throw TokenError.invalidRequest("The token request must be a form: Content-Type"
@@ -93,7 +91,7 @@ final class TokenEndpointServlet extends HttpServlet {
             throw TokenError.invalidRequest("scope is missing: ask for SMART system scopes, e.g. system/*.read.");
         }
 
-        RegisteredClient client = assertions.verify(assertion, Set.of(request.getRequestURL().toString()));
+        RegisteredClient client = assertions.verify(assertion, new java.util.HashSet<>(List.of(tokenUrl, request.getRequestURL().toString())));
 
         List<SmartScope> asked = SmartScope.parseAll(scope).stream()
                 .filter(wanted -> wanted.resourceType().equals(SmartScope.ANY_TYPE)

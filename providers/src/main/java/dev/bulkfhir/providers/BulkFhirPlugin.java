@@ -1,0 +1,272 @@
+package dev.bulkfhir.providers;
+
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.rest.annotation.Operation;
+import ca.uhn.fhir.rest.server.IResourceProvider;
+import ca.uhn.fhir.rest.server.RestfulServer;
+import dev.bulkfhir.providers.auth.SmartAuth;
+import dev.bulkfhir.providers.binary.BinaryAccess;
+import dev.bulkfhir.providers.binary.BinaryAccessSettings;
+import dev.bulkfhir.providers.export.BulkExport;
+import dev.bulkfhir.providers.export.ExportSettings;
+import dev.bulkfhir.storage.Database;
+import dev.bulkfhir.storage.binary.BinarySource;
+import dev.bulkfhir.storage.binary.BinaryStore;
+import dev.bulkfhir.storage.resource.ResourceStore;
+import dev.bulkfhir.storage.source.ResourceSource;
+
+import javax.sql.DataSource;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.reflect.Method;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * Bulk FHIR in one piece, for any HAPI {@link RestfulServer}: Binary native and wrapped reads with
+ * {@code $binary-access-read} and {@code $export-download}, Bulk Data export ({@code $export} at the
+ * three levels, status, cancel, manifest, files) and bearer authorization.
+ *
+ * <pre>
+ * BulkFhirPlugin plugin = BulkFhirPlugin.builder(fhirContext)
+ *         .resources(source)                      // what export reads
+ *         .dataDirectory(Path.of("/var/lib/bulk-fhir"))
+ *         .auth(SmartAuth.tokens(clientsFile, keyFile, Duration.ofMinutes(5)))
+ *         .start();
+ * plugin.install(restfulServer);                  // in initialize(), after the host's own providers
+ * ...
+ * plugin.close();                                 // when the server stops
+ * </pre>
+ *
+ * One plugin installs into one server, once. It refuses (with an {@link IllegalStateException}
+ * saying what to change) to install where it would shadow something the server already serves:
+ * another provider for Binary when the plugin owns Binary, or the operations {@code $export},
+ * {@code $export-poll-status}, {@code $binary-access-read} or {@code $export-download} (HAPI would
+ * otherwise let the last registration win silently).
+ */
+public final class BulkFhirPlugin implements AutoCloseable {
+
+    static final Set<String> OPERATIONS = Set.of("$export", "$export-poll-status", "$binary-access-read",
+            "$export-download");
+
+    private final Database ownDatabase;
+    private final BulkExport export;
+    private final BinaryAccess binaries;
+    private final SmartAuth auth;
+    private final ServerBase base;
+    private RestfulServer installedIn;
+
+    private BulkFhirPlugin(Database ownDatabase, BulkExport export, BinaryAccess binaries, SmartAuth auth,
+            ServerBase base) {
+        this.ownDatabase = ownDatabase;
+        this.export = export;
+        this.binaries = binaries;
+        this.auth = auth;
+        this.base = base;
+    }
+
+    public static Builder builder(FhirContext context) {
+        return new Builder(context);
+    }
+
+    /**
+     * Registers the Binary provider (unless the host keeps Binary), the operations, the interceptors
+     * and, with our own tokens, the token endpoint. Call it from {@code initialize()} after the host
+     * registered its own providers, or before the servlet starts.
+     */
+    public synchronized void install(RestfulServer server) {
+        if (installedIn != null) {
+            throw new IllegalStateException("This Bulk FHIR plugin is already installed"
+                    + (installedIn == server ? " in this server." : " in another server: build one plugin per server."));
+        }
+        requireNoConflict(server);
+        binaries.withSource(export.binarySource()).install(server);
+        auth.interceptor().protect(export); // export's owner and readable types come from the token
+        export.install(server, base);
+        auth.install(server, base);
+        installedIn = server;
+    }
+
+    private void requireNoConflict(RestfulServer server) {
+        List<Object> providers = new ArrayList<>(server.getResourceProviders());
+        providers.addAll(server.getPlainProviders());
+        for (Object provider : providers) {
+            if (binaries.ownsBinary() && provider instanceof IResourceProvider resource
+                    && "Binary".equals(server.getFhirContext().getResourceType(resource.getResourceType()))) {
+                throw new IllegalStateException("The server already has a provider for Binary ("
+                        + provider.getClass().getName() + "). Either remove it, or keep it and give the plugin"
+                        + " hostBinaries(...) so that it serves native reads of those Binaries instead.");
+            }
+            for (Method method : provider.getClass().getMethods()) {
+                Operation operation = method.getAnnotation(Operation.class);
+                if (operation == null) continue;
+                String name = operation.name().startsWith("$") ? operation.name() : "$" + operation.name();
+                if (OPERATIONS.contains(name)) {
+                    throw new IllegalStateException("The server already serves " + name + " ("
+                            + provider.getClass().getName() + "), which the plugin provides. Turn the server's own"
+                            + " off (in HAPI JPA: bulk export and binary access) before installing the plugin,"
+                            + " or install the plugin only once.");
+                }
+            }
+        }
+        if (!binaries.ownsBinary() && providers.stream().noneMatch(provider -> provider instanceof IResourceProvider
+                resource && "Binary".equals(server.getFhirContext().getResourceType(resource.getResourceType())))) {
+            throw new IllegalStateException("hostBinaries(...) leaves Binary to the server's own provider, but the"
+                    + " server has none. Register it before installing the plugin, or drop hostBinaries(...) to let"
+                    + " the plugin own Binary.");
+        }
+    }
+
+    public SmartAuth auth() {
+        return auth;
+    }
+
+    /** Stops the export workers (running jobs stay resumable) and closes the plugin's own database, if any. */
+    @Override
+    public void close() {
+        try {
+            export.close();
+        } finally {
+            if (ownDatabase != null) {
+                ownDatabase.close();
+            }
+        }
+    }
+
+    /** What the plugin is built from; {@link #resources}, {@link #dataDirectory} and {@link #auth} are required. */
+    public static final class Builder {
+
+        private final FhirContext context;
+        private ResourceSource resources;
+        private Path dataDirectory;
+        private DataSource jobDatabase;
+        private ResourceStore binaryStore;
+        private BinarySource hostBinaries;
+        private SmartAuth auth;
+        private ServerBase base = ServerBase.fromRequests();
+        private ExportSettings exportSettings = ExportSettings.defaults();
+        private BinaryAccessSettings binarySettings = BinaryAccessSettings.defaults();
+
+        private Builder(FhirContext context) {
+            this.context = Objects.requireNonNull(context, "context");
+        }
+
+        /** What export reads: the built-in store, a HAPI JPA server's DAOs, or a source of your own. */
+        public Builder resources(ResourceSource source) {
+            this.resources = source;
+            return this;
+        }
+
+        /**
+         * Where export files go ({@code export/}), and, unless set otherwise, the plugin's own H2
+         * database ({@code bulkfhir.mv.db}) and Binary content ({@code binaries/}).
+         */
+        public Builder dataDirectory(Path directory) {
+            this.dataDirectory = directory;
+            return this;
+        }
+
+        /**
+         * The database for the export job table (and the plugin's Binaries, when it owns them), e.g.
+         * the host's own. Our tables are created and migrated there by Flyway with a history table of
+         * their own ({@code bf_schema_history}). Default: an H2 file database in the data directory.
+         * Several nodes sharing one database (PostgreSQL) share the jobs; give them one data directory.
+         */
+        public Builder jobDatabase(DataSource dataSource) {
+            this.jobDatabase = dataSource;
+            return this;
+        }
+
+        /** The plugin owns Binary, stored in {@code store} (default: a store in the job database). */
+        public Builder binaryStore(ResourceStore store) {
+            this.binaryStore = store;
+            return this;
+        }
+
+        /**
+         * The host owns Binary (e.g. HAPI JPA's Binary provider): the plugin serves native reads and the
+         * download operations of the host's Binaries, read through {@code source}, and leaves wrapped
+         * reads, writes and searches to the host's provider.
+         */
+        public Builder hostBinaries(BinarySource source) {
+            this.hostBinaries = source;
+            return this;
+        }
+
+        /** {@code SmartAuth.tokens(...)}, {@code SmartAuth.host(...)} or {@code SmartAuth.off()}: say which. */
+        public Builder auth(SmartAuth value) {
+            this.auth = value;
+            return this;
+        }
+
+        /**
+         * The public base URL written into status URLs, manifests and the SMART configuration, for a
+         * server behind a proxy. Default: the base HAPI derives for each request.
+         */
+        public Builder baseUrl(String url) {
+            this.base = ServerBase.fixed(url);
+            return this;
+        }
+
+        public Builder export(ExportSettings settings) {
+            this.exportSettings = Objects.requireNonNull(settings, "settings");
+            return this;
+        }
+
+        public Builder binary(BinaryAccessSettings settings) {
+            this.binarySettings = Objects.requireNonNull(settings, "settings");
+            return this;
+        }
+
+        /**
+         * Opens the databases and starts the export workers, which resume any job a stopped node left
+         * unfinished.
+         */
+        public BulkFhirPlugin start() {
+            require(resources != null, "resources(...): what export reads");
+            require(dataDirectory != null, "dataDirectory(...): where export files go");
+            require(auth != null, "auth(...): SmartAuth.tokens(...), SmartAuth.host(...) or, for trials only,"
+                    + " SmartAuth.off()");
+            require(binaryStore == null || hostBinaries == null, "binaryStore(...) or hostBinaries(...), not both");
+            try {
+                Files.createDirectories(dataDirectory);
+            } catch (IOException e) {
+                throw new UncheckedIOException("Cannot create the data directory " + dataDirectory, e);
+            }
+            Database own = null;
+            DataSource jobs = jobDatabase;
+            if (jobs == null) {
+                own = Database.open(Database.h2Url(dataDirectory), null, null, 8);
+                jobs = own.dataSource();
+            } else {
+                Database.migrate(jobs);
+            }
+            try {
+                BinaryAccess binaries;
+                if (hostBinaries != null) {
+                    binaries = BinaryAccess.alongside(context, hostBinaries, binarySettings);
+                } else {
+                    ResourceStore store = binaryStore != null ? binaryStore : new ResourceStore(jobs, context,
+                            BinaryStore.inDataDirectory(jobs, dataDirectory, BinaryStore.DEFAULT_INLINE_THRESHOLD));
+                    binaries = BinaryAccess.owning(store, binarySettings);
+                }
+                BulkExport export = BulkExport.start(jobs, resources, dataDirectory.resolve("export"), context,
+                        exportSettings);
+                return new BulkFhirPlugin(own, export, binaries, auth, base);
+            } catch (RuntimeException e) {
+                if (own != null) own.close();
+                throw e;
+            }
+        }
+
+        private static void require(boolean condition, String what) {
+            if (!condition) {
+                throw new IllegalStateException("The Bulk FHIR plugin needs " + what + ".");
+            }
+        }
+    }
+}
