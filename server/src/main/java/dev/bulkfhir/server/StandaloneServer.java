@@ -3,6 +3,7 @@ package dev.bulkfhir.server;
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.api.EncodingEnum;
 import ca.uhn.fhir.rest.server.RestfulServer;
+import ca.uhn.fhir.rest.server.provider.ServerCapabilityStatementProvider;
 import dev.bulkfhir.server.crud.BundleProvider;
 import dev.bulkfhir.server.crud.CapabilityStatementCustomizer;
 import dev.bulkfhir.server.crud.CursorPagingProvider;
@@ -86,8 +87,11 @@ public final class StandaloneServer implements AutoCloseable {
         ServletContextHandler handler = new ServletContextHandler(ServletContextHandler.NO_SESSIONS);
         handler.setContextPath("/");
         String basePath = settings.normalizedBasePath();
-        handler.addServlet(new ServletHolder("fhir", new FhirServlet()), (basePath.equals("/") ? "" : basePath) + "/*");
+        ServletHolder fhir = new ServletHolder("fhir", new FhirServlet());
+        fhir.setInitOrder(0); // HAPI scans its 146 providers at start, not in the first client's request
+        handler.addServlet(fhir, (basePath.equals("/") ? "" : basePath) + "/*");
         jetty.setHandler(handler);
+        jetty.setErrorHandler(new FhirErrorHandler(context, basePath));
         jetty.start();
 
         String host = settings.host().contains(":") ? "[" + settings.host() + "]" : settings.host();
@@ -166,6 +170,10 @@ public final class StandaloneServer implements AutoCloseable {
             }
             registerProviders(providers);
             registerProvider(new BundleProvider(store));
+            ServerCapabilityStatementProvider capabilities = new ServerCapabilityStatementProvider(this);
+            // Search takes no _revinclude; listing them all costs HAPI seconds per type x type.
+            capabilities.setRestResourceRevIncludesEnabled(false);
+            setServerConformanceProvider(capabilities);
             registerInterceptor(new CapabilityStatementCustomizer(context));
             plugin.install(this); // Binary, export, authorization
         }

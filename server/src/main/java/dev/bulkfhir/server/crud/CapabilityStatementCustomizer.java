@@ -10,8 +10,9 @@ import org.hl7.fhir.r4.model.CapabilityStatement;
 import org.hl7.fhir.r4.model.CapabilityStatement.CapabilityStatementRestResourceComponent;
 
 /**
- * HAPI declares every search parameter of the generic provider for every type; this trims the
- * CapabilityStatement to what each type really has, so it declares exactly what works.
+ * HAPI declares every search parameter of the generic provider for every type, and every
+ * _include there could be; this trims the CapabilityStatement to what each type
+ * really has, so it declares exactly what works.
  */
 public final class CapabilityStatementCustomizer {
 
@@ -28,6 +29,7 @@ public final class CapabilityStatementCustomizer {
         for (CapabilityStatement.CapabilityStatementRestComponent rest : capability.getRest()) {
             for (CapabilityStatementRestResourceComponent resource : rest.getResource()) {
                 resource.getSearchParam().removeIf(param -> !supports(resource.getType(), param.getName()));
+                resource.getSearchInclude().clear(); // search takes no _include
             }
         }
     }

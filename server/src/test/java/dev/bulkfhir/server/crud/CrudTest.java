@@ -269,6 +269,19 @@ class CrudTest {
     }
 
     @Test
+    void urlsJettyRefusesAnswerWithAnOutcomeToo() throws Exception {
+        String root = server.baseUrl().substring(0, server.baseUrl().length() - "/fhir".length());
+        for (String[] request : new String[][] {{"/fhir/Patient/%00", "400"}, {"/fhir/Patient/a%2Fb", "400"},
+                {"/not-fhir", "404"}}) {
+            HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(root + request[0])).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(Integer.parseInt(request[1]), response.statusCode(), request[0]);
+            assertTrue(response.headers().firstValue("Content-Type").orElse("").startsWith("application/fhir+json"));
+            assertTrue(response.body().contains("\"resourceType\":\"OperationOutcome\""), response.body());
+        }
+    }
+
+    @Test
     void capabilityStatementDeclaresWhatWorks() {
         CapabilityStatement capability = client.capabilities().ofType(CapabilityStatement.class).execute();
         var rest = capability.getRestFirstRep();

@@ -1,0 +1,46 @@
+package dev.bulkfhir.server;
+
+import ca.uhn.fhir.context.FhirContext;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpStatus;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.handler.ErrorHandler;
+import org.eclipse.jetty.util.Callback;
+import org.hl7.fhir.r4.model.OperationOutcome;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Errors Jetty answers itself, before a request reaches HAPI (a malformed or ambiguous URI, a path
+ * outside the FHIR base), as an OperationOutcome instead of an HTML page.
+ */
+final class FhirErrorHandler extends ErrorHandler {
+
+    private final FhirContext context;
+    private final String basePath;
+
+    FhirErrorHandler(FhirContext context, String basePath) {
+        this.context = context;
+        this.basePath = basePath;
+    }
+
+    @Override
+    protected void generateResponse(Request request, Response response, int code, String message, Throwable cause,
+            Callback callback) {
+        String reason = message == null || message.isBlank() ? HttpStatus.getMessage(code) : message;
+        String diagnostics = code == HttpStatus.NOT_FOUND_404
+                ? "Nothing here: the FHIR base of this server is " + basePath + "."
+                : "The request cannot be read: " + reason + ". Check that the URL is well-formed and percent-encoded.";
+        OperationOutcome outcome = new OperationOutcome();
+        outcome.addIssue().setSeverity(OperationOutcome.IssueSeverity.ERROR)
+                .setCode(code == HttpStatus.NOT_FOUND_404 ? OperationOutcome.IssueType.NOTFOUND
+                        : code < 500 ? OperationOutcome.IssueType.INVALID : OperationOutcome.IssueType.EXCEPTION)
+                .setDiagnostics(diagnostics);
+        byte[] body = context.newJsonParser().encodeResourceToString(outcome).getBytes(StandardCharsets.UTF_8);
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/fhir+json;charset=utf-8");
+        response.getHeaders().put(HttpHeader.CONTENT_LENGTH, body.length);
+        response.write(true, ByteBuffer.wrap(body), callback);
+    }
+}
