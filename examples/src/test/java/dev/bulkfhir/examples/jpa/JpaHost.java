@@ -2,7 +2,6 @@ package dev.bulkfhir.examples.jpa;
 
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.context.support.IValidationSupport;
-import ca.uhn.fhir.interceptor.api.IInterceptorService;
 import ca.uhn.fhir.jpa.api.config.JpaStorageSettings;
 import ca.uhn.fhir.jpa.api.dao.IFhirSystemDao;
 import ca.uhn.fhir.jpa.api.dao.DaoRegistry;
@@ -81,9 +80,9 @@ public final class JpaHost implements AutoCloseable {
             spring.refresh();
 
             FhirContext context = spring.getBean(FhirContext.class);
-            // The JPA layer calls its hooks through this service: the server must share it, or
-            // interceptors registered on the server never see storage events.
-            server = new RestfulServer(context, spring.getBean(IInterceptorService.class));
+            // Its own interceptor service, as HAPI's starter does: the DAOs call the hooks of the JPA
+            // interceptor service and of the request's server both, so sharing one would call each twice.
+            server = new RestfulServer(context);
             server.setDefaultResponseEncoding(EncodingEnum.JSON);
             server.registerProviders(spring.getBean("myResourceProvidersR4", ResourceProviderFactory.class)
                     .createProviders());

@@ -77,9 +77,10 @@ public final class JpaBinarySource implements BinarySource {
     }
 
     private BinaryContent content(Binary binary) {
+        byte[] inline = binary.getDataElement().getValue(); // hasData() is also true for the extension alone
         Extension externalized = binary.getDataElement().getExtensionByUrl(HapiExtensions.EXT_EXTERNALIZED_BINARY_ID);
-        if (externalized == null || binary.hasData()) {
-            return BinaryContent.of(binary.hasData() ? binary.getData() : new byte[0]);
+        if (externalized == null || inline != null) {
+            return BinaryContent.of(inline != null ? inline : new byte[0]);
         }
         if (binaryStorage == null) {
             throw new IllegalStateException(binary.getIdElement().toUnqualifiedVersionless()

@@ -34,7 +34,6 @@ import org.hl7.fhir.r4.model.Group;
 import org.hl7.fhir.r4.model.IdType;
 import org.springframework.context.ApplicationContext;
 import org.springframework.orm.jpa.EntityManagerFactoryUtils;
-import org.springframework.transaction.annotation.Isolation;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -56,12 +55,14 @@ import java.util.stream.Stream;
 /**
  * A HAPI JPA server's own data as an export source, read through its DAOs and search builder.
  *
- * <p>Each {@link #stream} runs in one read-only transaction (repeatable read by default, which is a
- * snapshot on PostgreSQL): first the resources whose current version is the one to export, as a stream
- * of persistent ids from a database cursor, loaded in batches; then the few resources changed after the
- * transaction time, found in the type's history, each in its version as of then. Nothing but a batch is
- * held in memory: the search deduplicates in the database rather than in a set of every id, and the
- * persistence context is cleared after each batch.
+ * <p>Each {@link #stream} runs in one read-only transaction. First the few resources changed after the
+ * transaction time, found in the type's history, each in its version as of then (their ids are kept to
+ * skip them later); then all the others, as a stream of persistent ids from one database cursor, loaded
+ * in batches. A resource that changes while the export runs is seen changed by the second pass and
+ * looked up in its history there, so it is exported once. (A resource deleted in the instant between
+ * the two passes is missed: the cursor no longer sees it, and the first pass did not yet.) Nothing but
+ * a batch is held in memory: the search deduplicates in the database rather than in a set of every id,
+ * and the persistence context is cleared after each batch.
  *
  * <p>Compartment membership is decided on the loaded resource (FHIR's Patient compartment definition),
  * so a Patient-level export reads the whole of each type; a Patient-level export of only some patients
@@ -78,31 +79,23 @@ public final class JpaResourceSource implements ResourceSource {
     private final IHapiTransactionService transactions;
     private final SearchBuilderFactory<JpaPid> searchBuilders;
     private final EntityManagerFactory entityManagers;
-    private final Isolation isolation;
     private final PatientCompartment compartment;
 
-    /**
-     * @param isolation the isolation of each type's read transaction: {@link Isolation#REPEATABLE_READ}
-     *                  gives an exact snapshot on PostgreSQL; use {@link Isolation#SERIALIZABLE} on
-     *                  Oracle, which has no repeatable read
-     */
     public JpaResourceSource(DaoRegistry daos, IHapiTransactionService transactions,
-            SearchBuilderFactory<JpaPid> searchBuilders, EntityManagerFactory entityManagers, Isolation isolation) {
+            SearchBuilderFactory<JpaPid> searchBuilders, EntityManagerFactory entityManagers) {
         this.context = daos.getFhirContext();
         this.daos = daos;
         this.transactions = transactions;
         this.searchBuilders = searchBuilders;
         this.entityManagers = entityManagers;
-        this.isolation = isolation;
         this.compartment = new PatientCompartment(context);
     }
 
-    /** The source over the HAPI JPA server whose Spring context this is, with repeatable-read snapshots. */
+    /** The source over the HAPI JPA server whose Spring context this is. */
     @SuppressWarnings("unchecked")
     public static JpaResourceSource of(ApplicationContext host) {
         return new JpaResourceSource(host.getBean(DaoRegistry.class), host.getBean(IHapiTransactionService.class),
-                host.getBean(SearchBuilderFactory.class), host.getBean(EntityManagerFactory.class),
-                Isolation.REPEATABLE_READ);
+                host.getBean(SearchBuilderFactory.class), host.getBean(EntityManagerFactory.class));
     }
 
     @Override
@@ -113,10 +106,10 @@ public final class JpaResourceSource implements ResourceSource {
         SystemRequestDetails request = SystemRequestDetails.forAllPartitions();
         try {
             transactions.withRequest(request).withRequestPartitionId(RequestPartitionId.allPartitions())
-                    .withIsolation(isolation).readOnly().execute(() -> {
+                    .readOnly().execute(() -> {
                         IParser parser = context.newJsonParser();
-                        streamCurrent(query, request, parser, sink);
-                        streamChangedSince(query, request, parser, sink);
+                        Set<String> changed = streamChangedSince(query, request, parser, sink);
+                        streamCurrent(query, changed, request, parser, sink);
                     });
         } catch (UncheckedIOException e) {
             throw e.getCause();
@@ -131,10 +124,11 @@ public final class JpaResourceSource implements ResourceSource {
     }
 
     /**
-     * Resources whose current version is at or before the transaction time: persistent ids from a
-     * database cursor, loaded {@value #BATCH} at a time. Later ones are the history pass's.
+     * All resources but those already exported as changed: persistent ids from a database cursor, loaded
+     * {@value #BATCH} at a time.
      */
-    private void streamCurrent(ExportQuery query, SystemRequestDetails request, IParser parser, ResourceSink sink) {
+    private void streamCurrent(ExportQuery query, Set<String> changed, SystemRequestDetails request, IParser parser,
+            ResourceSink sink) {
         SearchParameterMap search = SearchParameterMap.newSynchronous();
         if (query.since() != null) {
             // Inclusive and to the millisecond; the exact rule (strictly after) is applied to each resource.
@@ -147,15 +141,15 @@ public final class JpaResourceSource implements ResourceSource {
                 TokenOrListParam ids = new TokenOrListParam();
                 chunk.forEach(id -> ids.add(null, id));
                 byId.add("_id", ids);
-                streamSearch(byId, query, request, parser, sink);
+                streamSearch(byId, query, changed, request, parser, sink);
             }
         } else {
-            streamSearch(search, query, request, parser, sink);
+            streamSearch(search, query, changed, request, parser, sink);
         }
     }
 
-    private void streamSearch(SearchParameterMap search, ExportQuery query, SystemRequestDetails request,
-            IParser parser, ResourceSink sink) {
+    private void streamSearch(SearchParameterMap search, ExportQuery query, Set<String> changed,
+            SystemRequestDetails request, IParser parser, ResourceSink sink) {
         IFhirResourceDao<?> dao = daos.getResourceDao(query.type());
         ISearchBuilder<JpaPid> builder = searchBuilders.newSearchBuilder(query.type(), dao.getResourceType());
         // Otherwise the search remembers every id it returned, in a set, to drop duplicates.
@@ -172,7 +166,12 @@ public final class JpaResourceSource implements ResourceSource {
                     List<IBaseResource> resources = new ArrayList<>(batch.size());
                     builder.loadResourcesByPid(batch, List.of(), resources, false, request);
                     for (IBaseResource resource : resources) {
-                        if (!isDeleted(resource) && !lastUpdated(resource).isAfter(query.asOf())) {
+                        if (changed.contains(resource.getIdElement().getIdPart())) continue;
+                        if (lastUpdated(resource).isAfter(query.asOf())) {
+                            // changed since the history pass: export the version as of then
+                            resource = versionAt(dao, resource.getIdElement().getIdPart(), query.asOf(), request);
+                        }
+                        if (resource != null && !isDeleted(resource)) {
                             emitIfWanted(resource, query, parser, sink);
                         }
                     }
@@ -183,8 +182,11 @@ public final class JpaResourceSource implements ResourceSource {
         }
     }
 
-    /** Resources changed after the transaction time (updated, deleted or created): their version as of then. */
-    private void streamChangedSince(ExportQuery query, SystemRequestDetails request, IParser parser,
+    /**
+     * Resources changed after the transaction time (updated, deleted or created): their version as of then.
+     * Returns their ids, which the cursor pass skips.
+     */
+    private Set<String> streamChangedSince(ExportQuery query, SystemRequestDetails request, IParser parser,
             ResourceSink sink) {
         IFhirResourceDao<?> dao = daos.getResourceDao(query.type());
         Set<String> changed = new LinkedHashSet<>();
@@ -206,6 +208,7 @@ public final class JpaResourceSource implements ResourceSource {
                 emitIfWanted(version, query, parser, sink);
             }
         }
+        return changed;
     }
 
     private void emitIfWanted(IBaseResource resource, ExportQuery query, IParser parser, ResourceSink sink) {
@@ -247,50 +250,47 @@ public final class JpaResourceSource implements ResourceSource {
 
     @Override
     public Optional<Set<String>> groupMembers(String groupId, Instant asOf) {
+        // Each DAO call in a transaction of its own: a not-found inside a shared one would mark it rollback-only.
         SystemRequestDetails request = SystemRequestDetails.forAllPartitions();
-        return transactions.withRequest(request).readOnly().execute(() -> {
-            IBaseResource version = versionAt(daos.getResourceDao("Group"), groupId, asOf, request);
-            if (version == null || isDeleted(version)) {
-                return Optional.<Set<String>>empty();
+        IBaseResource version = versionAtOrNull(daos.getResourceDao("Group"), groupId, asOf, request);
+        if (version == null || isDeleted(version)) {
+            return Optional.empty();
+        }
+        Set<String> members = new LinkedHashSet<>();
+        for (Group.GroupMemberComponent member : ((Group) version).getMember()) {
+            IIdType entity = member.getEntity().getReferenceElement();
+            if (!member.getInactive() && "Patient".equals(entity.getResourceType()) && entity.hasIdPart()) {
+                members.add(entity.getIdPart());
             }
-            Set<String> members = new LinkedHashSet<>();
-            for (Group.GroupMemberComponent member : ((Group) version).getMember()) {
-                IIdType entity = member.getEntity().getReferenceElement();
-                if (!member.getInactive() && "Patient".equals(entity.getResourceType()) && entity.hasIdPart()) {
-                    members.add(entity.getIdPart());
-                }
-            }
-            return Optional.of(members);
-        });
+        }
+        return Optional.of(members);
     }
 
     @Override
     public Set<String> existingPatients(Set<String> patientIds, Instant asOf) {
         SystemRequestDetails request = SystemRequestDetails.forAllPartitions();
         IFhirResourceDao<?> dao = daos.getResourceDao("Patient");
-        return transactions.withRequest(request).readOnly().execute(() -> {
-            Set<String> existing = new HashSet<>();
-            for (List<String> chunk : chunks(patientIds)) {
-                // Current and unchanged since asOf in one search; the rest one by one from their history.
-                SearchParameterMap search = SearchParameterMap.newSynchronous();
-                TokenOrListParam ids = new TokenOrListParam();
-                chunk.forEach(id -> ids.add(null, id));
-                search.add("_id", ids);
-                Set<String> unresolved = new HashSet<>(chunk);
-                for (IBaseResource patient : dao.searchForResources(search, request)) {
-                    if (!lastUpdated(patient).isAfter(asOf)) {
-                        String id = patient.getIdElement().getIdPart();
-                        existing.add(id);
-                        unresolved.remove(id);
-                    }
-                }
-                for (String id : unresolved) {
-                    IBaseResource version = versionAtOrNull(dao, id, asOf, request);
-                    if (version != null && !isDeleted(version)) existing.add(id);
+        Set<String> existing = new HashSet<>();
+        for (List<String> chunk : chunks(patientIds)) {
+            // Current and unchanged since asOf in one search; the rest one by one from their history.
+            SearchParameterMap search = SearchParameterMap.newSynchronous();
+            TokenOrListParam ids = new TokenOrListParam();
+            chunk.forEach(id -> ids.add(null, id));
+            search.add("_id", ids);
+            Set<String> unresolved = new HashSet<>(chunk);
+            for (IBaseResource patient : dao.searchForResources(search, request)) {
+                if (!lastUpdated(patient).isAfter(asOf)) {
+                    String id = patient.getIdElement().getIdPart();
+                    existing.add(id);
+                    unresolved.remove(id);
                 }
             }
-            return existing;
-        });
+            for (String id : unresolved) {
+                IBaseResource version = versionAtOrNull(dao, id, asOf, request);
+                if (version != null && !isDeleted(version)) existing.add(id);
+            }
+        }
+        return existing;
     }
 
     /** Like {@link #versionAt}, and null for an id the server refuses (e.g. not a valid FHIR id). */
@@ -311,8 +311,7 @@ public final class JpaResourceSource implements ResourceSource {
         // Any version at all, deletions included: a resource deleted after an export's transaction time
         // still belongs in it.
         SystemRequestDetails request = SystemRequestDetails.forAllPartitions();
-        return transactions.withRequest(request).readOnly().execute(() ->
-                !daos.getResourceDao(type).history(null, null, null, request).getResources(0, 1).isEmpty());
+        return !daos.getResourceDao(type).history(null, null, null, request).getResources(0, 1).isEmpty();
     }
 
     private static boolean isDeleted(IBaseResource resource) {
