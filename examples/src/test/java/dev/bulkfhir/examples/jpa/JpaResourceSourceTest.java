@@ -189,6 +189,7 @@ class JpaResourceSourceTest {
         }
         assertEquals(Set.of("b1", largeBinaryId), byId.keySet());
         assertEquals("second", new String(byId.get("b1").getData(), StandardCharsets.UTF_8));
+        assertArrayEquals(LARGE, byId.get(largeBinaryId).getData(), "put back from the host's binary storage");
     }
 
     @Test

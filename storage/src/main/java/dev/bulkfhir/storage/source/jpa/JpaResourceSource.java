@@ -4,6 +4,8 @@ import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.interceptor.model.RequestPartitionId;
 import ca.uhn.fhir.jpa.api.dao.DaoRegistry;
 import ca.uhn.fhir.jpa.api.dao.IFhirResourceDao;
+import ca.uhn.fhir.jpa.binary.api.IBinaryStorageSvc;
+import ca.uhn.fhir.jpa.binary.interceptor.BinaryStorageInterceptor;
 import ca.uhn.fhir.jpa.dao.ISearchBuilder;
 import ca.uhn.fhir.jpa.dao.SearchBuilderFactory;
 import ca.uhn.fhir.jpa.dao.tx.IHapiTransactionService;
@@ -13,6 +15,7 @@ import ca.uhn.fhir.jpa.searchparam.SearchParameterMap;
 import ca.uhn.fhir.model.api.ResourceMetadataKeyEnum;
 import ca.uhn.fhir.parser.IParser;
 import ca.uhn.fhir.rest.api.server.IBundleProvider;
+import ca.uhn.fhir.rest.api.server.SimplePreResourceShowDetails;
 import ca.uhn.fhir.rest.api.server.SystemRequestDetails;
 import ca.uhn.fhir.rest.param.DateParam;
 import ca.uhn.fhir.rest.param.DateRangeParam;
@@ -64,6 +67,10 @@ import java.util.stream.Stream;
  * a batch is held in memory: the search deduplicates in the database rather than in a set of every id,
  * and the persistence context is cleared after each batch.
  *
+ * <p>Content a host with binary storage has moved out of its resources (Binary data, attachments) is put
+ * back by HAPI's own {@link BinaryStorageInterceptor}, within its auto-inflation limit (10 MB per resource
+ * by default); beyond it a resource is exported as stored, with HAPI's externalized-binary-id extension.
+ *
  * <p>Compartment membership is decided on the loaded resource (FHIR's Patient compartment definition),
  * so a Patient-level export reads the whole of each type; a Patient-level export of only some patients
  * narrows the Patient type itself by {@code _id}.
@@ -79,23 +86,29 @@ public final class JpaResourceSource implements ResourceSource {
     private final IHapiTransactionService transactions;
     private final SearchBuilderFactory<JpaPid> searchBuilders;
     private final EntityManagerFactory entityManagers;
+    private final BinaryStorageInterceptor<?> binaryInflater;
     private final PatientCompartment compartment;
 
+    /** @param binaryInflater the host's binary storage interceptor, or null if it keeps all content inline */
     public JpaResourceSource(DaoRegistry daos, IHapiTransactionService transactions,
-            SearchBuilderFactory<JpaPid> searchBuilders, EntityManagerFactory entityManagers) {
+            SearchBuilderFactory<JpaPid> searchBuilders, EntityManagerFactory entityManagers,
+            BinaryStorageInterceptor<?> binaryInflater) {
         this.context = daos.getFhirContext();
         this.daos = daos;
         this.transactions = transactions;
         this.searchBuilders = searchBuilders;
         this.entityManagers = entityManagers;
+        this.binaryInflater = binaryInflater;
         this.compartment = new PatientCompartment(context);
     }
 
     /** The source over the HAPI JPA server whose Spring context this is. */
     @SuppressWarnings("unchecked")
     public static JpaResourceSource of(ApplicationContext host) {
+        boolean hasBinaryStorage = host.getBeanProvider(IBinaryStorageSvc.class).getIfAvailable() != null;
         return new JpaResourceSource(host.getBean(DaoRegistry.class), host.getBean(IHapiTransactionService.class),
-                host.getBean(SearchBuilderFactory.class), host.getBean(EntityManagerFactory.class));
+                host.getBean(SearchBuilderFactory.class), host.getBean(EntityManagerFactory.class),
+                hasBinaryStorage ? host.getBean(BinaryStorageInterceptor.class) : null);
     }
 
     @Override
@@ -219,9 +232,23 @@ public final class JpaResourceSource implements ResourceSource {
             return;
         }
         try {
+            if (!inflateBinaries(resource, sink)) return;
             sink.resource(json(resource, parser));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Puts back content the host's binary storage keeps apart; false (and an error line) if it cannot. */
+    private boolean inflateBinaries(IBaseResource resource, ResourceSink sink) throws IOException {
+        if (binaryInflater == null) return true;
+        try {
+            binaryInflater.preShow(new SimplePreResourceShowDetails(resource), null);
+            return true;
+        } catch (IOException | BaseServerResponseException e) {
+            sink.error(resource.getIdElement().toUnqualifiedVersionless().getValue(),
+                    "Content kept in the server's binary storage could not be read: " + e.getMessage());
+            return false;
         }
     }
 
