@@ -1,0 +1,148 @@
+package dev.bulkfhir.examples.jpa;
+
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.context.support.IValidationSupport;
+import ca.uhn.fhir.jpa.api.config.JpaStorageSettings;
+import ca.uhn.fhir.jpa.api.dao.IFhirSystemDao;
+import ca.uhn.fhir.jpa.api.dao.DaoRegistry;
+import ca.uhn.fhir.jpa.binary.interceptor.BinaryStorageInterceptor;
+import ca.uhn.fhir.jpa.binary.provider.BinaryAccessProvider;
+import ca.uhn.fhir.jpa.provider.JpaCapabilityStatementProvider;
+import ca.uhn.fhir.jpa.search.DatabaseBackedPagingProvider;
+import ca.uhn.fhir.rest.api.EncodingEnum;
+import ca.uhn.fhir.rest.server.RestfulServer;
+import ca.uhn.fhir.rest.server.provider.ResourceProviderFactory;
+import ca.uhn.fhir.rest.server.util.ISearchParamRegistry;
+import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
+import org.eclipse.jetty.ee10.servlet.ServletHolder;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.springframework.context.annotation.AnnotationConfigApplicationContext;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * A real HAPI JPA R4 server for tests: HAPI's JPA configuration in a Spring context on H2, its
+ * resource providers (Binary included), system provider and {@code $binary-access-read} on a
+ * {@link RestfulServer}, served by Jetty on a free port at {@code /fhir}.
+ *
+ * <pre>{@code
+ * try (JpaHost host = JpaHost.inMemory().customize((server, spring) -> server.registerProvider(...)).start()) {
+ *     IGenericClient client = host.fhirContext().newRestfulGenericClient(host.baseUrl());
+ * }
+ * }</pre>
+ */
+public final class JpaHost implements AutoCloseable {
+
+    /** What the Spring configuration needs from outside. */
+    record Settings(String jdbcUrl) {}
+
+    /** Runs after HAPI's own providers are registered and before the server takes requests. */
+    @FunctionalInterface
+    public interface Customizer {
+        void customize(RestfulServer server, AnnotationConfigApplicationContext spring) throws Exception;
+    }
+
+    private final Settings settings;
+    private final List<Customizer> customizers = new ArrayList<>();
+    private AnnotationConfigApplicationContext spring;
+    private RestfulServer server;
+    private Server jetty;
+    private String baseUrl;
+
+    private JpaHost(Settings settings) {
+        this.settings = settings;
+    }
+
+    /** An H2 database in memory, gone when the host closes. */
+    public static JpaHost inMemory() {
+        return new JpaHost(new Settings("jdbc:h2:mem:jpa-host-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1"));
+    }
+
+    /** An H2 database file in {@code directory} (keeps the heap free of the data, e.g. for benchmarks). */
+    public static JpaHost inDirectory(Path directory) {
+        return new JpaHost(new Settings("jdbc:h2:file:" + directory.toAbsolutePath().resolve("hapi")));
+    }
+
+    public JpaHost customize(Customizer customizer) {
+        customizers.add(customizer);
+        return this;
+    }
+
+    public JpaHost start() throws Exception {
+        try {
+            spring = new AnnotationConfigApplicationContext();
+            spring.registerBean(Settings.class, () -> settings);
+            spring.register(JpaHostConfig.class);
+            spring.refresh();
+
+            FhirContext context = spring.getBean(FhirContext.class);
+            // Its own interceptor service, as HAPI's starter does: the DAOs call the hooks of the JPA
+            // interceptor service and of the request's server both, so sharing one would call each twice.
+            server = new RestfulServer(context);
+            server.setDefaultResponseEncoding(EncodingEnum.JSON);
+            server.registerProviders(spring.getBean("myResourceProvidersR4", ResourceProviderFactory.class)
+                    .createProviders());
+            server.registerProvider(spring.getBean("mySystemProviderR4"));
+            server.registerProvider(spring.getBean(BinaryAccessProvider.class));
+            server.registerInterceptor(spring.getBean(BinaryStorageInterceptor.class));
+            server.setPagingProvider(spring.getBean(DatabaseBackedPagingProvider.class));
+            server.setServerConformanceProvider(new JpaCapabilityStatementProvider(server,
+                    spring.getBean(IFhirSystemDao.class), spring.getBean(JpaStorageSettings.class),
+                    spring.getBean(ISearchParamRegistry.class), spring.getBean(IValidationSupport.class)));
+            for (Customizer customizer : customizers) {
+                customizer.customize(server, spring);
+            }
+
+            jetty = new Server();
+            ServerConnector connector = new ServerConnector(jetty);
+            connector.setHost("127.0.0.1");
+            connector.setPort(0);
+            jetty.addConnector(connector);
+            ServletContextHandler handler = new ServletContextHandler(ServletContextHandler.NO_SESSIONS);
+            handler.setContextPath("/");
+            ServletHolder holder = new ServletHolder("fhir", server);
+            holder.setInitOrder(1);
+            handler.addServlet(holder, "/fhir/*");
+            jetty.setHandler(handler);
+            jetty.start();
+            baseUrl = "http://127.0.0.1:" + connector.getLocalPort() + "/fhir";
+            return this;
+        } catch (Exception | Error e) {
+            close();
+            throw e;
+        }
+    }
+
+    public String baseUrl() {
+        return baseUrl;
+    }
+
+    public AnnotationConfigApplicationContext spring() {
+        return spring;
+    }
+
+    public DaoRegistry daos() {
+        return spring.getBean(DaoRegistry.class);
+    }
+
+    public FhirContext fhirContext() {
+        return spring.getBean(FhirContext.class);
+    }
+
+    public RestfulServer server() {
+        return server;
+    }
+
+    @Override
+    public void close() throws Exception {
+        try {
+            if (jetty != null) jetty.stop();
+        } finally {
+            if (spring != null) spring.close();
+        }
+    }
+}
