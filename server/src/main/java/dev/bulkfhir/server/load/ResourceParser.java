@@ -82,10 +82,10 @@ final class ResourceParser {
             return null;
         }
         if (chunk.links == null) {
-            return SourceJson.of(chunk.data, start, length, null, null);
+            return SourceJson.of(context, chunk.data, start, length, null, null);
         }
         int[] rewritten = new int[1];
-        SourceJson source = SourceJson.of(chunk.data, start, length, chunk.links::resolve, rewritten);
+        SourceJson source = SourceJson.of(context, chunk.data, start, length, chunk.links::resolve, rewritten);
         // Both rewrites must agree: every reference the terser rewrote, and nothing else.
         return rewritten[0] == rewrittenReferences ? source : null;
     }

@@ -57,7 +57,7 @@ class SourceJsonTest {
                 "{\"resourceType\":\"Patient\",\"meta\":{\"profile\":[\"http://example.org/p\"],\"tag\":[{\"code\":\"t\"}]},\"gender\":\"female\"}",
                 "{\"resourceType\":\"Patient\",\"meta\":{\"source\":\"#abc\",\"security\":[{\"code\":\"R\"}]},\"active\":false}",
                 "{\"resourceType\":\"Patient\",\"meta\":{},\"active\":false}",
-                "{ \"resourceType\" : \"Patient\",\n  \"name\" : [ { \"family\" : \"Caf\\u00e9 \\\"quoted\\\" \\/ slash\", \"given\": [\"A\\tB\", \"\u00e9\u4e2d\ud83d\ude00\"] } ] }",
+                "{ \"resourceType\" : \"Patient\",\n  \"name\" : [ { \"family\" : \"Caf\u00e9 \\\"quoted\\\" / slash \\\\ \\\\ x\", \"given\": [\"A\\tB\\nC\\rD\", \"\u00e9\u4e2d\ud83d\ude00\"] } ] }\n",
                 "{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{\"text\":\"x\"},\"valueQuantity\":{\"value\":1.50,\"unit\":\"mmol\"}}",
                 "{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{\"text\":\"x\"},\"valueQuantity\":{\"value\":-3,\"unit\":\"mmol\"}}",
                 "{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{\"text\":\"x\"},\"valueQuantity\":{\"value\":0.001}}",
@@ -86,11 +86,27 @@ class SourceJsonTest {
                 "{\"resourceType\":\"Patient\",\"_id\":{\"extension\":[{\"url\":\"http://e\",\"valueString\":\"v\"}]}}",
                 "{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{\"text\":\"x\"},\"valueQuantity\":{\"value\":1e2}}",
                 "{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{\"text\":\"x\"},\"valueQuantity\":{\"value\":0.0000001}}",
+                "{\"active\":true,\"resourceType\":\"Patient\"}",
+                "{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{\"text\":\"x\"},\"valueQuantity\":{\"value\":\"5.4\"}}",
+                "{\"resourceType\":\"Patient\",\"active\":\"true\"}",
+                "{\"resourceType\":\"Patient\",\"name\":[{\"family\":5}]}",
+                "{\"resourceType\":\"Patient\",\"gender\":\"male\",\"birthDate\":19700101}",
                 "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":[{\"resource\":{\"resourceType\":\"Patient\"}}]}",
+                "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"Caf\\u00e9\"}]}",
+                "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"a\\/b\"}]}",
+                "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"a\\bb\"}]}",
+                "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"\u00a0nbsp\"}]}",
+                "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"tab\\t\"}]}",
+                "{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{\"text\":\"x\"},\"valueInteger\":-0}",
+                "{\"resourceType\":\"Patient\",\"active\":null}",
+                "{\"resourceType\":\"Patient\",\"active\":true",
+                "{\"resourceType\":\"Patient\",\"active\":true,}",
+                "{\"resourceType\":\"Patient\" /* comment */}",
+                "{\"active\":true}",
                 "[1]",
                 "{\"resourceType\":\"Patient\"} trailing")) {
             byte[] bytes = json.getBytes(StandardCharsets.UTF_8);
-            assertNull(SourceJson.of(bytes, 0, bytes.length, null, null), json);
+            assertNull(SourceJson.of(CONTEXT, bytes, 0, bytes.length, null, null), json);
         }
     }
 
@@ -100,7 +116,7 @@ class SourceJsonTest {
                 + "\"subject\":{\"reference\":\"urn:uuid:1\"},\"performer\":[{\"reference\":\"Practitioner/p\"}]}")
                 .getBytes(StandardCharsets.UTF_8);
         int[] count = new int[1];
-        SourceJson source = SourceJson.of(json, 0, json.length, r -> r.equals("urn:uuid:1") ? "Patient/1" : null, count);
+        SourceJson source = SourceJson.of(CONTEXT, json, 0, json.length, r -> r.equals("urn:uuid:1") ? "Patient/1" : null, count);
         assertNotNull(source);
         assertEquals(1, count[0]);
         assertEquals("{\"resourceType\":\"Observation\",\"id\":\"o\",\"meta\":{\"versionId\":\"2\",\"lastUpdated\":\"L\"},"
@@ -119,7 +135,7 @@ class SourceJsonTest {
         resource.getMeta().setLastUpdated(Date.from(NOW));
         String expected = CONTEXT.newJsonParser().encodeResourceToString(resource);
         byte[] bytes = json.getBytes(StandardCharsets.UTF_8);
-        SourceJson source = SourceJson.of(bytes, 0, bytes.length, null, null);
+        SourceJson source = SourceJson.of(CONTEXT, bytes, 0, bytes.length, null, null);
         assertNotNull(source, json);
         String lastUpdated = ((Meta) resource.getMeta()).getLastUpdatedElement().getValueAsString();
         assertArrayEquals(expected.getBytes(StandardCharsets.UTF_8), source.stamp(id, version, lastUpdated),

@@ -331,8 +331,6 @@ public final class ResourceStore {
         private final Map<IBaseResource, BinaryUpload> uploads = new IdentityHashMap<>();
         /** The JSON a resource was parsed from, to be stored instead of encoding the resource. */
         private final Map<IBaseResource, SourceJson> sources = new IdentityHashMap<>();
-        /** {@link #now} as HAPI writes meta.lastUpdated; set by the first stamp. */
-        private String lastUpdatedText;
         /** Content this transaction staged from Binary.data: to be discarded if it rolls back. */
         private final List<StagedContent> staged = new ArrayList<>();
 
@@ -670,10 +668,8 @@ public final class ResourceStore {
             byte[] json;
             if (source != null && !(resource instanceof IBaseBinary) && source.resourceType().equals(type)
                     && resource.getMeta() instanceof org.hl7.fhir.r4.model.Meta meta) {
-                if (lastUpdatedText == null) {
-                    lastUpdatedText = meta.getLastUpdatedElement().getValueAsString();
-                }
-                json = source.stamp(id, version, lastUpdatedText);
+                // As HAPI writes it: a lastUpdated the source had keeps its precision and time zone.
+                json = source.stamp(id, version, meta.getLastUpdatedElement().getValueAsString());
             } else {
                 json = parser.encodeResourceToString(resource).getBytes(java.nio.charset.StandardCharsets.UTF_8);
             }
