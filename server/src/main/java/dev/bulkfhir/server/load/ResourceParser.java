@@ -4,6 +4,7 @@ import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.parser.DataFormatException;
 import ca.uhn.fhir.parser.IParser;
 import ca.uhn.fhir.util.FhirTerser;
+import dev.bulkfhir.storage.resource.PatientCompartment;
 import dev.bulkfhir.storage.resource.ResourceStore;
 import dev.bulkfhir.storage.resource.SourceJson;
 import org.hl7.fhir.instance.model.api.IBaseReference;
@@ -27,6 +28,7 @@ final class ResourceParser {
     private final FhirContext context;
     private final IParser parser;
     private final StrictParseErrors errors = new StrictParseErrors();
+    private final PatientCompartment compartment;
     /** References the last {@link #applyEntry} rewrote. */
     private int rewrittenReferences;
     private final FhirTerser terser;
@@ -38,6 +40,7 @@ final class ResourceParser {
         this.context = context;
         this.parser = context.newJsonParser().setParserErrorHandler(errors);
         this.terser = context.newTerser();
+        this.compartment = new PatientCompartment(context);
     }
 
     Batch parse(Chunk chunk, Consumer<Rejection> rejections) {
@@ -68,9 +71,25 @@ final class ResourceParser {
                 rejections.accept(chunk.rejection(position, problem));
                 continue;
             }
-            batch.add(resource, type, source(chunk, start, length, type), position);
+            SourceJson source = source(chunk, start, length, type);
+            if (source != null && !"Binary".equals(type) && !"DocumentReference".equals(type)) {
+                // The store needs no more of this resource than its type and id: drop the parsed tree
+                // now rather than keep it alive while the batch waits for a writer.
+                source = source.withPatients(compartment.patientIds(resource));
+                resource = standIn(type, resource);
+            }
+            batch.add(resource, type, source, position);
         }
         return batch;
+    }
+
+    /** An empty resource of the type with the resource's id, to go with its source to the store. */
+    private IBaseResource standIn(String type, IBaseResource resource) {
+        IBaseResource standIn = context.getResourceDefinition(type).newInstance();
+        if (!resource.getIdElement().isEmpty()) {
+            standIn.setId(resource.getIdElement().getValue());
+        }
+        return standIn;
     }
 
     /**

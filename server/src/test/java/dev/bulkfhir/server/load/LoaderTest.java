@@ -262,6 +262,14 @@ class LoaderTest {
         assertTrue(summary.resourcesPerSecond() > 0);
         assertTrue(store.read("Patient", "demo-pat-000060").isPresent());
         assertTrue(store.read("Observation", "demo-obs-000060-1-01").isPresent());
+        // The patient compartment index, worked out by the parser threads for spliced resources.
+        var inCompartment = store.search(new dev.bulkfhir.storage.resource.ResourceQuery("Observation", null, null,
+                null, "demo-pat-000060", null, 1000, null)).resources();
+        assertTrue(inCompartment.stream().anyMatch(r -> r.id().equals("demo-obs-000060-1-01")), inCompartment.toString());
+        assertTrue(inCompartment.stream().allMatch(r -> r.jsonText().contains("\"Patient/demo-pat-000060\"")));
+        var patients = store.search(new dev.bulkfhir.storage.resource.ResourceQuery("Patient", null, null, null,
+                "demo-pat-000060", null, 10, null)).resources();
+        assertEquals(List.of("demo-pat-000060"), patients.stream().map(r -> r.id()).toList());
     }
 
     @Test

@@ -347,9 +347,11 @@ public final class ResourceStore {
         }
 
         /**
-         * Makes the next write of {@code resource} in this transaction store {@code source} (with the
+         * Makes the writes of {@code resource} in this transaction store {@code source} (with the
          * server's id and meta) rather than a new encoding of the resource. The caller vouches that
-         * the resource was parsed from exactly that JSON and not changed since, but for its id.
+         * the resource was parsed from exactly that JSON and not changed since, but for its id. If the
+         * source carries its {@linkplain SourceJson#patients() patients}, only the type and id of the
+         * resource are used (but for a Binary or DocumentReference, whose content is looked into).
          */
         public void withSource(IBaseResource resource, SourceJson source) {
             sources.put(resource, source);
@@ -510,7 +512,7 @@ public final class ResourceStore {
                         contents.put(id, content);
                     }
                     stored.add(version);
-                    patients.add(compartment.patientIds(resource));
+                    patients.add(patientIds(resource));
                     bind(statement, type, id, now.toEpochMilli(), version.json());
                     statement.addBatch();
                 }
@@ -555,7 +557,7 @@ public final class ResourceStore {
                 bind(statement, current.pk);
                 statement.executeUpdate();
             }
-            insertPatients(List.of(current.pk), List.of(compartment.patientIds(resource)));
+            insertPatients(List.of(current.pk), List.of(patientIds(resource)));
             return version;
         }
 
@@ -659,12 +661,18 @@ public final class ResourceStore {
             }
         }
 
+        /** The patient compartments of the resource: given with its source, or worked out now. */
+        private Set<String> patientIds(IBaseResource resource) {
+            SourceJson source = sources.get(resource);
+            return source != null && source.patients() != null ? source.patients() : compartment.patientIds(resource);
+        }
+
         /** Sets the server's id, version and lastUpdated on the resource and encodes it. */
         private StoredResource stamp(IBaseResource resource, String type, String id, long version) {
             resource.setId(type + "/" + id);
             resource.getMeta().setVersionId(Long.toString(version));
             resource.getMeta().setLastUpdated(Date.from(now));
-            SourceJson source = sources.remove(resource);
+            SourceJson source = sources.get(resource);
             byte[] json;
             if (source != null && !(resource instanceof IBaseBinary) && source.resourceType().equals(type)
                     && resource.getMeta() instanceof org.hl7.fhir.r4.model.Meta meta) {

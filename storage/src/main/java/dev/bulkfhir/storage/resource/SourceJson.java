@@ -11,6 +11,7 @@ import org.hl7.fhir.instance.model.api.IBaseIntegerDatatype;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.Set;
 import java.util.function.UnaryOperator;
 
 /**
@@ -43,15 +44,33 @@ public final class SourceJson {
     private final byte[] metaRest;
     /** The elements after meta, each preceded by a comma, and the closing brace. */
     private final byte[] body;
+    /** The patient compartments the resource is in, if worked out already; null otherwise. */
+    private final Set<String> patients;
 
-    private SourceJson(String resourceType, byte[] metaRest, byte[] body) {
+    private SourceJson(String resourceType, byte[] metaRest, byte[] body, Set<String> patients) {
         this.resourceType = resourceType;
         this.metaRest = metaRest;
         this.body = body;
+        this.patients = patients;
     }
 
     public String resourceType() {
         return resourceType;
+    }
+
+    /**
+     * The same source, with the ids of the patients whose compartments the resource is in (as
+     * {@link PatientCompartment#patientIds} gives them for the parsed resource). The store then uses
+     * them instead of looking into the resource, which the caller may then drop: the store needs only
+     * the type and id of a resource that comes with a source and its patients.
+     */
+    public SourceJson withPatients(Set<String> patientIds) {
+        return new SourceJson(resourceType, metaRest, body, Set.copyOf(patientIds));
+    }
+
+    /** The patient ids given with {@link #withPatients}, or null. */
+    public Set<String> patients() {
+        return patients;
     }
 
     /**
@@ -174,7 +193,7 @@ public final class SourceJson {
             if (pos != end) throw giveUp();
             write('}');
             // Each element was written after a comma; drop the placeholder.
-            return new SourceJson(resourceType, metaRest, Arrays.copyOfRange(out, 1, size));
+            return new SourceJson(resourceType, metaRest, Arrays.copyOfRange(out, 1, size), null);
         }
 
         /** Meta's elements but versionId and lastUpdated, each after a comma, as a new array. */
