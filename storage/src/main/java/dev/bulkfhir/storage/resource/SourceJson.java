@@ -116,6 +116,34 @@ public final class SourceJson {
         return json;
     }
 
+    /** Element names seen, so that a key is not a new String (whose hash is then computed) every time. */
+    private static final KeyCache KEYS = new KeyCache();
+
+    /**
+     * A small lossy table from the bytes of an ASCII key to its String. Entries are immutable and
+     * replaced whole, so threads may share it without locks: at worst a key is looked up twice.
+     */
+    private static final class KeyCache {
+
+        private record Entry(byte[] bytes, String key) {}
+
+        private final Entry[] table = new Entry[4096];
+
+        String get(byte[] in, int from, int to) {
+            int hash = 1;
+            for (int i = from; i < to; i++) hash = 31 * hash + in[i];
+            int slot = (hash ^ (hash >>> 12)) & (table.length - 1);
+            Entry entry = table[slot];
+            if (entry != null && Arrays.equals(entry.bytes, 0, entry.bytes.length, in, from, to)) {
+                return entry.key;
+            }
+            String key = new String(in, from, to - from, StandardCharsets.ISO_8859_1);
+            key.hashCode(); // computed once, kept by the String
+            table[slot] = new Entry(Arrays.copyOfRange(in, from, to), key);
+            return key;
+        }
+    }
+
     /** Thrown to give up on the splice: HAPI must encode the resource. No stack trace, shared. */
     private static final class GiveUp extends RuntimeException {
         static final GiveUp INSTANCE = new GiveUp();
@@ -176,7 +204,7 @@ public final class SourceJson {
                 int keyEnd = pos - 1;
                 keys = remember(keys, keyCount++, keyStart, keyEnd);
                 expect(':');
-                String name = ascii(keyStart + 1, keyEnd);
+                String name = KEYS.get(in, keyStart + 1, keyEnd);
                 switch (name) {
                     case "id" -> skipServerValue();
                     case "meta" -> metaRest = meta();
@@ -208,12 +236,12 @@ public final class SourceJson {
                     int keyEnd = pos - 1;
                     keys = remember(keys, keyCount++, keyStart, keyEnd);
                     expect(':');
-                    switch (ascii(keyStart + 1, keyEnd)) {
+                    switch (KEYS.get(in, keyStart + 1, keyEnd)) {
                         case "versionId", "lastUpdated" -> skipServerValue();
                         case "source", "profile", "security", "tag" -> {
                             write(',');
                             writeKey(keyStart, keyEnd);
-                            member(context.getElementDefinition("Meta"), ascii(keyStart + 1, keyEnd), false);
+                            member(context.getElementDefinition("Meta"), KEYS.get(in, keyStart + 1, keyEnd), false);
                         }
                         // id, extension (which HAPI writes before versionId), _versionId...
                         default -> throw giveUp();
@@ -281,7 +309,17 @@ public final class SourceJson {
         }
 
         private static Kind kind(BaseRuntimeElementDefinition<?> type) {
-            Class<?> implementation = type.getImplementingClass();
+            return KINDS.get(type.getImplementingClass());
+        }
+
+        private static final ClassValue<Kind> KINDS = new ClassValue<>() {
+            @Override
+            protected Kind computeValue(Class<?> implementation) {
+                return kindOf(implementation);
+            }
+        };
+
+        private static Kind kindOf(Class<?> implementation) {
             if (IBaseBooleanDatatype.class.isAssignableFrom(implementation)) return Kind.BOOLEAN;
             if (IBaseIntegerDatatype.class.isAssignableFrom(implementation)
                     || IBaseDecimalDatatype.class.isAssignableFrom(implementation)) {
@@ -307,7 +345,7 @@ public final class SourceJson {
                     expect(':');
                     if (keyCount > 1) write(',');
                     writeKey(keyStart, keyEnd);
-                    member(type, ascii(keyStart + 1, keyEnd),
+                    member(type, KEYS.get(in, keyStart + 1, keyEnd),
                             references != null && equalsAscii(keyStart, keyEnd, REFERENCE));
                 } while (comma('}'));
             }
