@@ -30,7 +30,7 @@ rates=()
 for run in 1 2 3; do
   out=$(java "$HEAP" -jar "$JAR" load --data-dir "$WORK/data" "$DATA" < /dev/null)
   line=$(printf '%s\n' "$out" | grep '^Loaded')
-  echo "run $run: $line"
+  echo "run $run: $line (load average $(cut -d' ' -f1-3 /proc/loadavg))"
   rates+=("$(printf '%s\n' "$line" | sed -E 's/.*\(([0-9,]+) resources\/s\).*/\1/' | tr -d ,)")
   rm -rf "$WORK/data"
 done

@@ -5,13 +5,17 @@
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 BUNDLES="${1:-2000}"; THREADS="${2:-4}"; HEAP="${3:--Xmx512m}"
-build_once
+# Built in the reactor (package compiles the test classes too), not installed: ~/.m2 may be shared.
+if [ ! -f "$JAR" ] || [ ! -d "$ROOT/server/target/test-classes/dev/bulkfhir/server/bench" ]; then
+  (cd "$ROOT" && mvn -q -B -pl server -am package -DskipTests)
+fi
+BENCH_CP="$ROOT/server/target/test-classes:$JAR"
 results=()
 for run in 1 2 3; do
   dir=$(mktemp -d)/data
   start_server "$dir" "$HEAP"
   line=$(java -cp "$BENCH_CP" dev.bulkfhir.server.bench.TransactionBench "$BASE_URL" "$BUNDLES" "$THREADS" | grep "^transactions:")
-  echo "run $run: $line"
+  echo "run $run: $line (load average $(cut -d' ' -f1-3 /proc/loadavg))"
   results+=("$(echo "$line" | grep -o '= [0-9]*' | tr -d '= ')")
   stop_server
   rm -rf "$(dirname "$dir")"

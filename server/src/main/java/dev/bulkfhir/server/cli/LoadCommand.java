@@ -1,6 +1,7 @@
 package dev.bulkfhir.server.cli;
 
 import ca.uhn.fhir.context.FhirContext;
+import dev.bulkfhir.server.load.LoadAbortedException;
 import dev.bulkfhir.server.load.LoadSummary;
 import dev.bulkfhir.server.load.Loader;
 import dev.bulkfhir.storage.Database;
@@ -10,6 +11,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
+import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -37,9 +40,26 @@ final class LoadCommand implements Callable<Integer> {
         try (Database database = Database.open(storage.effectiveJdbcUrl(), storage.jdbcUser, storage.jdbcPassword, 4)) {
             ResourceStore store = new ResourceStore(database.dataSource(), FhirContext.forR4Cached(),
                     BinaryStore.inDataDirectory(database.dataSource(), storage.dataDir, BinaryStore.DEFAULT_INLINE_THRESHOLD));
-            LoadSummary summary = new Loader(store, System.out, System.console() != null).load(paths);
-            summary.print(System.out);
-            return summary.loaded() == 0 && summary.rejected() > 0 ? 1 : 0;
+            return run(new Loader(store, System.out, System.console() != null), paths, System.out, System.err);
         }
+    }
+
+    /**
+     * Loads and prints the summary; the exit code is 1 if nothing could be loaded or the load was
+     * aborted (the database became unusable: how far it got and why, without a stack trace).
+     */
+    static int run(Loader loader, List<Path> paths, PrintStream out, PrintStream err) throws IOException {
+        LoadSummary summary;
+        try {
+            summary = loader.load(paths);
+        } catch (LoadAbortedException e) {
+            e.summary().print(out);
+            err.println(e.getMessage());
+            err.println("What was loaded before stays stored; loading the same files again makes new versions"
+                    + " of those resources.");
+            return 1;
+        }
+        summary.print(out);
+        return summary.loaded() == 0 && summary.rejected() > 0 ? 1 : 0;
     }
 }

@@ -1,6 +1,7 @@
 package dev.bulkfhir.server.load;
 
 import dev.bulkfhir.storage.resource.ResourceStore;
+import dev.bulkfhir.storage.resource.SourceJson;
 import dev.bulkfhir.storage.resource.WriteConflictException;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 
@@ -376,7 +377,7 @@ public final class Loader {
 
         private void write(Batch batch) {
             try {
-                store.writeAll(batch.resources);
+                store.writeAll(batch.resources, batch.sources);
                 for (int i = 0; i < batch.size(); i++) {
                     stored(batch.types.get(i));
                 }
@@ -396,9 +397,10 @@ public final class Loader {
 
         private void writeOne(Batch batch, int item) {
             IBaseResource resource = batch.resources.get(item);
+            List<SourceJson> source = java.util.Collections.singletonList(batch.sources.get(item));
             for (int attempt = 1; ; attempt++) {
                 try {
-                    store.writeAll(List.of(resource));
+                    store.writeAll(List.of(resource), source);
                     stored(batch.types.get(item));
                     loaded.increment();
                     return;

@@ -4,7 +4,9 @@ import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.parser.DataFormatException;
 import ca.uhn.fhir.parser.IParser;
 import ca.uhn.fhir.util.FhirTerser;
+import dev.bulkfhir.storage.resource.PatientCompartment;
 import dev.bulkfhir.storage.resource.ResourceStore;
+import dev.bulkfhir.storage.resource.SourceJson;
 import org.hl7.fhir.instance.model.api.IBaseReference;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.hl7.fhir.instance.model.api.IIdType;
@@ -25,6 +27,10 @@ final class ResourceParser {
 
     private final FhirContext context;
     private final IParser parser;
+    private final StrictParseErrors errors = new StrictParseErrors();
+    private final PatientCompartment compartment;
+    /** References the last {@link #applyEntry} rewrote. */
+    private int rewrittenReferences;
     private final FhirTerser terser;
     private final CharsetDecoder strictUtf8 = StandardCharsets.UTF_8.newDecoder()
             .onMalformedInput(CodingErrorAction.REPORT)
@@ -32,8 +38,9 @@ final class ResourceParser {
 
     ResourceParser(FhirContext context) {
         this.context = context;
-        this.parser = context.newJsonParser().setParserErrorHandler(new StrictParseErrors());
+        this.parser = context.newJsonParser().setParserErrorHandler(errors);
         this.terser = context.newTerser();
+        this.compartment = new PatientCompartment(context);
     }
 
     Batch parse(Chunk chunk, Consumer<Rejection> rejections) {
@@ -49,6 +56,7 @@ final class ResourceParser {
             }
             IBaseResource resource;
             try {
+                errors.irregular = false;
                 resource = parser.parseResource(json);
             } catch (DataFormatException e) {
                 rejections.accept(chunk.rejection(position, Loader.oneLine(e.getMessage())));
@@ -63,9 +71,42 @@ final class ResourceParser {
                 rejections.accept(chunk.rejection(position, problem));
                 continue;
             }
-            batch.add(resource, type, position);
+            SourceJson source = source(chunk, start, length, type);
+            if (source != null && !"Binary".equals(type) && !"DocumentReference".equals(type)) {
+                // The store needs no more of this resource than its type and id: drop the parsed tree
+                // now rather than keep it alive while the batch waits for a writer.
+                source = source.withPatients(compartment.patientIds(resource));
+                resource = standIn(type, resource);
+            }
+            batch.add(resource, type, source, position);
         }
         return batch;
+    }
+
+    /** An empty resource of the type with the resource's id, to go with its source to the store. */
+    private IBaseResource standIn(String type, IBaseResource resource) {
+        IBaseResource standIn = context.getResourceDefinition(type).newInstance();
+        if (!resource.getIdElement().isEmpty()) {
+            standIn.setId(resource.getIdElement().getValue());
+        }
+        return standIn;
+    }
+
+    /**
+     * The source JSON to store for the resource just parsed, or null where HAPI must encode the
+     * resource: HAPI let an irregularity through, or the JSON says something HAPI would not write.
+     */
+    private SourceJson source(Chunk chunk, int start, int length, String type) {
+        if (errors.irregular || "Binary".equals(type)) {
+            return null;
+        }
+        if (chunk.links == null) {
+            return SourceJson.of(context, chunk.data, start, length, null, null);
+        }
+        int[] rewritten = new int[1];
+        SourceJson source = SourceJson.of(context, chunk.data, start, length, chunk.links::resolve, rewritten);
+        // Both rewrites must agree: every reference the terser rewrote, and nothing else.
+        return rewritten[0] == rewrittenReferences ? source : null;
     }
 
     /**
@@ -106,11 +147,13 @@ final class ResourceParser {
             }
             resource.setId(type + "/" + id);
         }
+        rewrittenReferences = 0;
         for (IBaseReference reference : terser.getAllPopulatedChildElementsOfType(resource, IBaseReference.class)) {
             IIdType element = reference.getReferenceElement();
             String target = element == null ? null : chunk.links.resolve(element.getValue());
             if (target != null) {
                 reference.setReference(target);
+                rewrittenReferences++;
             }
         }
         return null;

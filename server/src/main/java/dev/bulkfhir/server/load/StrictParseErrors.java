@@ -13,6 +13,12 @@ import ca.uhn.fhir.parser.json.BaseJsonLikeValue;
  */
 final class StrictParseErrors implements IParserErrorHandler {
 
+    /**
+     * Set when HAPI let something through that it will not encode as the source has it (so the
+     * source JSON cannot be stored as it is); cleared by the caller before each parse.
+     */
+    boolean irregular;
+
     @Override
     public void unknownElement(IParseLocation location, String name) {
         throw new DataFormatException("Unknown element '" + name + "'" + where(location)
@@ -45,10 +51,12 @@ final class StrictParseErrors implements IParserErrorHandler {
             throw new DataFormatException("Element '" + name + "'" + where(location) + " should be "
                     + describe(expected) + " but is " + describe(found));
         }
+        irregular = true; // e.g. a number written as a string
     }
 
     @Override
     public void containedResourceWithNoId(IParseLocation location) {
+        irregular = true;
     }
 
     @Override
@@ -59,14 +67,17 @@ final class StrictParseErrors implements IParserErrorHandler {
 
     @Override
     public void unknownReference(IParseLocation location, String reference) {
+        irregular = true;
     }
 
     @Override
     public void invalidInternalReference(IParseLocation location, String reference) {
+        irregular = true;
     }
 
     @Override
     public void extensionContainsValueAndNestedExtensions(IParseLocation location) {
+        irregular = true;
     }
 
     private static String where(IParseLocation location) {

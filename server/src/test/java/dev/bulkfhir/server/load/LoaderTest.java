@@ -262,6 +262,42 @@ class LoaderTest {
         assertTrue(summary.resourcesPerSecond() > 0);
         assertTrue(store.read("Patient", "demo-pat-000060").isPresent());
         assertTrue(store.read("Observation", "demo-obs-000060-1-01").isPresent());
+        // The patient compartment index, worked out by the parser threads for spliced resources.
+        var inCompartment = store.search(new dev.bulkfhir.storage.resource.ResourceQuery("Observation", null, null,
+                null, "demo-pat-000060", null, 1000, null)).resources();
+        assertTrue(inCompartment.stream().anyMatch(r -> r.id().equals("demo-obs-000060-1-01")), inCompartment.toString());
+        assertTrue(inCompartment.stream().allMatch(r -> r.jsonText().contains("\"Patient/demo-pat-000060\"")));
+        var patients = store.search(new dev.bulkfhir.storage.resource.ResourceQuery("Patient", null, null, null,
+                "demo-pat-000060", null, 10, null)).resources();
+        assertEquals(List.of("demo-pat-000060"), patients.stream().map(r -> r.id()).toList());
+    }
+
+    @Test
+    void storedJsonIsHapisEncodingWhetherTheSourceWasSplicedOrReEncoded() throws IOException {
+        Path file = dir.resolve("mixed.ndjson");
+        Files.writeString(file, String.join("\n",
+                // spliced: compact, in HAPI's order, with an old meta to be replaced
+                "{\"resourceType\":\"Patient\",\"id\":\"s1\",\"meta\":{\"lastUpdated\":\"2001-01-01T00:00:00Z\",\"tag\":[{\"code\":\"t\"}]},\"active\":true}",
+                // spliced: whitespace and a non-ASCII name
+                "{ \"resourceType\": \"Patient\", \"id\": \"s2\", \"name\": [ { \"family\": \"M\u00fcller\" } ] }",
+                // re-encoded by HAPI: narrative, a primitive's extension, a number written as a string
+                "{\"resourceType\":\"Patient\",\"id\":\"h1\",\"text\":{\"status\":\"generated\",\"div\":\"<div xmlns=\\\"http://www.w3.org/1999/xhtml\\\">x</div>\"}}",
+                "{\"resourceType\":\"Patient\",\"id\":\"h2\",\"birthDate\":\"1970\",\"_birthDate\":{\"extension\":[{\"url\":\"http://e\",\"valueString\":\"v\"}]}}",
+                "{\"resourceType\":\"Observation\",\"id\":\"h3\",\"status\":\"final\",\"code\":{\"text\":\"x\"},\"valueQuantity\":{\"value\":\"5.4\"}}")
+                + "\n");
+        LoadSummary summary = load(file);
+        assertEquals(5, summary.loaded(), summary.rejections().toString());
+        var parser = FHIR.newJsonParser();
+        for (String key : List.of("Patient/s1", "Patient/s2", "Patient/h1", "Patient/h2", "Observation/h3")) {
+            String[] parts = key.split("/");
+            String stored = json(parts[0], parts[1]);
+            assertEquals(parser.encodeResourceToString(parser.parseResource(stored)), stored, key);
+            assertFalse(stored.contains("\n"), key);
+            assertTrue(stored.startsWith("{\"resourceType\":\"" + parts[0] + "\",\"id\":\"" + parts[1]
+                    + "\",\"meta\":{\"versionId\":\"1\",\"lastUpdated\":\""), stored);
+        }
+        assertTrue(json("Patient", "s1").contains("\"tag\":[{\"code\":\"t\"}]"));
+        assertTrue(json("Observation", "h3").contains("\"value\":5.4"));
     }
 
     @Test

@@ -154,6 +154,23 @@ public final class ResourceStore {
         return inTransaction(writes -> writes.writeAll(resources));
     }
 
+    /**
+     * Like {@link #writeAll(List)}, for resources parsed from JSON: {@code sources.get(i)}, where not
+     * null, is the JSON {@code resources.get(i)} was parsed from, and is stored (with the server's id
+     * and meta) instead of a new encoding of the resource.
+     */
+    public int writeAll(List<? extends IBaseResource> resources, List<SourceJson> sources) {
+        if (sources.size() != resources.size()) {
+            throw new IllegalArgumentException(resources.size() + " resources but " + sources.size() + " sources");
+        }
+        return inTransaction(writes -> {
+            for (int i = 0; i < resources.size(); i++) {
+                if (sources.get(i) != null) writes.withSource(resources.get(i), sources.get(i));
+            }
+            return writes.writeAll(resources);
+        });
+    }
+
     public boolean isEmpty() {
         try (Connection connection = dataSource.getConnection();
                 PreparedStatement statement = connection.prepareStatement("SELECT 1 FROM bf_resource LIMIT 1");
@@ -312,6 +329,8 @@ public final class ResourceStore {
         private final IParser parser;
         /** Content given with a Binary instead of Binary.data, until the Binary is written. */
         private final Map<IBaseResource, BinaryUpload> uploads = new IdentityHashMap<>();
+        /** The JSON a resource was parsed from, to be stored instead of encoding the resource. */
+        private final Map<IBaseResource, SourceJson> sources = new IdentityHashMap<>();
         /** Content this transaction staged from Binary.data: to be discarded if it rolls back. */
         private final List<StagedContent> staged = new ArrayList<>();
 
@@ -325,6 +344,17 @@ public final class ResourceStore {
         public <B extends IBaseBinary> B withContent(B binary, StagedContent content, String filename) {
             uploads.put(binary, new BinaryUpload(content, filename));
             return binary;
+        }
+
+        /**
+         * Makes the writes of {@code resource} in this transaction store {@code source} (with the
+         * server's id and meta) rather than a new encoding of the resource. The caller vouches that
+         * the resource was parsed from exactly that JSON and not changed since, but for its id. If the
+         * source carries its {@linkplain SourceJson#patients() patients}, only the type and id of the
+         * resource are used (but for a Binary or DocumentReference, whose content is looked into).
+         */
+        public void withSource(IBaseResource resource, SourceJson source) {
+            sources.put(resource, source);
         }
 
         private void discardStagedContent() {
@@ -482,7 +512,7 @@ public final class ResourceStore {
                         contents.put(id, content);
                     }
                     stored.add(version);
-                    patients.add(compartment.patientIds(resource));
+                    patients.add(patientIds(resource));
                     bind(statement, type, id, now.toEpochMilli(), version.json());
                     statement.addBatch();
                 }
@@ -527,7 +557,7 @@ public final class ResourceStore {
                 bind(statement, current.pk);
                 statement.executeUpdate();
             }
-            insertPatients(List.of(current.pk), List.of(compartment.patientIds(resource)));
+            insertPatients(List.of(current.pk), List.of(patientIds(resource)));
             return version;
         }
 
@@ -631,12 +661,26 @@ public final class ResourceStore {
             }
         }
 
+        /** The patient compartments of the resource: given with its source, or worked out now. */
+        private Set<String> patientIds(IBaseResource resource) {
+            SourceJson source = sources.get(resource);
+            return source != null && source.patients() != null ? source.patients() : compartment.patientIds(resource);
+        }
+
         /** Sets the server's id, version and lastUpdated on the resource and encodes it. */
         private StoredResource stamp(IBaseResource resource, String type, String id, long version) {
             resource.setId(type + "/" + id);
             resource.getMeta().setVersionId(Long.toString(version));
             resource.getMeta().setLastUpdated(Date.from(now));
-            byte[] json = parser.encodeResourceToString(resource).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            SourceJson source = sources.get(resource);
+            byte[] json;
+            if (source != null && !(resource instanceof IBaseBinary) && source.resourceType().equals(type)
+                    && resource.getMeta() instanceof org.hl7.fhir.r4.model.Meta meta) {
+                // As HAPI writes it: a lastUpdated the source had keeps its precision and time zone.
+                json = source.stamp(id, version, meta.getLastUpdatedElement().getValueAsString());
+            } else {
+                json = parser.encodeResourceToString(resource).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            }
             IIdType versioned = resource.getIdElement().withVersion(Long.toString(version));
             resource.setId(versioned);
             return new StoredResource(type, id, version, now, false, json);

@@ -1,0 +1,579 @@
+package dev.bulkfhir.storage.resource;
+
+import ca.uhn.fhir.context.BaseRuntimeChildDefinition;
+import ca.uhn.fhir.context.BaseRuntimeElementCompositeDefinition;
+import ca.uhn.fhir.context.BaseRuntimeElementDefinition;
+import ca.uhn.fhir.context.FhirContext;
+import org.hl7.fhir.instance.model.api.IBaseBooleanDatatype;
+import org.hl7.fhir.instance.model.api.IBaseDecimalDatatype;
+import org.hl7.fhir.instance.model.api.IBaseIntegerDatatype;
+
+import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Set;
+import java.util.function.UnaryOperator;
+
+/**
+ * The JSON a resource was parsed from, compacted, with its server-owned parts ({@code id},
+ * {@code meta.versionId}, {@code meta.lastUpdated}) cut out, so that the store can write it with the
+ * server's values spliced in instead of re-encoding the parsed resource with HAPI (which costs as
+ * much as parsing it, and allocates far more).
+ *
+ * <p>The result is what HAPI would encode for the same resource whenever the source is in HAPI's
+ * element order (any HAPI-written JSON, such as this server's own exports): one line,
+ * {@code resourceType}, {@code id} and {@code meta} first, no whitespace, strings escaped as
+ * HAPI's Jackson escapes them. For other sources only the order of the elements after {@code meta}
+ * may differ from HAPI's, which JSON readers (HAPI's among them) ignore.
+ *
+ * <p>{@link #of} gives up (returns null, and the caller lets HAPI encode the resource) wherever
+ * HAPI's encoding could say something else than the source: empty or null values, strings with
+ * leading or trailing whitespace, escapes other than {@code \" \\ \n \r \t}, numbers that HAPI would
+ * write differently, base64 content, narrative XHTML, contained or nested resources, ids and
+ * extensions of primitives ({@code _given}...), elements with only an id, extensions on {@code meta},
+ * duplicate keys, and a JSON type other than the one HAPI writes for the element (a number written
+ * as a string: HAPI reads it, and writes a number). The scan follows HAPI's model definitions for
+ * that; where it cannot tell an element's type, it gives up too.
+ */
+public final class SourceJson {
+
+    private static final byte[] PREFIX = "{\"resourceType\":\"".getBytes(StandardCharsets.US_ASCII);
+
+    private final String resourceType;
+    /** Meta elements other than versionId and lastUpdated, each preceded by a comma; may be empty. */
+    private final byte[] metaRest;
+    /** The elements after meta, each preceded by a comma, and the closing brace. */
+    private final byte[] body;
+    /** The patient compartments the resource is in, if worked out already; null otherwise. */
+    private final Set<String> patients;
+
+    private SourceJson(String resourceType, byte[] metaRest, byte[] body, Set<String> patients) {
+        this.resourceType = resourceType;
+        this.metaRest = metaRest;
+        this.body = body;
+        this.patients = patients;
+    }
+
+    public String resourceType() {
+        return resourceType;
+    }
+
+    /**
+     * The same source, with the ids of the patients whose compartments the resource is in (as
+     * {@link PatientCompartment#patientIds} gives them for the parsed resource). The store then uses
+     * them instead of looking into the resource, which the caller may then drop: the store needs only
+     * the type and id of a resource that comes with a source and its patients.
+     */
+    public SourceJson withPatients(Set<String> patientIds) {
+        return new SourceJson(resourceType, metaRest, body, Set.copyOf(patientIds));
+    }
+
+    /** The patient ids given with {@link #withPatients}, or null. */
+    public Set<String> patients() {
+        return patients;
+    }
+
+    /**
+     * @param context    the FHIR version's model
+     * @param json       UTF-8 JSON of one resource (already parsed successfully by HAPI)
+     * @param references rewrites the value of every {@code reference} element: returns the new value,
+     *                   or null to keep it; null to keep all
+     * @param rewritten  counts the references rewritten (index 0), so that the caller can check the
+     *                   count against its own rewrite of the parsed resource; may be null
+     * @return the source, ready to be stamped; null if HAPI must encode this resource
+     */
+    public static SourceJson of(FhirContext context, byte[] json, int offset, int length,
+            UnaryOperator<String> references, int[] rewritten) {
+        try {
+            return new Scanner(context, json, offset, offset + length, references, rewritten).resource();
+        } catch (RuntimeException e) {
+            return null; // GiveUp, or anything unexpected: HAPI encodes it
+        }
+    }
+
+    /**
+     * The stored JSON: the source with the server's id, versionId and lastUpdated.
+     *
+     * @param id          a valid FHIR id (no escaping needed)
+     * @param lastUpdated as HAPI writes {@code meta.lastUpdated}
+     */
+    public byte[] stamp(String id, long version, String lastUpdated) {
+        byte[] type = resourceType.getBytes(StandardCharsets.UTF_8);
+        byte[] head = ("\",\"id\":\"" + id + "\",\"meta\":{\"versionId\":\"" + version + "\",\"lastUpdated\":\""
+                + lastUpdated + "\"").getBytes(StandardCharsets.US_ASCII);
+        byte[] json = new byte[PREFIX.length + type.length + head.length + metaRest.length + 1 + body.length];
+        int at = 0;
+        System.arraycopy(PREFIX, 0, json, at, PREFIX.length);
+        at += PREFIX.length;
+        System.arraycopy(type, 0, json, at, type.length);
+        at += type.length;
+        System.arraycopy(head, 0, json, at, head.length);
+        at += head.length;
+        System.arraycopy(metaRest, 0, json, at, metaRest.length);
+        at += metaRest.length;
+        json[at++] = '}';
+        System.arraycopy(body, 0, json, at, body.length);
+        return json;
+    }
+
+    /** Element names seen, so that a key is not a new String (whose hash is then computed) every time. */
+    private static final KeyCache KEYS = new KeyCache();
+
+    /**
+     * A small lossy table from the bytes of an ASCII key to its String. Entries are immutable and
+     * replaced whole, so threads may share it without locks: at worst a key is looked up twice.
+     */
+    private static final class KeyCache {
+
+        private record Entry(byte[] bytes, String key) {}
+
+        private final Entry[] table = new Entry[4096];
+
+        String get(byte[] in, int from, int to) {
+            int hash = 1;
+            for (int i = from; i < to; i++) hash = 31 * hash + in[i];
+            int slot = (hash ^ (hash >>> 12)) & (table.length - 1);
+            Entry entry = table[slot];
+            if (entry != null && Arrays.equals(entry.bytes, 0, entry.bytes.length, in, from, to)) {
+                return entry.key;
+            }
+            String key = new String(in, from, to - from, StandardCharsets.ISO_8859_1);
+            key.hashCode(); // computed once, kept by the String
+            table[slot] = new Entry(Arrays.copyOfRange(in, from, to), key);
+            return key;
+        }
+    }
+
+    /** Thrown to give up on the splice: HAPI must encode the resource. No stack trace, shared. */
+    private static final class GiveUp extends RuntimeException {
+        static final GiveUp INSTANCE = new GiveUp();
+
+        private GiveUp() {
+            super(null, null, false, false);
+        }
+    }
+
+    private static GiveUp giveUp() {
+        return GiveUp.INSTANCE;
+    }
+
+    /**
+     * One pass over the UTF-8 bytes that copies them without whitespace, checking as it goes that
+     * HAPI would write the same. Strings and numbers are copied byte for byte.
+     */
+    private static final class Scanner {
+
+        private static final String REFERENCE = "reference";
+
+        /** What HAPI writes for a primitive: a JSON string, number or boolean. */
+        private enum Kind { STRING, NUMBER, BOOLEAN, OTHER }
+
+        private final FhirContext context;
+        private final byte[] in;
+        private final int end;
+        private final UnaryOperator<String> references;
+        private final int[] rewritten;
+        private int pos;
+        private byte[] out;
+        private int size;
+
+        Scanner(FhirContext context, byte[] in, int from, int end, UnaryOperator<String> references, int[] rewritten) {
+            this.context = context;
+            this.in = in;
+            this.pos = from;
+            this.end = end;
+            this.references = references;
+            this.rewritten = rewritten;
+            this.out = new byte[end - from + 16];
+        }
+
+        SourceJson resource() {
+            expect('{');
+            // resourceType first, as HAPI writes it (and as the scan needs it).
+            int typeKey = key();
+            if (!equalsAscii(typeKey, pos - 1, "resourceType")) throw giveUp();
+            expect(':');
+            String resourceType = plainString();
+            BaseRuntimeElementCompositeDefinition<?> definition = context.getResourceDefinition(resourceType);
+            byte[] metaRest = new byte[0];
+            int[] keys = remember(new int[32], 0, typeKey, typeKey + 13);
+            int keyCount = 1;
+            write('{'); // a placeholder, dropped at the end
+            while (comma('}')) {
+                int keyStart = key();
+                int keyEnd = pos - 1;
+                keys = remember(keys, keyCount++, keyStart, keyEnd);
+                expect(':');
+                String name = KEYS.get(in, keyStart + 1, keyEnd);
+                switch (name) {
+                    case "id" -> skipServerValue();
+                    case "meta" -> metaRest = meta();
+                    case "contained", "text" -> throw giveUp(); // text: HAPI re-encodes the XHTML
+                    default -> {
+                        write(',');
+                        writeKey(keyStart, keyEnd);
+                        member(definition, name, false);
+                    }
+                }
+            }
+            expect('}');
+            skipWhitespace();
+            if (pos != end) throw giveUp();
+            write('}');
+            // Each element was written after a comma; drop the placeholder.
+            return new SourceJson(resourceType, metaRest, Arrays.copyOfRange(out, 1, size), null);
+        }
+
+        /** Meta's elements but versionId and lastUpdated, each after a comma, as a new array. */
+        private byte[] meta() {
+            expect('{');
+            int mark = size;
+            int[] keys = new int[16];
+            int keyCount = 0;
+            if (peek() != '}') {
+                do {
+                    int keyStart = key();
+                    int keyEnd = pos - 1;
+                    keys = remember(keys, keyCount++, keyStart, keyEnd);
+                    expect(':');
+                    switch (KEYS.get(in, keyStart + 1, keyEnd)) {
+                        case "versionId", "lastUpdated" -> skipServerValue();
+                        case "source", "profile", "security", "tag" -> {
+                            write(',');
+                            writeKey(keyStart, keyEnd);
+                            member(context.getElementDefinition("Meta"), KEYS.get(in, keyStart + 1, keyEnd), false);
+                        }
+                        // id, extension (which HAPI writes before versionId), _versionId...
+                        default -> throw giveUp();
+                    }
+                } while (comma('}'));
+            }
+            expect('}');
+            byte[] rest = Arrays.copyOfRange(out, mark, size);
+            size = mark;
+            return rest;
+        }
+
+        /**
+         * The value of the element {@code name} of an element of type {@code parent}: what HAPI would
+         * write for it decides what the source may hold.
+         *
+         * @param reference whether this is Reference.reference, whose value may be rewritten
+         */
+        private void member(BaseRuntimeElementDefinition<?> parent, String name, boolean reference) {
+            if (!(parent instanceof BaseRuntimeElementCompositeDefinition<?> composite)) throw giveUp();
+            BaseRuntimeChildDefinition child = composite.getChildByName(name);
+            // Unknown here: an extension's url, an element's id... HAPI knows best.
+            if (child == null) throw giveUp();
+            BaseRuntimeElementDefinition<?> type = child.getChildByName(name);
+            if (type == null) throw giveUp();
+            if (peek() == '[') {
+                if (child.getMax() == 1) throw giveUp();
+                pos++;
+                write('[');
+                if (peek() == ']') throw giveUp(); // HAPI leaves empty arrays out
+                int items = 0;
+                do {
+                    if (items++ > 0) write(',');
+                    value(type, reference);
+                } while (comma(']'));
+                expect(']');
+                write(']');
+            } else {
+                value(type, reference);
+            }
+        }
+
+        private void value(BaseRuntimeElementDefinition<?> type, boolean reference) {
+            byte b = peek();
+            switch (type.getChildType()) {
+                case COMPOSITE_DATATYPE, RESOURCE_BLOCK -> {
+                    if (b != '{') throw giveUp();
+                    object(type);
+                }
+                case PRIMITIVE_DATATYPE, ID_DATATYPE -> {
+                    Kind kind = kind(type);
+                    if (b == '"' && kind == Kind.STRING) {
+                        string(reference);
+                    } else if ((b == 't' || b == 'f') && kind == Kind.BOOLEAN) {
+                        literal(b == 't' ? "true" : "false");
+                    } else if ((b == '-' || (b >= '0' && b <= '9')) && kind == Kind.NUMBER) {
+                        number();
+                    } else {
+                        throw giveUp(); // null, or a JSON type HAPI would write otherwise
+                    }
+                }
+                // narrative XHTML, nested or contained resources, extensions HAPI models itself
+                default -> throw giveUp();
+            }
+        }
+
+        private static Kind kind(BaseRuntimeElementDefinition<?> type) {
+            return KINDS.get(type.getImplementingClass());
+        }
+
+        private static final ClassValue<Kind> KINDS = new ClassValue<>() {
+            @Override
+            protected Kind computeValue(Class<?> implementation) {
+                return kindOf(implementation);
+            }
+        };
+
+        private static Kind kindOf(Class<?> implementation) {
+            // HAPI decodes base64 and encodes it again (line breaks and padding may change).
+            if (org.hl7.fhir.r4.model.Base64BinaryType.class.isAssignableFrom(implementation)) return Kind.OTHER;
+            if (IBaseBooleanDatatype.class.isAssignableFrom(implementation)) return Kind.BOOLEAN;
+            if (IBaseIntegerDatatype.class.isAssignableFrom(implementation)
+                    || IBaseDecimalDatatype.class.isAssignableFrom(implementation)) {
+                return Kind.NUMBER;
+            }
+            return Kind.STRING;
+        }
+
+        private void object(BaseRuntimeElementDefinition<?> type) {
+            pos++;
+            write('{');
+            int[] keys = new int[32];
+            int keyCount = 0;
+            int fields = 0;
+            if (peek() != '}') {
+                do {
+                    int keyStart = key();
+                    int keyEnd = pos - 1;
+                    // the id and extensions of a primitive (HAPI leaves out those that hold only an id)
+                    if (in[keyStart + 1] == '_') throw giveUp();
+                    if (!equalsAscii(keyStart, keyEnd, "id")) fields++;
+                    keys = remember(keys, keyCount++, keyStart, keyEnd);
+                    expect(':');
+                    if (keyCount > 1) write(',');
+                    writeKey(keyStart, keyEnd);
+                    member(type, KEYS.get(in, keyStart + 1, keyEnd),
+                            references != null && equalsAscii(keyStart, keyEnd, REFERENCE));
+                } while (comma('}'));
+            }
+            expect('}');
+            if (fields == 0) throw giveUp(); // HAPI leaves out elements that are empty or hold only an id
+            write('}');
+        }
+
+        /** A string value, copied as it is; a reference may be rewritten. */
+        private void string(boolean reference) {
+            int start = pos;
+            boolean ascii = scanString();
+            int stop = pos; // after the closing quote
+            if (stop - start == 2) throw giveUp(); // empty
+            checkNotPadded(start, stop, ascii);
+            if (reference) {
+                String target = references.apply(new String(in, start + 1, stop - start - 2, StandardCharsets.UTF_8));
+                if (target != null) {
+                    if (rewritten != null) rewritten[0]++;
+                    writeQuoted(target);
+                    return;
+                }
+            }
+            writeRange(start, stop);
+        }
+
+        /**
+         * Scans a string from its opening quote to after its closing one; true if it is all ASCII.
+         * Jackson writes the escapes {@code \" \\ \n \r \t} as they are, but not {@code \/},
+         * {@code \b}, {@code \f} or {@code \}{@code uXXXX}: those give up.
+         */
+        private boolean scanString() {
+            pos++;
+            boolean ascii = true;
+            while (true) {
+                if (pos >= end) throw giveUp();
+                int b = in[pos] & 0xFF;
+                if (b == '"') {
+                    pos++;
+                    return ascii;
+                }
+                if (b < 0x20) throw giveUp();
+                if (b == '\\') {
+                    if (pos + 1 >= end) throw giveUp();
+                    byte escaped = in[pos + 1];
+                    if (escaped != '"' && escaped != '\\' && escaped != 'n' && escaped != 'r' && escaped != 't') {
+                        throw giveUp();
+                    }
+                    pos += 2;
+                    continue;
+                }
+                if (b >= 0x80) ascii = false;
+                pos++;
+            }
+        }
+
+        /** No whitespace at either end of a string's value (HAPI may trim it). */
+        private void checkNotPadded(int start, int stop, boolean ascii) {
+            byte first = in[start + 1];
+            byte last = in[stop - 2];
+            if (first == ' ' || first == '\\' || last == ' ') throw giveUp();
+            if (stop - start >= 4 && in[stop - 3] == '\\') throw giveUp(); // ends in an escape (or \\): be safe
+            if (!ascii && (first < 0 || last < 0)) {
+                String value = new String(in, start + 1, stop - start - 2, StandardCharsets.UTF_8);
+                int head = value.codePointAt(0);
+                int tail = value.codePointBefore(value.length());
+                if (Character.isWhitespace(head) || Character.isSpaceChar(head) || Character.isWhitespace(tail)
+                        || Character.isSpaceChar(tail)) {
+                    throw giveUp();
+                }
+            }
+        }
+
+        private void number() {
+            int start = pos;
+            boolean fraction = false;
+            while (pos < end) {
+                byte b = in[pos];
+                if (b == '.') {
+                    fraction = true;
+                } else if (b == 'e' || b == 'E') {
+                    throw giveUp(); // HAPI writes BigDecimal's own notation
+                } else if (b != '-' && (b < '0' || b > '9')) {
+                    break;
+                }
+                pos++;
+            }
+            String text = ascii(start, pos);
+            if (fraction) {
+                // HAPI keeps a decimal as a BigDecimal: copy it only where that reads back as written.
+                if (!new BigDecimal(text).toString().equals(text)) throw giveUp();
+            } else {
+                Long.parseLong(text); // throws (gives up) on what is not an integer of a sane size
+                if (text.startsWith("-0") || (text.length() > 1 && text.charAt(0) == '0')) throw giveUp();
+            }
+            writeRange(start, pos);
+        }
+
+        private void literal(String word) {
+            for (int i = 0; i < word.length(); i++) {
+                if (pos + i >= end || in[pos + i] != word.charAt(i)) throw giveUp();
+            }
+            writeRange(pos, pos + word.length());
+            pos += word.length();
+        }
+
+        /** The value of id, versionId or lastUpdated, which the server replaces. */
+        private void skipServerValue() {
+            if (peek() != '"') throw giveUp();
+            scanString();
+        }
+
+        /** A string without escapes, such as resourceType. */
+        private String plainString() {
+            if (peek() != '"') throw giveUp();
+            int start = pos;
+            if (!scanString()) throw giveUp();
+            String value = ascii(start + 1, pos - 1);
+            if (value.isEmpty() || value.indexOf('\\') >= 0) throw giveUp();
+            return value;
+        }
+
+        /** Scans a key; returns the position of its opening quote (pos is then after the closing one). */
+        private int key() {
+            if (peek() != '"') throw giveUp();
+            int start = pos;
+            if (!scanString() || pos - start == 2) throw giveUp();
+            for (int i = start + 1; i < pos - 1; i++) {
+                if (in[i] == '\\') throw giveUp();
+            }
+            return start;
+        }
+
+        /** Records a key's span; a key seen before in the same object gives up. */
+        private int[] remember(int[] keys, int index, int start, int stop) {
+            for (int i = 0; i < index; i++) {
+                int otherStart = keys[2 * i];
+                int otherStop = keys[2 * i + 1];
+                if (otherStop - otherStart == stop - start && Arrays.equals(in, start, stop, in, otherStart, otherStop)) {
+                    throw giveUp();
+                }
+            }
+            if (2 * index + 1 >= keys.length) keys = Arrays.copyOf(keys, keys.length * 2);
+            keys[2 * index] = start;
+            keys[2 * index + 1] = stop;
+            return keys;
+        }
+
+        /** After a member or item: true if a comma follows (consumed), false if {@code close} does. */
+        private boolean comma(char close) {
+            byte b = peek();
+            if (b == ',') {
+                pos++;
+                return true;
+            }
+            if (b == close) return false;
+            throw giveUp();
+        }
+
+        private void expect(char c) {
+            if (peek() != c) throw giveUp();
+            pos++;
+        }
+
+        private byte peek() {
+            skipWhitespace();
+            if (pos >= end) throw giveUp();
+            return in[pos];
+        }
+
+        private void skipWhitespace() {
+            while (pos < end) {
+                byte b = in[pos];
+                if (b != ' ' && b != '\n' && b != '\r' && b != '\t') return;
+                pos++;
+            }
+        }
+
+        /** Whether the key between these quotes is {@code word}. */
+        private boolean equalsAscii(int quote, int closingQuote, String word) {
+            int length = closingQuote - quote - 1;
+            if (length != word.length()) return false;
+            for (int i = 0; i < length; i++) {
+                if (in[quote + 1 + i] != word.charAt(i)) return false;
+            }
+            return true;
+        }
+
+        /** The bytes in [from, to) as a string; ASCII expected. */
+        private String ascii(int from, int to) {
+            return new String(in, from, to - from, StandardCharsets.ISO_8859_1);
+        }
+
+        private void writeKey(int quote, int closingQuote) {
+            writeRange(quote, closingQuote + 1);
+            write(':');
+        }
+
+        /** A rewritten reference, escaped as Jackson would. */
+        private void writeQuoted(String value) {
+            StringBuilder quoted = new StringBuilder(value.length() + 2).append('"');
+            for (int i = 0; i < value.length(); i++) {
+                char c = value.charAt(i);
+                if (c < 0x20) throw giveUp();
+                if (c == '"' || c == '\\') quoted.append('\\');
+                quoted.append(c);
+            }
+            byte[] bytes = quoted.append('"').toString().getBytes(StandardCharsets.UTF_8);
+            ensure(bytes.length);
+            System.arraycopy(bytes, 0, out, size, bytes.length);
+            size += bytes.length;
+        }
+
+        private void writeRange(int from, int to) {
+            ensure(to - from);
+            System.arraycopy(in, from, out, size, to - from);
+            size += to - from;
+        }
+
+        private void write(char c) {
+            ensure(1);
+            out[size++] = (byte) c;
+        }
+
+        private void ensure(int more) {
+            if (size + more > out.length) out = Arrays.copyOf(out, Math.max(out.length * 2, size + more));
+        }
+    }
+}
