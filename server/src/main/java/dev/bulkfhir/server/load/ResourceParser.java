@@ -112,14 +112,15 @@ final class ResourceParser {
     /**
      * A resource's own id must be a valid FHIR id; none at all is fine (the store assigns one).
      * HAPI has already read {@code "id"} as an IdType, so a type prefix, a base URL or a version
-     * in it shows up as parts of that IdType.
+     * in it shows up as parts of that IdType. A version is ignored: HAPI puts {@code meta.versionId}
+     * there too, which every other server's export carries, and this store numbers versions itself.
      */
     private static String checkOwnId(IBaseResource resource, String type) {
         IIdType id = resource.getIdElement();
         if (id == null || id.isEmpty()) {
             return null;
         }
-        boolean valid = ResourceStore.isValidId(id.getIdPart()) && !id.hasBaseUrl() && !id.hasVersionIdPart()
+        boolean valid = ResourceStore.isValidId(id.getIdPart()) && !id.hasBaseUrl()
                 && (!id.hasResourceType() || type.equals(id.getResourceType()));
         if (!valid) {
             return "Invalid resource id '" + id.getValue() + "': an id is 1 to 64 letters, digits, '-' or '.'";

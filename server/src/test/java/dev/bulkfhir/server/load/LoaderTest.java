@@ -180,6 +180,24 @@ class LoaderTest {
     // ---------------------------------------------------------------- NDJSON
 
     @Test
+    void anotherServersExportLoadsWithThisStoresVersions() throws IOException {
+        Path file = dir.resolve("Patient.ndjson");
+        Files.writeString(file, "{\"resourceType\":\"Patient\",\"id\":\"exported\",\"meta\":{\"versionId\":\"7\","
+                + "\"lastUpdated\":\"2020-01-02T03:04:05.678+00:00\"},\"gender\":\"male\"}\n"
+                + "{\"resourceType\":\"Patient\",\"id\":\"Patient/other/_history/3\"}\n");
+
+        LoadSummary summary = load(file);
+
+        assertEquals(2, summary.loaded(), summary.rejections().toString());
+        assertEquals(1, store.read("Patient", "other").orElseThrow().version());
+        StoredResource stored = store.read("Patient", "exported").orElseThrow();
+        assertEquals(1, stored.version());
+        String json = new String(stored.json(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(json.contains("\"versionId\":\"1\""), json);
+        assertTrue(json.contains("\"gender\":\"male\""), json);
+    }
+
+    @Test
     void badNdjsonLinesAreRejectedWithTheirLineNumbersAndTheRestIsStored() throws IOException {
         Path file = dir.resolve("Mixed.ndjson");
         Files.writeString(file, String.join("\n",
