@@ -8,6 +8,6 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RESOURCES="${1:-100000}"; HEAP="${2:--Xmx1g}"
 cd "$ROOT"
-mvn -q -B -o -pl examples -am verify -Dtest=JpaSourceBenchmark -Dsurefire.failIfNoSpecifiedTests=false \
+mvn -q -B -pl examples -am verify -Dtest=JpaSourceBenchmark -Dsurefire.failIfNoSpecifiedTests=false \
   -Dbench.jpa=true -Dbench.jpa.resources="$RESOURCES" -DargLine="$HEAP"
 grep -h "\[bench.jpa\]" examples/target/surefire-reports/dev.bulkfhir.examples.jpa.JpaSourceBenchmark-output.txt

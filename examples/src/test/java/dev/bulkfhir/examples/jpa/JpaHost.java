@@ -13,10 +13,7 @@ import ca.uhn.fhir.rest.api.EncodingEnum;
 import ca.uhn.fhir.rest.server.RestfulServer;
 import ca.uhn.fhir.rest.server.provider.ResourceProviderFactory;
 import ca.uhn.fhir.rest.server.util.ISearchParamRegistry;
-import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
-import org.eclipse.jetty.ee10.servlet.ServletHolder;
-import org.eclipse.jetty.server.Server;
-import org.eclipse.jetty.server.ServerConnector;
+import dev.bulkfhir.examples.FhirOnJetty;
 import org.springframework.context.annotation.AnnotationConfigApplicationContext;
 
 import java.nio.file.Path;
@@ -50,7 +47,7 @@ public final class JpaHost implements AutoCloseable {
     private final List<Customizer> customizers = new ArrayList<>();
     private AnnotationConfigApplicationContext spring;
     private RestfulServer server;
-    private Server jetty;
+    private FhirOnJetty http;
     private String baseUrl;
 
     private JpaHost(Settings settings) {
@@ -97,19 +94,8 @@ public final class JpaHost implements AutoCloseable {
                 customizer.customize(server, spring);
             }
 
-            jetty = new Server();
-            ServerConnector connector = new ServerConnector(jetty);
-            connector.setHost("127.0.0.1");
-            connector.setPort(0);
-            jetty.addConnector(connector);
-            ServletContextHandler handler = new ServletContextHandler(ServletContextHandler.NO_SESSIONS);
-            handler.setContextPath("/");
-            ServletHolder holder = new ServletHolder("fhir", server);
-            holder.setInitOrder(1);
-            handler.addServlet(holder, "/fhir/*");
-            jetty.setHandler(handler);
-            jetty.start();
-            baseUrl = "http://127.0.0.1:" + connector.getLocalPort() + "/fhir";
+            http = FhirOnJetty.serve(server);
+            baseUrl = http.baseUrl();
             return this;
         } catch (Exception | Error e) {
             close();
@@ -140,7 +126,7 @@ public final class JpaHost implements AutoCloseable {
     @Override
     public void close() throws Exception {
         try {
-            if (jetty != null) jetty.stop();
+            if (http != null) http.close();
         } finally {
             if (spring != null) spring.close();
         }

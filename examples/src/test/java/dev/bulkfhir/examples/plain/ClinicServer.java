@@ -2,12 +2,9 @@ package dev.bulkfhir.examples.plain;
 
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.server.RestfulServer;
+import dev.bulkfhir.examples.FhirOnJetty;
 import dev.bulkfhir.providers.BulkFhirPlugin;
 import dev.bulkfhir.providers.auth.SmartAuth;
-import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
-import org.eclipse.jetty.ee10.servlet.ServletHolder;
-import org.eclipse.jetty.server.Server;
-import org.eclipse.jetty.server.ServerConnector;
 import org.hl7.fhir.r4.model.Observation;
 import org.hl7.fhir.r4.model.Patient;
 
@@ -24,7 +21,7 @@ final class ClinicServer implements AutoCloseable {
 
     final ClinicRecords records = new ClinicRecords(CONTEXT);
     final BulkFhirPlugin plugin;
-    private final Server jetty;
+    private final FhirOnJetty http;
     final String base;
 
     ClinicServer(Path dataDir, SmartAuth auth) throws Exception {
@@ -42,24 +39,14 @@ final class ClinicServer implements AutoCloseable {
             }
         };
 
-        jetty = new Server();
-        ServerConnector connector = new ServerConnector(jetty);
-        connector.setHost("127.0.0.1");
-        connector.setPort(0);
-        jetty.addConnector(connector);
-        ServletContextHandler handler = new ServletContextHandler(ServletContextHandler.NO_SESSIONS);
-        ServletHolder holder = new ServletHolder(fhir);
-        holder.setInitOrder(0); // initialize (and install the plugin) at start, not on the first request
-        handler.addServlet(holder, "/fhir/*");
-        jetty.setHandler(handler);
-        jetty.start();
-        base = "http://127.0.0.1:" + connector.getLocalPort() + "/fhir";
+        http = FhirOnJetty.serve(fhir);
+        base = http.baseUrl();
     }
 
     @Override
     public void close() throws Exception {
         try {
-            jetty.stop();
+            http.close();
         } finally {
             plugin.close();
         }
