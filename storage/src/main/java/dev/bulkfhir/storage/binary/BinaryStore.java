@@ -212,7 +212,7 @@ public final class BinaryStore implements BinarySource {
                 if (!deleted) {
                     byte[] inline = row.getBytes(9);
                     content = storeKey != null
-                            ? new ContentFiles.FileContent(requireFiles().path(storeKey), row.getLong(8))
+                            ? new FileContent(requireFiles().path(storeKey), row.getLong(8))
                             : BinaryContent.of(inline == null ? new byte[0] : inline);
                 }
                 String filename = row.getString(7);

@@ -1,12 +1,11 @@
 package dev.bulkfhir.storage.export;
 
 import dev.bulkfhir.storage.binary.BinaryContent;
+import dev.bulkfhir.storage.binary.FileContent;
 
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -122,45 +121,5 @@ public final class ExportFileStore {
             throw new IllegalArgumentException("Not an export job id: " + jobId);
         }
         return root.resolve(jobId);
-    }
-
-    /** A finished file, opened anew for each copy so that many downloads can share it. */
-    record FileContent(Path file, long size) implements BinaryContent {
-
-        /** Mapped a slice at a time: address space, not heap (as the Binary file store does). */
-        private static final long MAPPED_SLICE = 16L * 1024 * 1024;
-
-        @Override
-        public void copyTo(BufferSink sink, long offset, long length) throws IOException {
-            try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-                if (channel.size() < offset + length) {
-                    throw new IOException("Export file " + file.getFileName() + " is shorter than recorded");
-                }
-                for (long position = offset, end = offset + length; position < end; ) {
-                    long slice = Math.min(MAPPED_SLICE, end - position);
-                    sink.write(channel.map(FileChannel.MapMode.READ_ONLY, position, slice));
-                    position += slice;
-                }
-            }
-        }
-
-        @Override
-        public void copyTo(OutputStream out, long offset, long length) throws IOException {
-            try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-                ByteBuffer buffer = ByteBuffer.allocate((int) Math.min(BUFFER_SIZE, Math.max(length, 1)));
-                long position = offset;
-                long remaining = length;
-                while (remaining > 0) {
-                    buffer.clear().limit((int) Math.min(buffer.capacity(), remaining));
-                    int read = channel.read(buffer, position);
-                    if (read < 0) {
-                        throw new IOException("Export file " + file.getFileName() + " is shorter than recorded");
-                    }
-                    out.write(buffer.array(), 0, read);
-                    position += read;
-                    remaining -= read;
-                }
-            }
-        }
     }
 }
