@@ -95,8 +95,7 @@ public final class BulkFhirPlugin implements AutoCloseable {
         List<Object> providers = new ArrayList<>(server.getResourceProviders());
         providers.addAll(server.getPlainProviders());
         for (Object provider : providers) {
-            if (binaries.ownsBinary() && provider instanceof IResourceProvider resource
-                    && "Binary".equals(server.getFhirContext().getResourceType(resource.getResourceType()))) {
+            if (binaries.ownsBinary() && servesBinary(server, provider)) {
                 throw new IllegalStateException("The server already has a provider for Binary ("
                         + provider.getClass().getName() + "). Either remove it, or keep it and give the plugin"
                         + " hostBinaries(...) so that it serves native reads of those Binaries instead.");
@@ -113,12 +112,16 @@ public final class BulkFhirPlugin implements AutoCloseable {
                 }
             }
         }
-        if (!binaries.ownsBinary() && providers.stream().noneMatch(provider -> provider instanceof IResourceProvider
-                resource && "Binary".equals(server.getFhirContext().getResourceType(resource.getResourceType())))) {
+        if (!binaries.ownsBinary() && providers.stream().noneMatch(provider -> servesBinary(server, provider))) {
             throw new IllegalStateException("hostBinaries(...) leaves Binary to the server's own provider, but the"
                     + " server has none. Register it before installing the plugin, or drop hostBinaries(...) to let"
                     + " the plugin own Binary.");
         }
+    }
+
+    private static boolean servesBinary(RestfulServer server, Object provider) {
+        return provider instanceof IResourceProvider resource
+                && "Binary".equals(server.getFhirContext().getResourceType(resource.getResourceType()));
     }
 
     public SmartAuth auth() {

@@ -1,19 +1,16 @@
 package dev.bulkfhir.server.export;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.bulkfhir.server.ServerProcess;
 import dev.bulkfhir.server.demo.DemoData;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -40,39 +37,13 @@ class ExportRestartTest {
     static final long SEED = 11;
     /** One worker, small files, and _elements (every resource parsed and re-encoded) keep the export running long enough to be killed in the middle. */
     static final String[] SLOW = {"--export-workers", "1", "--export-file-max-resources", "50"};
-    static final Pattern BASE_URL = Pattern.compile("serving FHIR R4 at (\\S+)");
     static final Pattern TYPES_DONE = Pattern.compile(": (\\d+) of (\\d+) types, (\\d+)");
-
-    record Running(Process process, String baseUrl) {}
-
-    static Running start(Path dataDir, String... extra) throws Exception {
-        List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
-                "-cp", System.getProperty("java.class.path"), "dev.bulkfhir.server.cli.Main",
-                "--port", "0", "--data-dir", dataDir.toString(), "--auth", "off"));
-        command.addAll(List.of(extra));
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        BufferedReader output = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-        StringBuilder seen = new StringBuilder();
-        String line;
-        while ((line = output.readLine()) != null) {
-            seen.append(line).append('\n');
-            Matcher matcher = BASE_URL.matcher(line);
-            if (matcher.find()) {
-                Thread drain = new Thread(() -> output.lines().forEach(l -> { }));
-                drain.setDaemon(true);
-                drain.start();
-                return new Running(process, matcher.group(1));
-            }
-        }
-        throw new AssertionError("server exited before serving:\n" + seen);
-    }
 
     @Test
     void aServerKilledMidExportIsResumedByTheNextWithExactlyTheRightResources(@TempDir Path dataDir) throws Exception {
         String[] firstArgs = Stream.concat(Stream.of("--demo", "--demo-patients", Integer.toString(PATIENTS),
                 "--demo-seed", Long.toString(SEED)), Stream.of(SLOW)).toArray(String[]::new);
-        Running first = start(dataDir, firstArgs);
+        ServerProcess first = ServerProcess.start(dataDir, firstArgs);
         String jobId;
         try {
             BulkClient client = new BulkClient(first.baseUrl());
@@ -96,7 +67,7 @@ class ExportRestartTest {
             assertTrue(first.process().waitFor(30, TimeUnit.SECONDS));
         }
 
-        Running second = start(dataDir, SLOW);
+        ServerProcess second = ServerProcess.start(dataDir, SLOW);
         try {
             BulkClient client = new BulkClient(second.baseUrl());
             JsonNode manifest = client.await(second.baseUrl() + "/$export-poll-status?_jobId=" + jobId);
