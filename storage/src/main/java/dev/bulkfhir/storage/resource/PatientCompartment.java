@@ -9,8 +9,10 @@ import org.hl7.fhir.instance.model.api.IDomainResource;
 import org.hl7.fhir.instance.model.api.IIdType;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
@@ -38,6 +40,8 @@ public final class PatientCompartment {
     private final FhirTerser terser;
     /** Per resource type: the element paths that may hold a Patient reference; empty if none. */
     private final ConcurrentHashMap<String, List<String>> pathsByType = new ConcurrentHashMap<>();
+    /** The same paths as a tree of element names, for {@link SourceJson.Reader}. */
+    private final ConcurrentHashMap<String, PathTree> treesByType = new ConcurrentHashMap<>();
 
     public PatientCompartment(FhirContext context) {
         this.context = context;
@@ -62,14 +66,53 @@ public final class PatientCompartment {
         }
         for (String path : paths) {
             for (IBaseReference reference : terser.getValues(resource, path, IBaseReference.class)) {
-                IIdType target = reference.getReferenceElement();
                 // As the terser's owners: type and id, whatever the base URL (an absolute reference counts).
-                if (target != null && "Patient".equals(target.getResourceType()) && target.hasIdPart()) {
-                    ids.add(target.getIdPart());
-                }
+                addIfPatient(reference.getReferenceElement(), ids);
             }
         }
         return ids;
+    }
+
+    /**
+     * The type's compartment paths as a tree of element names (for a choice element, its name without
+     * the type: {@code value}), or null if only HAPI's terser can follow them.
+     */
+    PathTree pathTree(String type) {
+        PathTree tree = treesByType.computeIfAbsent(type, this::tree);
+        return tree == PathTree.NONE ? null : tree;
+    }
+
+    private PathTree tree(String type) {
+        List<String> paths = pathsByType.computeIfAbsent(type, this::paths);
+        if (paths == USE_TERSER) return PathTree.NONE;
+        PathTree root = new PathTree();
+        for (String path : paths) {
+            PathTree node = root;
+            String[] steps = path.split("\\.");
+            for (int i = 1; i < steps.length; i++) { // steps[0] is the type
+                node = node.children.computeIfAbsent(steps[i], name -> new PathTree());
+            }
+            node.holdsOwners = true;
+        }
+        return root;
+    }
+
+    /**
+     * One element on the way to a compartment's references: the elements under it by name, and
+     * whether the references at this element name their owners.
+     */
+    static final class PathTree {
+        static final PathTree NONE = new PathTree();
+
+        final Map<String, PathTree> children = new HashMap<>();
+        boolean holdsOwners;
+    }
+
+    /** Adds the patient a reference names, as {@link #patientIds} reads the references it finds. */
+    static void addIfPatient(IIdType target, Set<String> ids) {
+        if (target != null && "Patient".equals(target.getResourceType()) && target.hasIdPart()) {
+            ids.add(target.getIdPart());
+        }
     }
 
     private static void addIfLocalPatient(IIdType owner, Set<String> ids) {

@@ -44,9 +44,6 @@ import java.util.UUID;
  */
 public final class ResourceStore {
 
-    /** Ids as FHIR R4 allows them: 1-64 of [A-Za-z0-9-.]. */
-    private static final java.util.regex.Pattern VALID_ID = java.util.regex.Pattern.compile("[A-Za-z0-9\\-.]{1,64}");
-
     private final DataSource dataSource;
     private final FhirContext context;
     private final PatientCompartment compartment;
@@ -73,8 +70,16 @@ public final class ResourceStore {
         return binaries;
     }
 
+    /** Whether the id is as FHIR R4 allows: 1 to 64 of [A-Za-z0-9-.]. (Checked for every write; no regex.) */
     public static boolean isValidId(String id) {
-        return id != null && VALID_ID.matcher(id).matches();
+        if (id == null || id.isEmpty() || id.length() > 64) return false;
+        for (int i = 0; i < id.length(); i++) {
+            char c = id.charAt(i);
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.')) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Work inside one database transaction; all of it commits, or none. */

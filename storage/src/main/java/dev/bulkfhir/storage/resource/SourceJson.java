@@ -4,13 +4,23 @@ import ca.uhn.fhir.context.BaseRuntimeChildDefinition;
 import ca.uhn.fhir.context.BaseRuntimeElementCompositeDefinition;
 import ca.uhn.fhir.context.BaseRuntimeElementDefinition;
 import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.context.RuntimeChildChoiceDefinition;
 import org.hl7.fhir.instance.model.api.IBaseBooleanDatatype;
 import org.hl7.fhir.instance.model.api.IBaseDecimalDatatype;
 import org.hl7.fhir.instance.model.api.IBaseIntegerDatatype;
+import org.hl7.fhir.instance.model.api.IBaseReference;
+import org.hl7.fhir.instance.model.api.IPrimitiveType;
+import org.hl7.fhir.r4.model.IdType;
 
 import java.math.BigDecimal;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.UnaryOperator;
 
@@ -34,12 +44,20 @@ import java.util.function.UnaryOperator;
  * duplicate keys, and a JSON type other than the one HAPI writes for the element (a number written
  * as a string: HAPI reads it, and writes a number). The scan follows HAPI's model definitions for
  * that; where it cannot tell an element's type, it gives up too.
+ *
+ * <p>A {@link Reader} goes further and stands in for HAPI's parser: it also checks every primitive
+ * value with HAPI's own datatype (as HAPI's parser does), the resource's id, and the rest of what a
+ * strict parse rejects, and finds the patient compartments on the way. It gives up wherever it
+ * cannot vouch for the resource (extensions among them): the caller then parses with HAPI, whose
+ * verdict and error message stand.
  */
 public final class SourceJson {
 
     private static final byte[] PREFIX = "{\"resourceType\":\"".getBytes(StandardCharsets.US_ASCII);
 
     private final String resourceType;
+    /** The id the source gives the resource; set by a {@link Reader} only. */
+    private final String id;
     /** Meta elements other than versionId and lastUpdated, each preceded by a comma; may be empty. */
     private final byte[] metaRest;
     /** The elements after meta, each preceded by a comma, and the closing brace. */
@@ -47,8 +65,9 @@ public final class SourceJson {
     /** The patient compartments the resource is in, if worked out already; null otherwise. */
     private final Set<String> patients;
 
-    private SourceJson(String resourceType, byte[] metaRest, byte[] body, Set<String> patients) {
+    private SourceJson(String resourceType, String id, byte[] metaRest, byte[] body, Set<String> patients) {
         this.resourceType = resourceType;
+        this.id = id;
         this.metaRest = metaRest;
         this.body = body;
         this.patients = patients;
@@ -58,6 +77,11 @@ public final class SourceJson {
         return resourceType;
     }
 
+    /** The resource's own id, a valid FHIR id, or null if it has none (or this source is not from a {@link Reader}). */
+    public String id() {
+        return id;
+    }
+
     /**
      * The same source, with the ids of the patients whose compartments the resource is in (as
      * {@link PatientCompartment#patientIds} gives them for the parsed resource). The store then uses
@@ -65,7 +89,7 @@ public final class SourceJson {
      * the type and id of a resource that comes with a source and its patients.
      */
     public SourceJson withPatients(Set<String> patientIds) {
-        return new SourceJson(resourceType, metaRest, body, Set.copyOf(patientIds));
+        return new SourceJson(resourceType, id, metaRest, body, Set.copyOf(patientIds));
     }
 
     /** The patient ids given with {@link #withPatients}, or null. */
@@ -85,9 +109,54 @@ public final class SourceJson {
     public static SourceJson of(FhirContext context, byte[] json, int offset, int length,
             UnaryOperator<String> references, int[] rewritten) {
         try {
-            return new Scanner(context, json, offset, offset + length, references, rewritten).resource();
+            return new Scanner(context, null, json, offset, offset + length, references, rewritten).resource();
         } catch (RuntimeException e) {
             return null; // GiveUp, or anything unexpected: HAPI encodes it
+        }
+    }
+
+    /**
+     * Reads resources that HAPI has not parsed, on one thread (it keeps one instance of each primitive
+     * datatype to check values with).
+     */
+    public static final class Reader {
+
+        private final FhirContext context;
+        private final PatientCompartment compartment;
+        /** Per element (an enumeration) or datatype: an instance to check values with. */
+        private final Map<Object, IPrimitiveType<?>> checkers = new IdentityHashMap<>();
+
+        public Reader(FhirContext context, PatientCompartment compartment) {
+            this.context = context;
+            this.compartment = compartment;
+        }
+
+        /**
+         * The source, with its {@linkplain #id() id} and its {@linkplain #patients() patients} (as the
+         * compartment would find them in the parsed resource), if HAPI's strict parse would accept the
+         * JSON and encode it as the source has it.
+         *
+         * @param json UTF-8 JSON of one resource, not yet checked in any way
+         * @return the source, ready to be stamped; null if HAPI must parse this resource (and judge it)
+         */
+        public SourceJson read(byte[] json, int offset, int length) {
+            try {
+                return new Scanner(context, this, json, offset, offset + length, null, null).resource();
+            } catch (RuntimeException | StackOverflowError e) {
+                return null;
+            }
+        }
+
+        /** The value as HAPI's parser checks it: the element's datatype must take it. */
+        private void check(BaseRuntimeChildDefinition child, BaseRuntimeElementDefinition<?> type, String value) {
+            Object arguments = child.getInstanceConstructorArguments();
+            IPrimitiveType<?> checker = checkers.computeIfAbsent(arguments == null ? type : child,
+                    key -> (IPrimitiveType<?>) type.newInstance(arguments));
+            try {
+                checker.setValueAsString(value);
+            } catch (RuntimeException e) {
+                throw giveUp(); // HAPI rejects it, with its own message
+            }
         }
     }
 
@@ -168,18 +237,36 @@ public final class SourceJson {
         /** What HAPI writes for a primitive: a JSON string, number or boolean. */
         private enum Kind { STRING, NUMBER, BOOLEAN, OTHER }
 
+        /** Deeper than any resource HAPI's model describes but a few recursive ones (item.item...). */
+        private static final int MAX_DEPTH = 64;
+        /** Longer numbers are beyond what HAPI's JSON parser reads. */
+        private static final int MAX_NUMBER = 64;
+        /** Longer strings are left to HAPI's JSON parser and its limits. */
+        private static final int MAX_STRING = 1 << 20;
+
         private final FhirContext context;
+        /** Set when reading without HAPI's parser: check everything, find the patients. */
+        private final Reader reader;
+        private final boolean validating;
         private final byte[] in;
+        private final int from;
         private final int end;
         private final UnaryOperator<String> references;
         private final int[] rewritten;
         private int pos;
         private byte[] out;
         private int size;
+        private int depth;
+        private boolean nonAscii;
+        private Set<String> patients;
 
-        Scanner(FhirContext context, byte[] in, int from, int end, UnaryOperator<String> references, int[] rewritten) {
+        Scanner(FhirContext context, Reader reader, byte[] in, int from, int end,
+                UnaryOperator<String> references, int[] rewritten) {
             this.context = context;
+            this.reader = reader;
+            this.validating = reader != null;
             this.in = in;
+            this.from = from;
             this.pos = from;
             this.end = end;
             this.references = references;
@@ -195,9 +282,17 @@ public final class SourceJson {
             expect(':');
             String resourceType = plainString();
             BaseRuntimeElementCompositeDefinition<?> definition = context.getResourceDefinition(resourceType);
+            PatientCompartment.PathTree owners = null;
+            if (validating) {
+                owners = reader.compartment.pathTree(resourceType);
+                if (owners == null) throw giveUp(); // paths only HAPI's terser follows
+                patients = new LinkedHashSet<>(4);
+            }
+            String id = null;
             byte[] metaRest = new byte[0];
             int[] keys = remember(new int[32], 0, typeKey, typeKey + 13);
             int keyCount = 1;
+            Object[] choices = null;
             write('{'); // a placeholder, dropped at the end
             while (comma('}')) {
                 int keyStart = key();
@@ -206,13 +301,19 @@ public final class SourceJson {
                 expect(':');
                 String name = KEYS.get(in, keyStart + 1, keyEnd);
                 switch (name) {
-                    case "id" -> skipServerValue();
+                    case "id" -> {
+                        if (validating) {
+                            id = ownId();
+                        } else {
+                            skipServerValue();
+                        }
+                    }
                     case "meta" -> metaRest = meta();
                     case "contained", "text" -> throw giveUp(); // text: HAPI re-encodes the XHTML
                     default -> {
                         write(',');
                         writeKey(keyStart, keyEnd);
-                        member(definition, name, false);
+                        choices = once(choices, member(definition, name, owners, false));
                     }
                 }
             }
@@ -220,8 +321,19 @@ public final class SourceJson {
             skipWhitespace();
             if (pos != end) throw giveUp();
             write('}');
+            if (validating) {
+                if (nonAscii && !validUtf8()) throw giveUp();
+                if (id != null && resourceType.equals("Patient")) {
+                    // A Patient is in its own compartment, named first as PatientCompartment names it.
+                    Set<String> own = new LinkedHashSet<>(patients.size() + 1);
+                    own.add(id);
+                    own.addAll(patients);
+                    patients = own;
+                }
+            }
             // Each element was written after a comma; drop the placeholder.
-            return new SourceJson(resourceType, metaRest, Arrays.copyOfRange(out, 1, size), null);
+            return new SourceJson(resourceType, id, metaRest, Arrays.copyOfRange(out, 1, size),
+                    validating ? Set.copyOf(patients) : null);
         }
 
         /** Meta's elements but versionId and lastUpdated, each after a comma, as a new array. */
@@ -236,12 +348,22 @@ public final class SourceJson {
                     int keyEnd = pos - 1;
                     keys = remember(keys, keyCount++, keyStart, keyEnd);
                     expect(':');
-                    switch (KEYS.get(in, keyStart + 1, keyEnd)) {
-                        case "versionId", "lastUpdated" -> skipServerValue();
+                    String name = KEYS.get(in, keyStart + 1, keyEnd);
+                    switch (name) {
+                        case "versionId", "lastUpdated" -> {
+                            if (validating) {
+                                // The server replaces them, but HAPI would still reject a bad one.
+                                int before = size;
+                                member(context.getElementDefinition("Meta"), name, null, false);
+                                size = before;
+                            } else {
+                                skipServerValue();
+                            }
+                        }
                         case "source", "profile", "security", "tag" -> {
                             write(',');
                             writeKey(keyStart, keyEnd);
-                            member(context.getElementDefinition("Meta"), KEYS.get(in, keyStart + 1, keyEnd), false);
+                            member(context.getElementDefinition("Meta"), name, null, false);
                         }
                         // id, extension (which HAPI writes before versionId), _versionId...
                         default -> throw giveUp();
@@ -258,50 +380,85 @@ public final class SourceJson {
          * The value of the element {@code name} of an element of type {@code parent}: what HAPI would
          * write for it decides what the source may hold.
          *
-         * @param reference whether this is Reference.reference, whose value may be rewritten
+         * @param path      where the element's parent is on the way to the patient compartment's
+         *                  references (null if off that way, or not validating); for Reference.reference,
+         *                  the reference's own place, and null unless it names an owner
+         * @param reference whether this is Reference.reference
+         * @return the element's child definition
          */
-        private void member(BaseRuntimeElementDefinition<?> parent, String name, boolean reference) {
+        private BaseRuntimeChildDefinition member(BaseRuntimeElementDefinition<?> parent, String name,
+                PatientCompartment.PathTree path, boolean reference) {
             if (!(parent instanceof BaseRuntimeElementCompositeDefinition<?> composite)) throw giveUp();
+            // HAPI reads extensions its own way (a url is required, value and nested extensions exclude
+            // each other...): it must judge them.
+            if (validating && (name.equals("extension") || name.equals("modifierExtension"))) throw giveUp();
             BaseRuntimeChildDefinition child = composite.getChildByName(name);
             // Unknown here: an extension's url, an element's id... HAPI knows best.
             if (child == null) throw giveUp();
             BaseRuntimeElementDefinition<?> type = child.getChildByName(name);
             if (type == null) throw giveUp();
+            PatientCompartment.PathTree next = reference || path == null ? path : path.children.get(child.getElementName());
+            boolean repeating = child.getMax() > 1 || child.getMax() == -1;
             if (peek() == '[') {
-                if (child.getMax() == 1) throw giveUp();
+                if (!repeating) throw giveUp();
                 pos++;
                 write('[');
                 if (peek() == ']') throw giveUp(); // HAPI leaves empty arrays out
                 int items = 0;
                 do {
                     if (items++ > 0) write(',');
-                    value(type, reference);
+                    value(child, type, next, reference);
                 } while (comma(']'));
                 expect(']');
                 write(']');
             } else {
-                value(type, reference);
+                // A single value where a list belongs: HAPI rejects an object, and writes a list for a primitive.
+                if (repeating) throw giveUp();
+                value(child, type, next, reference);
             }
+            return child;
         }
 
-        private void value(BaseRuntimeElementDefinition<?> type, boolean reference) {
+        /**
+         * Records a choice element ({@code value[x]}) of one object: a second one (valueString next to
+         * valueQuantity) gives up, as HAPI rejects it.
+         */
+        private static Object[] once(Object[] seen, BaseRuntimeChildDefinition child) {
+            if (!(child instanceof RuntimeChildChoiceDefinition)) return seen;
+            if (seen == null) return new Object[] {child, null, null, null};
+            for (int i = 0; i < seen.length; i++) {
+                if (seen[i] == child) throw giveUp();
+                if (seen[i] == null) {
+                    seen[i] = child;
+                    return seen;
+                }
+            }
+            Object[] grown = Arrays.copyOf(seen, seen.length * 2);
+            grown[seen.length] = child;
+            return grown;
+        }
+
+        private void value(BaseRuntimeChildDefinition child, BaseRuntimeElementDefinition<?> type,
+                PatientCompartment.PathTree path, boolean reference) {
             byte b = peek();
             switch (type.getChildType()) {
                 case COMPOSITE_DATATYPE, RESOURCE_BLOCK -> {
                     if (b != '{') throw giveUp();
-                    object(type);
+                    object(type, path);
                 }
                 case PRIMITIVE_DATATYPE, ID_DATATYPE -> {
                     Kind kind = kind(type);
+                    String value;
                     if (b == '"' && kind == Kind.STRING) {
-                        string(reference);
+                        value = string(reference, reference && path != null);
                     } else if ((b == 't' || b == 'f') && kind == Kind.BOOLEAN) {
-                        literal(b == 't' ? "true" : "false");
+                        value = literal(b == 't' ? "true" : "false");
                     } else if ((b == '-' || (b >= '0' && b <= '9')) && kind == Kind.NUMBER) {
-                        number();
+                        value = number();
                     } else {
                         throw giveUp(); // null, or a JSON type HAPI would write otherwise
                     }
+                    if (validating) reader.check(child, type, value);
                 }
                 // narrative XHTML, nested or contained resources, extensions HAPI models itself
                 default -> throw giveUp();
@@ -330,12 +487,15 @@ public final class SourceJson {
             return Kind.STRING;
         }
 
-        private void object(BaseRuntimeElementDefinition<?> type) {
+        private void object(BaseRuntimeElementDefinition<?> type, PatientCompartment.PathTree path) {
+            if (++depth > MAX_DEPTH) throw giveUp();
             pos++;
             write('{');
+            boolean isReference = IBaseReference.class.isAssignableFrom(type.getImplementingClass());
             int[] keys = new int[32];
             int keyCount = 0;
             int fields = 0;
+            Object[] choices = null;
             if (peek() != '}') {
                 do {
                     int keyStart = key();
@@ -347,31 +507,78 @@ public final class SourceJson {
                     expect(':');
                     if (keyCount > 1) write(',');
                     writeKey(keyStart, keyEnd);
-                    member(type, KEYS.get(in, keyStart + 1, keyEnd),
-                            references != null && equalsAscii(keyStart, keyEnd, REFERENCE));
+                    boolean reference = isReference && equalsAscii(keyStart, keyEnd, REFERENCE);
+                    // In a reference, only Reference.reference matters, where the path names owners.
+                    PatientCompartment.PathTree below = !isReference ? path
+                            : reference && path != null && path.holdsOwners ? path : null;
+                    choices = once(choices, member(type, KEYS.get(in, keyStart + 1, keyEnd), below, reference));
                 } while (comma('}'));
             }
             expect('}');
             if (fields == 0) throw giveUp(); // HAPI leaves out elements that are empty or hold only an id
             write('}');
+            depth--;
         }
 
-        /** A string value, copied as it is; a reference may be rewritten. */
-        private void string(boolean reference) {
+        /**
+         * A string value, copied as it is; a reference may be rewritten.
+         *
+         * @param owner whether a reference here names a compartment owner
+         * @return the value (decoded) when validating or for a reference; null otherwise
+         */
+        private String string(boolean reference, boolean owner) {
             int start = pos;
             boolean ascii = scanString();
             int stop = pos; // after the closing quote
             if (stop - start == 2) throw giveUp(); // empty
+            if (stop - start > MAX_STRING) throw giveUp();
             checkNotPadded(start, stop, ascii);
+            nonAscii |= !ascii;
+            if (!validating && !(reference && references != null)) {
+                writeRange(start, stop);
+                return null;
+            }
+            String value = decode(start + 1, stop - 1, ascii);
             if (reference) {
-                String target = references.apply(new String(in, start + 1, stop - start - 2, StandardCharsets.UTF_8));
+                // A local reference ("#x") is checked by HAPI against the contained resources.
+                if (validating && value.charAt(0) == '#') throw giveUp();
+                String target = references == null ? null : references.apply(value);
                 if (target != null) {
                     if (rewritten != null) rewritten[0]++;
                     writeQuoted(target);
-                    return;
+                    return target;
                 }
+                if (owner) PatientCompartment.addIfPatient(new IdType(value), patients);
             }
             writeRange(start, stop);
+            return value;
+        }
+
+        /** A string's content between its quotes, with the escapes {@link #scanString} lets through undone. */
+        private String decode(int from, int to, boolean ascii) {
+            int escape = -1;
+            for (int i = from; i < to; i++) {
+                if (in[i] == '\\') {
+                    escape = i;
+                    break;
+                }
+            }
+            if (escape < 0) return new String(in, from, to - from, ascii ? StandardCharsets.ISO_8859_1 : StandardCharsets.UTF_8);
+            StringBuilder value = new StringBuilder(to - from);
+            int run = from;
+            for (int i = escape; i < to; i++) {
+                if (in[i] != '\\') continue;
+                value.append(new String(in, run, i - run, StandardCharsets.UTF_8));
+                byte escaped = in[++i];
+                value.append(switch (escaped) {
+                    case 'n' -> '\n';
+                    case 'r' -> '\r';
+                    case 't' -> '\t';
+                    default -> (char) escaped; // '"' or '\\'
+                });
+                run = i + 1;
+            }
+            return value.append(new String(in, run, to - run, StandardCharsets.UTF_8)).toString();
         }
 
         /**
@@ -421,7 +628,7 @@ public final class SourceJson {
             }
         }
 
-        private void number() {
+        private String number() {
             int start = pos;
             boolean fraction = false;
             while (pos < end) {
@@ -435,6 +642,7 @@ public final class SourceJson {
                 }
                 pos++;
             }
+            if (pos - start > MAX_NUMBER) throw giveUp();
             String text = ascii(start, pos);
             if (fraction) {
                 // HAPI keeps a decimal as a BigDecimal: copy it only where that reads back as written.
@@ -444,14 +652,39 @@ public final class SourceJson {
                 if (text.startsWith("-0") || (text.length() > 1 && text.charAt(0) == '0')) throw giveUp();
             }
             writeRange(start, pos);
+            return text;
         }
 
-        private void literal(String word) {
+        private String literal(String word) {
             for (int i = 0; i < word.length(); i++) {
                 if (pos + i >= end || in[pos + i] != word.charAt(i)) throw giveUp();
             }
             writeRange(pos, pos + word.length());
             pos += word.length();
+            return word;
+        }
+
+        /** The resource's own id: a valid FHIR id as it stands, or HAPI must judge it. */
+        private String ownId() {
+            if (peek() != '"') throw giveUp();
+            int start = pos;
+            if (!scanString()) throw giveUp();
+            String id = ascii(start + 1, pos - 1);
+            if (!ResourceStore.isValidId(id)) throw giveUp();
+            return id;
+        }
+
+        /** Whether the whole input is well-formed UTF-8 (as HAPI's parser requires). */
+        private boolean validUtf8() {
+            try {
+                StandardCharsets.UTF_8.newDecoder()
+                        .onMalformedInput(CodingErrorAction.REPORT)
+                        .onUnmappableCharacter(CodingErrorAction.REPORT)
+                        .decode(ByteBuffer.wrap(in, from, end - from));
+                return true;
+            } catch (CharacterCodingException e) {
+                return false;
+            }
         }
 
         /** The value of id, versionId or lastUpdated, which the server replaces. */
