@@ -81,6 +81,7 @@ class SourceJsonReadTest {
                 OBSERVATION + ",\"valueInteger\":3000000000}",
                 OBSERVATION + ",\"valueQuantity\":{\"value\":1},\"valueString\":\"both\"}",
                 OBSERVATION + ",\"subject\":{\"reference\":\"#nowhere\"}}",
+                OBSERVATION + ",\"encounter\":{\"reference\":\"#nowhere\"}}",
                 OBSERVATION + ",\"valueQuantity\":{\"value\":1" + "0".repeat(100) + ".5}}",
                 OBSERVATION + ",\"performer\":{\"reference\":\"Patient/not-a-list\"}}",
                 "{\"resourceType\":\"Patient\",\"meta\":{\"lastUpdated\":\"yesterday\"}}",

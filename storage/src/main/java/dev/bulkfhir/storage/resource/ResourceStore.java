@@ -18,12 +18,14 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Date;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -43,6 +45,9 @@ import java.util.UUID;
  * JSON of a Binary has no {@code data}; read the content through {@link #binaries()}.
  */
 public final class ResourceStore {
+
+    /** Rows per multi-row INSERT (PostgreSQL takes at most 32,767 parameters a statement). */
+    private static final int ROWS_PER_INSERT = 500;
 
     private final DataSource dataSource;
     private final FhirContext context;
@@ -411,16 +416,12 @@ public final class ResourceStore {
             }
             moveToHistory(current.pk);
             long version = current.version + 1;
-            try (PreparedStatement statement = connection.prepareStatement(
-                    "UPDATE bf_resource SET version = ?, last_updated = ?, deleted = TRUE, json = NULL WHERE pk = ?")) {
+            try (PreparedStatement statement = connection.prepareStatement("UPDATE bf_resource"
+                    + " SET version = ?, last_updated = ?, deleted = TRUE, json = NULL, patients = NULL WHERE pk = ?")) {
                 bind(statement, version, now.toEpochMilli(), current.pk);
                 statement.executeUpdate();
             }
-            try (PreparedStatement statement =
-                    connection.prepareStatement("DELETE FROM bf_resource_patient WHERE resource_pk = ?")) {
-                bind(statement, current.pk);
-                statement.executeUpdate();
-            }
+            replacePatients(current.pk, current.patients(), Set.of());
             if (type.equals("DocumentReference")) {
                 binaries.replaceTitles(connection, id, Map.of());
             }
@@ -502,37 +503,25 @@ public final class ResourceStore {
             List<StoredResource> stored = new ArrayList<>(resources.size());
             List<Set<String>> patients = new ArrayList<>(resources.size());
             Map<String, BinaryRow> contents = new LinkedHashMap<>();
-            try (PreparedStatement statement = connection.prepareStatement(
-                    "INSERT INTO bf_resource (res_type, res_id, version, last_updated, deleted, json)"
-                            + " VALUES (?, ?, 1, ?, FALSE, ?)",
-                    new String[] {"pk"})) {
-                for (IBaseResource resource : resources) {
-                    String type = context.getResourceType(resource);
-                    String id = resource.getIdElement().getIdPart();
-                    BinaryRow content = takeContent(resource);
-                    StoredResource version = stamp(resource, type, id, 1);
-                    if (content != null) {
-                        // The caller still owns the resource: it gets its data back.
-                        ((IBaseBinary) resource).setContent(content.data());
-                        contents.put(id, content);
-                    }
-                    stored.add(version);
-                    patients.add(patientIds(resource));
-                    bind(statement, type, id, now.toEpochMilli(), version.json());
-                    statement.addBatch();
+            List<Object[]> rows = new ArrayList<>(resources.size());
+            for (IBaseResource resource : resources) {
+                String type = context.getResourceType(resource);
+                String id = resource.getIdElement().getIdPart();
+                BinaryRow content = takeContent(resource);
+                StoredResource version = stamp(resource, type, id, 1);
+                if (content != null) {
+                    // The caller still owns the resource: it gets its data back.
+                    ((IBaseBinary) resource).setContent(content.data());
+                    contents.put(id, content);
                 }
-                statement.executeBatch();
-                List<Long> keys = new ArrayList<>(resources.size());
-                try (ResultSet generated = statement.getGeneratedKeys()) {
-                    while (generated.next()) {
-                        keys.add(generated.getLong(1));
-                    }
-                }
-                if (keys.size() != resources.size()) {
-                    throw new SQLException("Expected " + resources.size() + " generated keys, got " + keys.size());
-                }
-                insertPatients(keys, patients);
+                stored.add(version);
+                Set<String> owners = patientIds(resource);
+                patients.add(owners);
+                rows.add(new Object[] {type, id, now.toEpochMilli(), version.json(), patientsColumn(owners)});
             }
+            List<Long> keys = insertRows("bf_resource (res_type, res_id, version, last_updated, deleted, json, patients)",
+                    "(?, ?, 1, ?, FALSE, ?, ?)", rows, true);
+            insertPatients(keys, patients);
             for (Map.Entry<String, BinaryRow> content : contents.entrySet()) {
                 insertContent(content.getValue(), content.getKey(), 1);
             }
@@ -547,9 +536,10 @@ public final class ResourceStore {
             moveToHistory(current.pk);
             BinaryRow content = takeContent(resource);
             StoredResource version = stamp(resource, type, id, current.version + 1);
-            try (PreparedStatement statement = connection.prepareStatement(
-                    "UPDATE bf_resource SET version = ?, last_updated = ?, deleted = FALSE, json = ? WHERE pk = ?")) {
-                bind(statement, version.version(), now.toEpochMilli(), version.json(), current.pk);
+            Set<String> owners = patientIds(resource);
+            try (PreparedStatement statement = connection.prepareStatement("UPDATE bf_resource"
+                    + " SET version = ?, last_updated = ?, deleted = FALSE, json = ?, patients = ? WHERE pk = ?")) {
+                bind(statement, version.version(), now.toEpochMilli(), version.json(), patientsColumn(owners), current.pk);
                 statement.executeUpdate();
             }
             if (content != null) {
@@ -557,30 +547,72 @@ public final class ResourceStore {
                 insertContent(content, id, version.version());
             }
             recordTitles(resource, true);
-            try (PreparedStatement statement =
-                    connection.prepareStatement("DELETE FROM bf_resource_patient WHERE resource_pk = ?")) {
-                bind(statement, current.pk);
-                statement.executeUpdate();
-            }
-            insertPatients(List.of(current.pk), List.of(patientIds(resource)));
+            replacePatients(current.pk, current.patients(), owners);
             return version;
         }
 
-        private void insertPatients(List<Long> keys, List<Set<String>> patients) throws SQLException {
-            try (PreparedStatement statement = connection.prepareStatement(
-                    "INSERT INTO bf_resource_patient (patient_id, resource_pk) VALUES (?, ?)")) {
-                int rows = 0;
-                for (int i = 0; i < keys.size(); i++) {
-                    for (String patientId : patients.get(i)) {
-                        bind(statement, patientId, keys.get(i));
+        /** Replaces the resource's compartment rows: only those that change are written. */
+        private void replacePatients(long pk, Set<String> before, Set<String> after) throws SQLException {
+            List<String> gone = before.stream().filter(id -> !after.contains(id)).toList();
+            if (!gone.isEmpty()) {
+                try (PreparedStatement statement = connection.prepareStatement(
+                        "DELETE FROM bf_resource_patient WHERE patient_id = ? AND resource_pk = ?")) {
+                    for (String patientId : gone) {
+                        bind(statement, patientId, pk);
                         statement.addBatch();
-                        rows++;
                     }
-                }
-                if (rows > 0) {
                     statement.executeBatch();
                 }
             }
+            Set<String> added = new LinkedHashSet<>(after);
+            added.removeAll(before);
+            insertPatients(List.of(pk), List.of(added));
+        }
+
+        private void insertPatients(List<Long> keys, List<Set<String>> patients) throws SQLException {
+            List<Object[]> rows = new ArrayList<>(keys.size());
+            for (int i = 0; i < keys.size(); i++) {
+                for (String patientId : patients.get(i)) {
+                    rows.add(new Object[] {patientId, keys.get(i)});
+                }
+            }
+            insertRows("bf_resource_patient (patient_id, resource_pk)", "(?, ?)", rows, false);
+        }
+
+        /**
+         * Inserts rows with multi-row INSERT statements: one statement per few hundred rows costs the
+         * database less than a JDBC batch, which it executes as one statement per row.
+         *
+         * @return the generated primary keys, in the order of the rows, if asked for; else empty
+         */
+        private List<Long> insertRows(String table, String row, List<Object[]> rows, boolean generatedKeys)
+                throws SQLException {
+            List<Long> keys = new ArrayList<>(generatedKeys ? rows.size() : 0);
+            for (int from = 0; from < rows.size(); from += ROWS_PER_INSERT) {
+                List<Object[]> slice = rows.subList(from, Math.min(rows.size(), from + ROWS_PER_INSERT));
+                String sql = "INSERT INTO " + table + " VALUES " + String.join(", ", Collections.nCopies(slice.size(), row));
+                try (PreparedStatement statement = generatedKeys
+                        ? connection.prepareStatement(sql, new String[] {"pk"}) : connection.prepareStatement(sql)) {
+                    int parameter = 1;
+                    for (Object[] values : slice) {
+                        for (Object value : values) {
+                            statement.setObject(parameter++, value);
+                        }
+                    }
+                    statement.executeUpdate();
+                    if (generatedKeys) {
+                        try (ResultSet generated = statement.getGeneratedKeys()) {
+                            while (generated.next()) {
+                                keys.add(generated.getLong(1));
+                            }
+                        }
+                    }
+                }
+            }
+            if (generatedKeys && keys.size() != rows.size()) {
+                throw new SQLException("Expected " + rows.size() + " generated keys, got " + keys.size());
+            }
+            return keys;
         }
 
         private void moveToHistory(long pk) throws SQLException {
@@ -595,15 +627,15 @@ public final class ResourceStore {
 
         private Current lockCurrent(String type, String id) throws SQLException {
             try (PreparedStatement statement = connection.prepareStatement(
-                    "SELECT pk, version, last_updated, deleted FROM bf_resource WHERE res_type = ? AND res_id = ?"
-                            + " FOR UPDATE")) {
+                    "SELECT pk, version, last_updated, deleted, patients FROM bf_resource"
+                            + " WHERE res_type = ? AND res_id = ? FOR UPDATE")) {
                 bind(statement, type, id);
                 try (ResultSet rows = statement.executeQuery()) {
                     if (!rows.next()) {
                         return null;
                     }
                     return new Current(rows.getLong(1), rows.getLong(2), Instant.ofEpochMilli(rows.getLong(3)),
-                            rows.getBoolean(4));
+                            rows.getBoolean(4), patientsOf(rows.getString(5)));
                 }
             }
         }
@@ -692,7 +724,20 @@ public final class ResourceStore {
         }
     }
 
-    private record Current(long pk, long version, Instant lastUpdated, boolean deleted) {}
+    private record Current(long pk, long version, Instant lastUpdated, boolean deleted, Set<String> patients) {}
+
+    /**
+     * The {@code bf_resource.patients} column: the ids of the patients whose compartments hold the
+     * resource, separated by spaces (a FHIR id has none), or null if none.
+     */
+    private static String patientsColumn(Set<String> patientIds) {
+        return patientIds.isEmpty() ? null : String.join(" ", patientIds);
+    }
+
+    /** The ids in a {@code bf_resource.patients} value. */
+    public static Set<String> patientsOf(String column) {
+        return column == null ? Set.of() : new LinkedHashSet<>(Arrays.asList(column.split(" ")));
+    }
 
     private record BinaryUpload(StagedContent content, String filename) {}
 

@@ -449,8 +449,9 @@ public final class SourceJson {
                 case PRIMITIVE_DATATYPE, ID_DATATYPE -> {
                     Kind kind = kind(type);
                     String value;
+                    boolean check = validating && !TAKES_ANY_STRING.get(type.getImplementingClass());
                     if (b == '"' && kind == Kind.STRING) {
-                        value = string(reference, reference && path != null);
+                        value = string(reference, reference && path != null, check);
                     } else if ((b == 't' || b == 'f') && kind == Kind.BOOLEAN) {
                         value = literal(b == 't' ? "true" : "false");
                     } else if ((b == '-' || (b >= '0' && b <= '9')) && kind == Kind.NUMBER) {
@@ -458,12 +459,27 @@ public final class SourceJson {
                     } else {
                         throw giveUp(); // null, or a JSON type HAPI would write otherwise
                     }
-                    if (validating) reader.check(child, type, value);
+                    if (check) reader.check(child, type, value);
                 }
                 // narrative XHTML, nested or contained resources, extensions HAPI models itself
                 default -> throw giveUp();
             }
         }
+
+        /**
+         * Datatypes whose parse takes any string as it is (or trimmed): HAPI's parser cannot reject a
+         * value of theirs, so there is nothing to check.
+         */
+        private static final ClassValue<Boolean> TAKES_ANY_STRING = new ClassValue<>() {
+            @Override
+            protected Boolean computeValue(Class<?> implementation) {
+                return Set.<Class<?>>of(org.hl7.fhir.r4.model.StringType.class, org.hl7.fhir.r4.model.MarkdownType.class,
+                        org.hl7.fhir.r4.model.CodeType.class, org.hl7.fhir.r4.model.UriType.class,
+                        org.hl7.fhir.r4.model.UrlType.class, org.hl7.fhir.r4.model.CanonicalType.class,
+                        org.hl7.fhir.r4.model.OidType.class, org.hl7.fhir.r4.model.UuidType.class)
+                        .contains(implementation);
+            }
+        };
 
         private static Kind kind(BaseRuntimeElementDefinition<?> type) {
             return KINDS.get(type.getImplementingClass());
@@ -523,10 +539,11 @@ public final class SourceJson {
         /**
          * A string value, copied as it is; a reference may be rewritten.
          *
-         * @param owner whether a reference here names a compartment owner
-         * @return the value (decoded) when validating or for a reference; null otherwise
+         * @param owner  whether a reference here names a compartment owner
+         * @param decode whether the value is needed (to be checked)
+         * @return the value (decoded) if needed or a reference; null otherwise
          */
-        private String string(boolean reference, boolean owner) {
+        private String string(boolean reference, boolean owner, boolean decode) {
             int start = pos;
             boolean ascii = scanString();
             int stop = pos; // after the closing quote
@@ -534,14 +551,14 @@ public final class SourceJson {
             if (stop - start > MAX_STRING) throw giveUp();
             checkNotPadded(start, stop, ascii);
             nonAscii |= !ascii;
-            if (!validating && !(reference && references != null)) {
+            // A local reference ("#x") is checked by HAPI against the contained resources.
+            if (reference && validating && in[start + 1] == '#') throw giveUp();
+            if (!decode && !(reference && (references != null || owner))) {
                 writeRange(start, stop);
                 return null;
             }
             String value = decode(start + 1, stop - 1, ascii);
             if (reference) {
-                // A local reference ("#x") is checked by HAPI against the contained resources.
-                if (validating && value.charAt(0) == '#') throw giveUp();
                 String target = references == null ? null : references.apply(value);
                 if (target != null) {
                     if (rewritten != null) rewritten[0]++;

@@ -5,6 +5,7 @@ import ca.uhn.fhir.parser.DataFormatException;
 import dev.bulkfhir.storage.binary.BinaryDocument;
 import dev.bulkfhir.storage.binary.BinarySource;
 import dev.bulkfhir.storage.resource.PatientCompartment;
+import dev.bulkfhir.storage.resource.ResourceStore;
 import dev.bulkfhir.storage.resource.StorageException;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.hl7.fhir.r4.model.Group;
@@ -112,7 +113,7 @@ public final class StoreResourceSource implements ResourceSource {
         List<String> patients = List.of();
         String order = INDEX_ORDER;
         if (query.patientCompartment() && query.patients() == null) {
-            sql.append(" AND EXISTS (SELECT 1 FROM bf_resource_patient p WHERE p.resource_pk = r.pk)");
+            sql.append(" AND r.patients IS NOT NULL");
         } else if (query.patientCompartment()) {
             // IN (subquery), not a correlated EXISTS with an IN list: H2 evaluates the latter very slowly.
             patients = new ArrayList<>(query.patients());
@@ -145,52 +146,40 @@ public final class StoreResourceSource implements ResourceSource {
     }
 
     /**
-     * A large patient list: each page's keys first (no JSON), then the page's compartment rows, then
-     * the JSON of only the rows that belong to a listed patient.
+     * A large patient list: each page's keys and compartments first (no JSON), then the JSON of only
+     * the rows that belong to a listed patient.
      */
     private void streamLargePatientList(Connection connection, ExportQuery query, ResourceSink sink)
             throws SQLException, IOException {
-        String keys = "SELECT r.pk FROM bf_resource r WHERE r.res_type = ? AND r.pk > ? AND r.deleted = FALSE"
+        String keys = "SELECT r.pk, r.patients FROM bf_resource r WHERE r.res_type = ? AND r.pk > ? AND r.deleted = FALSE"
                 + " AND " + LAST_UPDATED + " <= ?" + (query.since() != null ? " AND " + LAST_UPDATED + " > ?" : "")
-                + " AND EXISTS (SELECT 1 FROM bf_resource_patient p WHERE p.resource_pk = r.pk)"
-                + INDEX_ORDER + " LIMIT " + PAGE;
-        try (PreparedStatement keyQuery = connection.prepareStatement(keys);
-                PreparedStatement members = connection.prepareStatement("SELECT resource_pk, patient_id"
-                        + " FROM bf_resource_patient WHERE resource_pk >= ? AND resource_pk <= ?")) {
+                + " AND r.patients IS NOT NULL" + INDEX_ORDER + " LIMIT " + PAGE;
+        try (PreparedStatement keyQuery = connection.prepareStatement(keys)) {
             long after = Long.MIN_VALUE;
             while (true) {
                 keyQuery.setString(1, query.type());
                 keyQuery.setLong(2, after);
                 keyQuery.setLong(3, query.asOf().toEpochMilli());
                 if (query.since() != null) keyQuery.setLong(4, query.since().toEpochMilli());
-                List<Long> page = new ArrayList<>(PAGE);
+                List<Long> wanted = new ArrayList<>();
+                int rows = 0;
                 try (ResultSet row = keyQuery.executeQuery()) {
-                    while (row.next()) page.add(row.getLong(1));
-                }
-                if (page.isEmpty()) return;
-                after = page.get(page.size() - 1);
-                Set<Long> pageKeys = new HashSet<>(page);
-                Set<Long> wanted = new HashSet<>();
-                members.setLong(1, page.get(0));
-                members.setLong(2, after);
-                try (ResultSet row = members.executeQuery()) {
                     while (row.next()) {
-                        long pk = row.getLong(1);
-                        if (pageKeys.contains(pk) && query.patients().contains(row.getString(2))) wanted.add(pk);
+                        rows++;
+                        after = row.getLong(1);
+                        if (query.inScope(ResourceStore.patientsOf(row.getString(2)))) wanted.add(after);
                     }
                 }
                 if (!wanted.isEmpty()) {
-                    List<Long> ordered = new ArrayList<>(wanted);
-                    Collections.sort(ordered);
                     try (PreparedStatement json = connection.prepareStatement("SELECT pk, json" + idColumns(query, "")
-                            + " FROM bf_resource WHERE pk IN (" + placeholders(ordered.size()) + ") ORDER BY pk")) {
-                        for (int i = 0; i < ordered.size(); i++) json.setLong(i + 1, ordered.get(i));
+                            + " FROM bf_resource WHERE pk IN (" + placeholders(wanted.size()) + ") ORDER BY pk")) {
+                        for (int i = 0; i < wanted.size(); i++) json.setLong(i + 1, wanted.get(i));
                         try (ResultSet row = json.executeQuery()) {
                             while (row.next()) emit(query, row, 2, sink);
                         }
                     }
                 }
-                if (page.size() < PAGE) return;
+                if (rows < PAGE) return;
             }
         }
     }
