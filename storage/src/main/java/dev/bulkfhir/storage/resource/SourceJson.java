@@ -239,7 +239,7 @@ public final class SourceJson {
 
         /** Deeper than any resource HAPI's model describes but a few recursive ones (item.item...). */
         private static final int MAX_DEPTH = 64;
-        /** Longer numbers are beyond what HAPI's JSON parser reads. */
+        /** Longer numbers are left to HAPI's JSON parser and its limits. */
         private static final int MAX_NUMBER = 64;
         /** Longer strings are left to HAPI's JSON parser and its limits. */
         private static final int MAX_STRING = 1 << 20;
