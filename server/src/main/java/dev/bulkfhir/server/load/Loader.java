@@ -41,7 +41,7 @@ import java.util.stream.Stream;
  * <p>A pipeline with flat memory whatever the size of the files: the calling thread reads the
  * files and cuts them into chunks of raw JSON (at most 250 resources or 256 KB, see
  * {@link #batchSize(int)}); parser threads (one per core, each with its own HAPI parser) turn
- * chunks into resources; writer threads store each batch with one {@link ResourceStore#writeAll}
+ * chunks into resources; a writer thread stores each batch with one {@link ResourceStore#writeAll}
  * transaction.
  * The queues between the stages are short and the raw bytes in flight are capped, so a slow
  * database slows the reading down instead of filling the heap.
@@ -63,8 +63,8 @@ import java.util.stream.Stream;
  * {@code batch} (Synthea's hospital and practitioner files) are therefore loaded first.
  *
  * <p>Order: files in the order given, folders expanded recursively in name order (hidden files
- * skipped). Writers run in parallel, so if the same resource appears twice in one load, which
- * version ends up current is not defined.
+ * skipped). Chunks are parsed in parallel, so if the same resource appears in two chunks of one
+ * load, which version ends up current is not defined.
  */
 public final class Loader {
 
@@ -89,7 +89,12 @@ public final class Loader {
      */
     private int maxChunkBytes = 256 << 10;
     private int parserThreads = Math.max(1, Runtime.getRuntime().availableProcessors());
-    private int writerThreads = 2;
+    /**
+     * One writer by default. Measured on 2 cores: a second writer adds no throughput with H2 and
+     * costs about a third more writer CPU (the two contend for the same B-tree roots), which the
+     * parsers and the JIT compiler then lack.
+     */
+    private int writerThreads = 1;
 
     /**
      * @param out         where progress goes (a redrawn line on a terminal, a line every ten
@@ -110,7 +115,7 @@ public final class Loader {
         return this;
     }
 
-    /** Parser threads (default: one per core) and writer threads (default: 2). */
+    /** Parser threads (default: one per core) and writer threads (default: 1). */
     public Loader threads(int parsers, int writers) {
         if (parsers < 1 || writers < 1) throw new IllegalArgumentException("at least one thread of each kind");
         this.parserThreads = parsers;
@@ -204,7 +209,7 @@ public final class Loader {
         private final Chunk endOfChunks = new Chunk(null, null, 0, 0);
         private final Batch endOfBatches = new Batch(endOfChunks);
         private final BlockingQueue<Chunk> toParse = new ArrayBlockingQueue<>(parserThreads * 2);
-        private final BlockingQueue<Batch> toWrite = new ArrayBlockingQueue<>(writerThreads);
+        private final BlockingQueue<Batch> toWrite = new ArrayBlockingQueue<>(Math.max(writerThreads, 2));
         /** Kilobytes of raw JSON in flight between the reader and the database. */
         private final int memoryBudget = (int) Math.max(16 << 10, Runtime.getRuntime().maxMemory() / 16 / 1024);
         private final Semaphore memory = new Semaphore(memoryBudget);
