@@ -200,6 +200,30 @@ class CrudTest {
         assertEquals(ids(pages.get(1)), ids(previous));
     }
 
+    @Test
+    void aWholeTypePagesForwardAndBackInCreationOrder() {
+        List<String> created = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            created.add(client.create().resource(new org.hl7.fhir.r4.model.Practitioner()
+                    .addName(new org.hl7.fhir.r4.model.HumanName().setFamily("Walk" + i))).execute().getId().getIdPart());
+        }
+        List<Bundle> pages = new ArrayList<>();
+        Bundle page = client.search().forResource(org.hl7.fhir.r4.model.Practitioner.class).count(2)
+                .returnBundle(Bundle.class).execute();
+        List<String> walked = new ArrayList<>();
+        while (true) {
+            pages.add(page);
+            walked.addAll(ids(page));
+            if (page.getLink(Bundle.LINK_NEXT) == null) break;
+            page = client.loadPage().next(page).execute();
+        }
+        assertEquals(walked.size(), new HashSet<>(walked).size(), walked.toString());
+        assertEquals(created, walked.subList(walked.size() - created.size(), walked.size()));
+        for (int i = pages.size() - 1; i > 0; i--) {
+            assertEquals(ids(pages.get(i - 1)), ids(client.loadPage().previous(pages.get(i)).execute()));
+        }
+    }
+
     private static List<String> ids(Bundle bundle) {
         return bundle.getEntry().stream().map(e -> e.getResource().getIdElement().getIdPart()).toList();
     }

@@ -231,12 +231,19 @@ public final class ResourceStore {
             List<Object> params = new ArrayList<>();
             StringBuilder sql = new StringBuilder(
                     "SELECT r.pk, r.res_type, r.res_id, r.version, r.last_updated, r.deleted, r.json FROM bf_resource r");
-            if (query.patientId() != null) {
-                sql.append(" JOIN bf_resource_patient p ON p.resource_pk = r.pk AND p.patient_id = ?");
-                params.add(query.patientId());
-            }
             sql.append(" WHERE r.res_type = ? AND r.deleted = FALSE");
             params.add(query.type());
+            if (query.patientId() != null) {
+                // The patient's rows first, the cursor among them: given "r.pk > ?" beside it, H2
+                // walks the primary key from the cursor and tests every row of the table.
+                sql.append(" AND r.pk IN (SELECT p.resource_pk FROM bf_resource_patient p WHERE p.patient_id = ?");
+                params.add(query.patientId());
+                if (boundary != null) {
+                    sql.append(forward ? " AND p.resource_pk > ?" : " AND p.resource_pk < ?");
+                    params.add(boundary);
+                }
+                sql.append(")");
+            }
             if (query.ids() != null && !query.ids().isEmpty()) {
                 sql.append(" AND r.res_id IN (").append(String.join(",", Collections.nCopies(query.ids().size(), "?")))
                         .append(")");
@@ -250,11 +257,17 @@ public final class ResourceStore {
                 sql.append(" AND r.last_updated < ?");
                 params.add(query.updatedBefore().toEpochMilli());
             }
-            if (boundary != null) {
+            if (boundary != null && query.patientId() == null) {
                 sql.append(forward ? " AND r.pk > ?" : " AND r.pk < ?");
                 params.add(boundary);
             }
-            sql.append(forward ? " ORDER BY r.pk" : " ORDER BY r.pk DESC").append(" LIMIT ").append(chunk);
+            boolean typeWalk = query.patientId() == null && (query.ids() == null || query.ids().isEmpty())
+                    && query.updatedFrom() == null && query.updatedBefore() == null;
+            // A walk of the whole type names the (res_type, pk) index's own order: given ORDER BY pk
+            // alone, H2 sorts every row of the type for each page.
+            String order = typeWalk ? (forward ? "r.res_type, r.pk" : "r.res_type DESC, r.pk DESC")
+                    : (forward ? "r.pk" : "r.pk DESC");
+            sql.append(" ORDER BY ").append(order).append(" LIMIT ").append(chunk);
             int fetched = 0;
             try (Connection connection = dataSource.getConnection();
                     PreparedStatement statement = connection.prepareStatement(sql.toString())) {

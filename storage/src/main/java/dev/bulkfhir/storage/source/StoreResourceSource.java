@@ -106,32 +106,33 @@ public final class StoreResourceSource implements ResourceSource {
     private void streamCurrent(Connection connection, ExportQuery query, ResourceSink sink)
             throws SQLException, IOException {
         StringBuilder sql = new StringBuilder("SELECT r.pk, r.json" + idColumns(query, "r.") + " FROM bf_resource r"
-                + " WHERE r.res_type = ? AND r.pk > ? AND r.deleted = FALSE AND " + LAST_UPDATED + " <= ?");
+                + " WHERE r.res_type = ? AND r.deleted = FALSE AND " + LAST_UPDATED + " <= ?");
         if (query.since() != null) {
             sql.append(" AND ").append(LAST_UPDATED).append(" > ?");
         }
-        List<String> patients = List.of();
-        String order = INDEX_ORDER;
-        if (query.patientCompartment() && query.patients() == null) {
-            sql.append(" AND r.patients IS NOT NULL");
-        } else if (query.patientCompartment()) {
+        List<String> patients = query.patientCompartment() && query.patients() != null
+                ? new ArrayList<>(query.patients()) : List.of();
+        if (patients.isEmpty()) {
+            if (query.patientCompartment()) sql.append(" AND r.patients IS NOT NULL");
+            sql.append(" AND r.pk > ?").append(INDEX_ORDER);
+        } else {
+            // The listed patients' rows, found through the patient index, the cursor among them
+            // (beside the subquery, "r.pk > ?" makes H2 walk the table from the cursor instead).
             // IN (subquery), not a correlated EXISTS with an IN list: H2 evaluates the latter very slowly.
-            patients = new ArrayList<>(query.patients());
             sql.append(" AND r.pk IN (SELECT p.resource_pk FROM bf_resource_patient p WHERE p.patient_id IN (")
-                    .append(placeholders(patients.size())).append("))");
-            order = " ORDER BY r.pk"; // few rows, found through the primary key
+                    .append(placeholders(patients.size())).append(") AND p.resource_pk > ?) ORDER BY r.pk");
         }
-        sql.append(order).append(" LIMIT ").append(PAGE);
+        sql.append(" LIMIT ").append(PAGE);
         try (PreparedStatement statement = connection.prepareStatement(sql.toString())) {
             statement.setFetchSize(PAGE);
             long after = Long.MIN_VALUE;
             while (true) {
                 int i = 1;
                 statement.setString(i++, query.type());
-                statement.setLong(i++, after);
                 statement.setLong(i++, query.asOf().toEpochMilli());
                 if (query.since() != null) statement.setLong(i++, query.since().toEpochMilli());
                 for (String patient : patients) statement.setString(i++, patient);
+                statement.setLong(i, after);
                 int rows = 0;
                 try (ResultSet row = statement.executeQuery()) {
                     while (row.next()) {
