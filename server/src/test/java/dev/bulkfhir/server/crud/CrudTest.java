@@ -224,6 +224,46 @@ class CrudTest {
         }
     }
 
+    @Test
+    void lastUpdatedRangesWideAndNarrowFindExactlyTheirResources() throws Exception {
+        // Over 5,000 rows in a range, the store walks the type and filters; below, it reads the range.
+        Bundle first = new Bundle().setType(Bundle.BundleType.TRANSACTION);
+        for (int i = 0; i < 5_100; i++) {
+            first.addEntry().setResource(new org.hl7.fhir.r4.model.Location().setName("early-" + i))
+                    .getRequest().setMethod(Bundle.HTTPVerb.POST).setUrl("Location");
+        }
+        client.transaction().withBundle(first).execute();
+        Thread.sleep(5);
+        String between = new org.hl7.fhir.r4.model.InstantType(new java.util.Date()).getValueAsString();
+        Thread.sleep(5);
+        List<String> late = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            late.add(client.create().resource(new org.hl7.fhir.r4.model.Location().setName("late-" + i)).execute()
+                    .getId().getIdPart());
+        }
+        List<String> all = walkNames("Location?_lastUpdated=ge2000-01-01&_count=1000");
+        assertEquals(5_103, all.size());
+        assertEquals(5_103, new HashSet<>(all).size());
+        assertEquals(List.of("early-0", "late-2"), List.of(all.get(0), all.get(all.size() - 1)));
+        List<String> early = walkNames("Location?_lastUpdated=lt" + java.net.URLEncoder.encode(between,
+                java.nio.charset.StandardCharsets.UTF_8) + "&_count=1000");
+        assertEquals(5_100, early.size());
+        assertTrue(early.stream().allMatch(name -> name.startsWith("early-")));
+        assertEquals(List.of("late-0", "late-1", "late-2"), walkNames("Location?_lastUpdated=ge"
+                + java.net.URLEncoder.encode(between, java.nio.charset.StandardCharsets.UTF_8)));
+    }
+
+    /** The names of every Location a search finds, following its next links. */
+    private List<String> walkNames(String search) {
+        List<String> names = new ArrayList<>();
+        Bundle page = client.search().byUrl(search).returnBundle(Bundle.class).execute();
+        while (true) {
+            page.getEntry().forEach(e -> names.add(((org.hl7.fhir.r4.model.Location) e.getResource()).getName()));
+            if (page.getLink(Bundle.LINK_NEXT) == null) return names;
+            page = client.loadPage().next(page).execute();
+        }
+    }
+
     private static List<String> ids(Bundle bundle) {
         return bundle.getEntry().stream().map(e -> e.getResource().getIdElement().getIdPart()).toList();
     }

@@ -48,6 +48,8 @@ public final class ResourceStore {
 
     /** Rows per multi-row INSERT (PostgreSQL takes at most 32,767 parameters a statement). */
     private static final int ROWS_PER_INSERT = 500;
+    /** Rows of a _lastUpdated search above which walking the type beats sorting the range. */
+    private static final int SORTED_UPDATED_RANGE = 5_000;
 
     private final DataSource dataSource;
     private final FhirContext context;
@@ -181,6 +183,30 @@ public final class ResourceStore {
         });
     }
 
+    /** Whether the type has more than {@link #SORTED_UPDATED_RANGE} rows in the query's _lastUpdated range. */
+    private boolean manyUpdatedIn(ResourceQuery query) {
+        StringBuilder sql = new StringBuilder("SELECT COUNT(*) FROM (SELECT 1 FROM bf_resource WHERE res_type = ?");
+        List<Object> params = new ArrayList<>(List.of(query.type()));
+        if (query.updatedFrom() != null) {
+            sql.append(" AND last_updated >= ?");
+            params.add(query.updatedFrom().toEpochMilli());
+        }
+        if (query.updatedBefore() != null) {
+            sql.append(" AND last_updated < ?");
+            params.add(query.updatedBefore().toEpochMilli());
+        }
+        sql.append(" LIMIT ").append(SORTED_UPDATED_RANGE + 1).append(") t");
+        try (Connection connection = dataSource.getConnection();
+                PreparedStatement statement = connection.prepareStatement(sql.toString())) {
+            bind(statement, params.toArray());
+            try (ResultSet rows = statement.executeQuery()) {
+                return rows.next() && rows.getLong(1) > SORTED_UPDATED_RANGE;
+            }
+        } catch (SQLException e) {
+            throw new StorageException("Search failed: " + e.getMessage(), e);
+        }
+    }
+
     public boolean isEmpty() {
         try (Connection connection = dataSource.getConnection();
                 PreparedStatement statement = connection.prepareStatement("SELECT 1 FROM bf_resource LIMIT 1");
@@ -226,6 +252,11 @@ public final class ResourceStore {
         Long boundary = query.cursor() == null ? null : query.cursor().key();
         // Candidates come from the indexes in chunks; the filter may reject some of them.
         int chunk = Math.max(query.count() + 1, 50);
+        boolean typeWalk = query.patientId() == null && (query.ids() == null || query.ids().isEmpty())
+                && (query.updatedFrom() == null && query.updatedBefore() == null || manyUpdatedIn(query));
+        // A _lastUpdated range that holds many rows is walked in pk order too, the range a filter;
+        // a narrow one is read from the (res_type, last_updated) index and sorted.
+        String lastUpdated = typeWalk ? "(r.last_updated + 0)" : "r.last_updated";
         boolean exhausted = false;
         while (matches.size() <= query.count() && !exhausted) {
             List<Object> params = new ArrayList<>();
@@ -250,19 +281,17 @@ public final class ResourceStore {
                 params.addAll(query.ids());
             }
             if (query.updatedFrom() != null) {
-                sql.append(" AND r.last_updated >= ?");
+                sql.append(" AND ").append(lastUpdated).append(" >= ?");
                 params.add(query.updatedFrom().toEpochMilli());
             }
             if (query.updatedBefore() != null) {
-                sql.append(" AND r.last_updated < ?");
+                sql.append(" AND ").append(lastUpdated).append(" < ?");
                 params.add(query.updatedBefore().toEpochMilli());
             }
             if (boundary != null && query.patientId() == null) {
                 sql.append(forward ? " AND r.pk > ?" : " AND r.pk < ?");
                 params.add(boundary);
             }
-            boolean typeWalk = query.patientId() == null && (query.ids() == null || query.ids().isEmpty())
-                    && query.updatedFrom() == null && query.updatedBefore() == null;
             // A walk of the whole type names the (res_type, pk) index's own order: given ORDER BY pk
             // alone, H2 sorts every row of the type for each page.
             String order = typeWalk ? (forward ? "r.res_type, r.pk" : "r.res_type DESC, r.pk DESC")
