@@ -183,30 +183,6 @@ public final class ResourceStore {
         });
     }
 
-    /** Whether the type has more than {@link #SORTED_UPDATED_RANGE} rows in the query's _lastUpdated range. */
-    private boolean manyUpdatedIn(ResourceQuery query) {
-        StringBuilder sql = new StringBuilder("SELECT COUNT(*) FROM (SELECT 1 FROM bf_resource WHERE res_type = ?");
-        List<Object> params = new ArrayList<>(List.of(query.type()));
-        if (query.updatedFrom() != null) {
-            sql.append(" AND last_updated >= ?");
-            params.add(query.updatedFrom().toEpochMilli());
-        }
-        if (query.updatedBefore() != null) {
-            sql.append(" AND last_updated < ?");
-            params.add(query.updatedBefore().toEpochMilli());
-        }
-        sql.append(" LIMIT ").append(SORTED_UPDATED_RANGE + 1).append(") t");
-        try (Connection connection = dataSource.getConnection();
-                PreparedStatement statement = connection.prepareStatement(sql.toString())) {
-            bind(statement, params.toArray());
-            try (ResultSet rows = statement.executeQuery()) {
-                return rows.next() && rows.getLong(1) > SORTED_UPDATED_RANGE;
-            }
-        } catch (SQLException e) {
-            throw new StorageException("Search failed: " + e.getMessage(), e);
-        }
-    }
-
     public boolean isEmpty() {
         try (Connection connection = dataSource.getConnection();
                 PreparedStatement statement = connection.prepareStatement("SELECT 1 FROM bf_resource LIMIT 1");
@@ -339,6 +315,30 @@ public final class ResourceStore {
             next = forward ? null : new ResourceQuery.Cursor(true, query.cursor().key());
         }
         return new SearchPage(matches, next, previous);
+    }
+
+    /** Whether the type has more than {@link #SORTED_UPDATED_RANGE} rows in the query's _lastUpdated range. */
+    private boolean manyUpdatedIn(ResourceQuery query) {
+        StringBuilder sql = new StringBuilder("SELECT COUNT(*) FROM (SELECT 1 FROM bf_resource WHERE res_type = ?");
+        List<Object> params = new ArrayList<>(List.of(query.type()));
+        if (query.updatedFrom() != null) {
+            sql.append(" AND last_updated >= ?");
+            params.add(query.updatedFrom().toEpochMilli());
+        }
+        if (query.updatedBefore() != null) {
+            sql.append(" AND last_updated < ?");
+            params.add(query.updatedBefore().toEpochMilli());
+        }
+        sql.append(" LIMIT ").append(SORTED_UPDATED_RANGE + 1).append(") t");
+        try (Connection connection = dataSource.getConnection();
+                PreparedStatement statement = connection.prepareStatement(sql.toString())) {
+            bind(statement, params.toArray());
+            try (ResultSet rows = statement.executeQuery()) {
+                return rows.next() && rows.getLong(1) > SORTED_UPDATED_RANGE;
+            }
+        } catch (SQLException e) {
+            throw new StorageException("Search failed: " + e.getMessage(), e);
+        }
     }
 
     private List<StoredResource> query(String sql, Object... params) {
