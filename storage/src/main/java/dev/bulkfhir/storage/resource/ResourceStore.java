@@ -256,14 +256,7 @@ public final class ResourceStore {
                         .append(")");
                 params.addAll(query.ids());
             }
-            if (query.updatedFrom() != null) {
-                sql.append(" AND ").append(lastUpdated).append(" >= ?");
-                params.add(query.updatedFrom().toEpochMilli());
-            }
-            if (query.updatedBefore() != null) {
-                sql.append(" AND ").append(lastUpdated).append(" < ?");
-                params.add(query.updatedBefore().toEpochMilli());
-            }
+            appendUpdatedRange(query, lastUpdated, sql, params);
             if (boundary != null && query.patientId() == null) {
                 sql.append(forward ? " AND r.pk > ?" : " AND r.pk < ?");
                 params.add(boundary);
@@ -321,14 +314,7 @@ public final class ResourceStore {
     private boolean manyUpdatedIn(ResourceQuery query) {
         StringBuilder sql = new StringBuilder("SELECT COUNT(*) FROM (SELECT 1 FROM bf_resource WHERE res_type = ?");
         List<Object> params = new ArrayList<>(List.of(query.type()));
-        if (query.updatedFrom() != null) {
-            sql.append(" AND last_updated >= ?");
-            params.add(query.updatedFrom().toEpochMilli());
-        }
-        if (query.updatedBefore() != null) {
-            sql.append(" AND last_updated < ?");
-            params.add(query.updatedBefore().toEpochMilli());
-        }
+        appendUpdatedRange(query, "last_updated", sql, params);
         sql.append(" LIMIT ").append(SORTED_UPDATED_RANGE + 1).append(") t");
         try (Connection connection = dataSource.getConnection();
                 PreparedStatement statement = connection.prepareStatement(sql.toString())) {
@@ -338,6 +324,18 @@ public final class ResourceStore {
             }
         } catch (SQLException e) {
             throw new StorageException("Search failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** The query's _lastUpdated bounds as conditions on {@code column}, with their parameters. */
+    private static void appendUpdatedRange(ResourceQuery query, String column, StringBuilder sql, List<Object> params) {
+        if (query.updatedFrom() != null) {
+            sql.append(" AND ").append(column).append(" >= ?");
+            params.add(query.updatedFrom().toEpochMilli());
+        }
+        if (query.updatedBefore() != null) {
+            sql.append(" AND ").append(column).append(" < ?");
+            params.add(query.updatedBefore().toEpochMilli());
         }
     }
 
