@@ -36,6 +36,7 @@ import java.util.Set;
  *         .resources(source)                      // what export reads
  *         .dataDirectory(Path.of("/var/lib/bulk-fhir"))
  *         .auth(SmartAuth.tokens(clientsFile, keyFile, Duration.ofMinutes(5)))
+ *         .baseUrl("https://fhir.example.org/fhir") // the public URL: with our own tokens, required
  *         .start();
  * plugin.install(restfulServer);                  // in initialize(), after the host's own providers
  * ...
@@ -76,18 +77,23 @@ public final class BulkFhirPlugin implements AutoCloseable {
     /**
      * Registers the Binary provider (unless the host keeps Binary), the operations, the interceptors
      * and, with our own tokens, the token endpoint. Call it from {@code initialize()} after the host
-     * registered its own providers, or before the servlet starts.
+     * registered its own providers (and its address strategy), or before the servlet starts.
+     *
+     * @throws IllegalStateException with our own tokens but no configured base URL (see
+     *                               {@link Builder#baseUrl})
      */
     public synchronized void install(RestfulServer server) {
         if (installedIn != null) {
             throw new IllegalStateException("This Bulk FHIR plugin is already installed"
                     + (installedIn == server ? " in this server." : " in another server: build one plugin per server."));
         }
+        ServerBase resolved = base.resolvedFor(server);
+        auth.requireUsableBase(resolved);
         requireNoConflict(server);
         binaries.withSource(export.binarySource()).install(server);
         auth.interceptor().protect(export); // export's owner and readable types come from the token
-        export.install(server, base);
-        auth.install(server, base);
+        export.install(server, resolved);
+        auth.install(server, resolved);
         installedIn = server;
     }
 
@@ -150,7 +156,7 @@ public final class BulkFhirPlugin implements AutoCloseable {
         private ResourceStore binaryStore;
         private BinarySource hostBinaries;
         private SmartAuth auth;
-        private ServerBase base = ServerBase.fromRequests();
+        private ServerBase base = ServerBase.fromServer();
         private ExportSettings exportSettings = ExportSettings.defaults();
         private BinaryAccessSettings binarySettings = BinaryAccessSettings.defaults();
 
@@ -207,8 +213,17 @@ public final class BulkFhirPlugin implements AutoCloseable {
         }
 
         /**
-         * The public base URL written into status URLs, manifests and the SMART configuration, for a
-         * server behind a proxy. Default: the base HAPI derives for each request.
+         * The public FHIR base URL, as clients reach it (behind a proxy: the proxy's URL), written into
+         * status URLs, manifests and the SMART configuration; client assertions must name the token
+         * endpoint under it ({@code [baseUrl]/auth/token}).
+         *
+         * <p>Without it: if the server has a {@code HardcodedServerAddressStrategy} when the plugin is
+         * installed, its URL. Otherwise the base depends on who issues tokens: with
+         * {@link SmartAuth#tokens} {@link BulkFhirPlugin#install} refuses to install, because the only
+         * other source is the request's {@code Host} header, which the client chooses (a forged one would
+         * be accepted as the token audience and echoed into the discovery document); with
+         * {@link SmartAuth#host} or {@link SmartAuth#off} the plugin follows the server's address
+         * strategy per request, as HAPI's own links (Location, Bundle links) do.
          */
         public Builder baseUrl(String url) {
             this.base = ServerBase.fixed(url);

@@ -17,6 +17,8 @@ import java.nio.file.Path;
  * @param auth      SMART Backend Services; {@link #defaults} has it off, the command line on
  * @param export    Bulk Data export: workers, limits, file size, retention; null: the defaults
  * @param binary    where Binary content is kept and how much a wrapped read may carry; null: the defaults
+ * @param baseUrl   the public FHIR base URL clients use (token audience, links); null:
+ *                  {@code http://host:port/basePath} with the port actually bound
  */
 public record ServerSettings(
         String host,
@@ -31,7 +33,8 @@ public record ServerSettings(
         long demoSeed,
         AuthSettings auth,
         ExportSettings export,
-        BinarySettings binary) {
+        BinarySettings binary,
+        String baseUrl) {
 
     /** Without auth settings: auth off. */
     public ServerSettings(String host, int port, String basePath, Path dataDir, String jdbcUrl, String jdbcUser,
@@ -54,6 +57,14 @@ public record ServerSettings(
                 null);
     }
 
+    /** With the base URL from host, port and base path. */
+    public ServerSettings(String host, int port, String basePath, Path dataDir, String jdbcUrl, String jdbcUser,
+            String jdbcPassword, boolean demo, int demoPatients, long demoSeed, AuthSettings auth,
+            ExportSettings export, BinarySettings binary) {
+        this(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients, demoSeed, auth, export,
+                binary, null);
+    }
+
     public ServerSettings {
         if (auth == null) {
             auth = AuthSettings.off();
@@ -70,6 +81,11 @@ public record ServerSettings(
         return new ServerSettings("127.0.0.1", 0, "/fhir", dataDir, null, null, null, false, 0, 1L);
     }
 
+    public ServerSettings withBaseUrl(String newBaseUrl) {
+        return new ServerSettings(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients,
+                demoSeed, auth, export, binary, newBaseUrl);
+    }
+
     public String effectiveJdbcUrl() {
         return jdbcUrl != null ? jdbcUrl : Database.h2Url(dataDir);
     }
@@ -83,21 +99,21 @@ public record ServerSettings(
 
     public ServerSettings withPort(int newPort) {
         return new ServerSettings(host, newPort, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo,
-                demoPatients, demoSeed, auth, export, binary);
+                demoPatients, demoSeed, auth, export, binary, baseUrl);
     }
 
     public ServerSettings withDemo(int patients) {
         return new ServerSettings(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, true, patients,
-                demoSeed, auth, export, binary);
+                demoSeed, auth, export, binary, baseUrl);
     }
 
     public ServerSettings withAuth(AuthSettings newAuth) {
         return new ServerSettings(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients,
-                demoSeed, newAuth, export, binary);
+                demoSeed, newAuth, export, binary, baseUrl);
     }
 
     public ServerSettings withExport(ExportSettings newExport) {
         return new ServerSettings(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients,
-                demoSeed, auth, newExport, binary);
+                demoSeed, auth, newExport, binary, baseUrl);
     }
 }

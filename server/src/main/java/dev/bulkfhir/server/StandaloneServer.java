@@ -2,6 +2,7 @@ package dev.bulkfhir.server;
 
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.api.EncodingEnum;
+import ca.uhn.fhir.rest.server.HardcodedServerAddressStrategy;
 import ca.uhn.fhir.rest.server.RestfulServer;
 import ca.uhn.fhir.rest.server.provider.ServerCapabilityStatementProvider;
 import dev.bulkfhir.server.crud.BundleProvider;
@@ -10,6 +11,7 @@ import dev.bulkfhir.server.crud.CursorPagingProvider;
 import dev.bulkfhir.server.crud.StoredResourceProvider;
 import dev.bulkfhir.server.demo.DemoData;
 import dev.bulkfhir.providers.BulkFhirPlugin;
+import dev.bulkfhir.providers.ServerBase;
 import dev.bulkfhir.providers.auth.SmartAuth;
 import dev.bulkfhir.providers.binary.BinaryAccessSettings;
 import dev.bulkfhir.storage.Database;
@@ -64,16 +66,6 @@ public final class StandaloneServer implements AutoCloseable {
             long count = DemoData.populate(store, settings.demoPatients(), settings.demoSeed());
             log.info("Demo data ready: {} resources", count);
         }
-        plugin = BulkFhirPlugin.builder(context)
-                .resources(new StoreResourceSource(database.dataSource(), context, store.binaries()))
-                .dataDirectory(settings.dataDir())
-                .jobDatabase(database.dataSource())
-                .binaryStore(store)
-                .auth(auth)
-                .export(settings.export())
-                .binary(new BinaryAccessSettings(settings.binary().maxWrapped()))
-                .start();
-
         QueuedThreadPool threads = new QueuedThreadPool(200, 8);
         threads.setName("http");
         jetty = new Server(threads);
@@ -83,24 +75,59 @@ public final class StandaloneServer implements AutoCloseable {
         jetty.addConnector(connector);
         jetty.setStopTimeout(10_000);
         jetty.setStopAtShutdown(false);
-
-        ServletContextHandler handler = new ServletContextHandler(ServletContextHandler.NO_SESSIONS);
-        handler.setContextPath("/");
-        String basePath = settings.normalizedBasePath();
-        ServletHolder fhir = new ServletHolder("fhir", new FhirServlet());
-        fhir.setInitOrder(0); // HAPI scans its 146 providers at start, not in the first client's request
-        handler.addServlet(fhir, (basePath.equals("/") ? "" : basePath) + "/*");
-        jetty.setHandler(handler);
-        jetty.setErrorHandler(new FhirErrorHandler(context, basePath));
-        jetty.start();
-
-        String host = settings.host().contains(":") ? "[" + settings.host() + "]" : settings.host();
-        baseUrl = "http://" + host + ":" + connector.getLocalPort() + (basePath.equals("/") ? "" : basePath);
+        connector.open(); // the port is known now, so the base URL is, before anything is served
+        try {
+            serve(connector);
+        } catch (Exception | Error e) {
+            connector.close();
+            throw e;
+        }
         return this;
     }
 
+    private void serve(ServerConnector connector) throws Exception {
+        String basePath = settings.normalizedBasePath();
+        baseUrl = settings.baseUrl() != null ? ServerBase.fixed(settings.baseUrl()).url()
+                : boundBaseUrl(connector.getLocalPort(), basePath);
+
+        plugin = BulkFhirPlugin.builder(context)
+                .resources(new StoreResourceSource(database.dataSource(), context, store.binaries()))
+                .dataDirectory(settings.dataDir())
+                .jobDatabase(database.dataSource())
+                .binaryStore(store)
+                .auth(auth)
+                .baseUrl(baseUrl)
+                .export(settings.export())
+                .binary(new BinaryAccessSettings(settings.binary().maxWrapped()))
+                .start();
+
+        ServletContextHandler handler = new ServletContextHandler(ServletContextHandler.NO_SESSIONS);
+        handler.setContextPath("/");
+        ServletHolder fhir = new ServletHolder("fhir", new FhirServlet());
+        fhir.setInitOrder(0); // HAPI scans its 146 providers at start, not in the first client's request
+        handler.addServlet(fhir, (basePath.equals("/") ? "" : basePath) + "/*");
+        if (auth.issuesTokens() && !basePath.equals("/")) {
+            // Clients look for the discovery document at the host's root as well as under the FHIR base.
+            handler.addServlet(new ServletHolder("smart-configuration", auth.discoveryServlet(baseUrl)),
+                    SmartAuth.DISCOVERY_PATH);
+        }
+        jetty.setHandler(handler);
+        jetty.setErrorHandler(new FhirErrorHandler(context, basePath));
+        jetty.start();
+    }
+
+    /** The public FHIR base URL: {@code --base-url}, or else the address the server is bound to. */
     public String baseUrl() {
         return baseUrl;
+    }
+
+    private String boundBaseUrl(int port, String basePath) {
+        String host = settings.host().contains(":") ? "[" + settings.host() + "]" : settings.host();
+        if (host.equals("0.0.0.0") || host.equals("[::]")) {
+            log.warn("Listening on all addresses without --base-url: links and the token audience name {},"
+                    + " which clients cannot reach. Set --base-url to the URL clients use.", host);
+        }
+        return "http://" + host + ":" + port + (basePath.equals("/") ? "" : basePath);
     }
 
     public int port() {
@@ -160,6 +187,8 @@ public final class StandaloneServer implements AutoCloseable {
         @Override
         protected void initialize() {
             setDefaultResponseEncoding(EncodingEnum.JSON);
+            // Location headers and Bundle links name the configured base, never the request's Host.
+            setServerAddressStrategy(new HardcodedServerAddressStrategy(baseUrl));
             CursorPagingProvider paging = new CursorPagingProvider(store);
             setPagingProvider(paging);
             List<StoredResourceProvider> providers = new ArrayList<>();

@@ -10,6 +10,7 @@ import ca.uhn.fhir.jpa.binary.provider.BinaryAccessProvider;
 import ca.uhn.fhir.jpa.provider.JpaCapabilityStatementProvider;
 import ca.uhn.fhir.jpa.search.DatabaseBackedPagingProvider;
 import ca.uhn.fhir.rest.api.EncodingEnum;
+import ca.uhn.fhir.rest.server.HardcodedServerAddressStrategy;
 import ca.uhn.fhir.rest.server.RestfulServer;
 import ca.uhn.fhir.rest.server.provider.ResourceProviderFactory;
 import ca.uhn.fhir.rest.server.util.ISearchParamRegistry;
@@ -79,8 +80,12 @@ public final class JpaHost implements AutoCloseable {
             FhirContext context = spring.getBean(FhirContext.class);
             // Its own interceptor service, as HAPI's starter does: the DAOs call the hooks of the JPA
             // interceptor service and of the request's server both, so sharing one would call each twice.
+            http = FhirOnJetty.bind();
+            baseUrl = http.baseUrl();
             server = new RestfulServer(context);
             server.setDefaultResponseEncoding(EncodingEnum.JSON);
+            // Its links (and the plugin's token audience) name its configured address, not the Host header.
+            server.setServerAddressStrategy(new HardcodedServerAddressStrategy(baseUrl));
             server.registerProviders(spring.getBean("myResourceProvidersR4", ResourceProviderFactory.class)
                     .createProviders());
             server.registerProvider(spring.getBean("mySystemProviderR4"));
@@ -94,8 +99,7 @@ public final class JpaHost implements AutoCloseable {
                 customizer.customize(server, spring);
             }
 
-            http = FhirOnJetty.serve(server);
-            baseUrl = http.baseUrl();
+            http.serve(server);
             return this;
         } catch (Exception | Error e) {
             close();

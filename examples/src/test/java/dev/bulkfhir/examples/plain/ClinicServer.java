@@ -25,10 +25,13 @@ final class ClinicServer implements AutoCloseable {
     final String base;
 
     ClinicServer(Path dataDir, SmartAuth auth) throws Exception {
+        http = FhirOnJetty.bind();
+        base = http.baseUrl();
         plugin = BulkFhirPlugin.builder(CONTEXT)
                 .resources(new ClinicResourceSource(records)) // export reads the host's storage
                 .dataDirectory(dataDir)                       // files, job table, Binaries
                 .auth(auth)
+                .baseUrl(base)                                // the URL clients use (token audience)
                 .start();
         RestfulServer fhir = new RestfulServer(CONTEXT) {
             @Override
@@ -39,8 +42,7 @@ final class ClinicServer implements AutoCloseable {
             }
         };
 
-        http = FhirOnJetty.serve(fhir);
-        base = http.baseUrl();
+        http.serve(fhir);
     }
 
     @Override

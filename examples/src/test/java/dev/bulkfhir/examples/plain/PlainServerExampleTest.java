@@ -1,6 +1,7 @@
 package dev.bulkfhir.examples.plain;
 
 import ca.uhn.fhir.rest.annotation.Operation;
+import ca.uhn.fhir.rest.server.HardcodedServerAddressStrategy;
 import ca.uhn.fhir.rest.server.RestfulServer;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.bulkfhir.examples.BulkDataClient;
@@ -165,6 +166,27 @@ class PlainServerExampleTest {
                 .builder(ClinicServer.CONTEXT).resources(new ClinicResourceSource(server.records)).dataDirectory(other)
                 .start());
         assertTrue(noAuth.getMessage().contains("auth(...)"), noAuth.getMessage());
+    }
+
+    @Test
+    void ownTokensNeedAConfiguredBaseUrl(@TempDir Path other) throws Exception {
+        SmartAuth tokens = SmartAuth.tokens(other.resolve("clients.json"), other.resolve("signing-key.jwk"),
+                Duration.ofMinutes(5));
+        try (BulkFhirPlugin plugin = BulkFhirPlugin.builder(ClinicServer.CONTEXT)
+                .resources(new ClinicResourceSource(server.records)).dataDirectory(other).auth(tokens).start()) {
+            // HAPI's default address strategy takes the base from the request's Host header.
+            RestfulServer fromRequests = new RestfulServer(ClinicServer.CONTEXT);
+            String refusal = assertThrows(IllegalStateException.class, () -> plugin.install(fromRequests)).getMessage();
+            assertTrue(refusal.contains("baseUrl(") && refusal.contains("HardcodedServerAddressStrategy"), refusal);
+            assertTrue(fromRequests.getInterceptorService().getAllRegisteredInterceptors().isEmpty(),
+                    "nothing was installed");
+
+            RestfulServer configured = new RestfulServer(ClinicServer.CONTEXT);
+            configured.setServerAddressStrategy(new HardcodedServerAddressStrategy("https://fhir.example.org/fhir"));
+            plugin.install(configured); // a hardcoded address is configuration
+        }
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> BulkFhirPlugin.builder(ClinicServer.CONTEXT)
+                .baseUrl("fhir.example.org/fhir")).getMessage().contains("absolute http(s) URL"));
     }
 
     /** A server's own bulk export, as HAPI JPA's would be. */

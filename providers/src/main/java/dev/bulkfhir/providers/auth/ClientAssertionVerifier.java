@@ -16,7 +16,6 @@ import com.nimbusds.jwt.proc.DefaultJWTProcessor;
 import java.text.ParseException;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Collections;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
@@ -26,7 +25,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * Checks a SMART Backend Services client assertion (RFC 7523 {@code private_key_jwt}): signed
  * RS384 or ES384 by the key its {@code kid} names in the client's registered JWKS;
  * {@code iss} = {@code sub} = a registered client_id; {@code aud} = the token endpoint's URL;
- * {@code exp} not past and at most five minutes ahead; a {@code jti} not seen before.
+ * {@code exp} not past and at most five minutes ahead; a non-blank {@code jti} not seen before.
  */
 final class ClientAssertionVerifier {
 
@@ -44,9 +43,10 @@ final class ClientAssertionVerifier {
     }
 
     /**
-     * @param tokenUrls the URLs the token endpoint answers at; {@code aud} must be one of them
+     * @param tokenUrl the token endpoint's configured URL, which {@code aud} must name (never one built
+     *                 from the request, whose Host header the client chooses)
      */
-    RegisteredClient verify(String assertion, Set<String> tokenUrls) throws TokenError {
+    RegisteredClient verify(String assertion, String tokenUrl) throws TokenError {
         SignedJWT jwt;
         JWTClaimsSet unverified;
         try {
@@ -101,9 +101,9 @@ final class ClientAssertionVerifier {
         if (expires.isAfter(now.plus(MAX_LIFETIME).plusSeconds(CLOCK_SKEW_SECONDS))) {
             throw TokenError.invalidClient("client_assertion's exp " + expires + " is more than 5 minutes ahead.");
         }
-        if (claims.getAudience() == null || Collections.disjoint(claims.getAudience(), tokenUrls)) {
+        if (claims.getAudience() == null || !claims.getAudience().contains(tokenUrl)) {
             throw TokenError.invalidClient("client_assertion's aud is " + claims.getAudience()
-                    + "; it must be this token endpoint's URL, " + tokenUrls.iterator().next() + ".");
+                    + "; it must be this token endpoint's URL, " + tokenUrl + ".");
         }
         // Mutable sets: Nimbus asks them contains(null), which Set.of refuses.
         DefaultJWTClaimsVerifier<SecurityContext> rest = new DefaultJWTClaimsVerifier<>(null,
@@ -116,6 +116,11 @@ final class ClientAssertionVerifier {
             throw TokenError.invalidClient("client_assertion was rejected: " + e.getMessage() + ".");
         }
 
+        if (claims.getJWTID() == null || claims.getJWTID().isBlank()) {
+            // Nimbus counts "" as present; but an empty jti is one every assertion could share.
+            throw TokenError.invalidClient("client_assertion has an empty jti: give every assertion a new,"
+                    + " unique jti (e.g. a random UUID).");
+        }
         usedAssertions.values().removeIf(expiry -> expiry.plusSeconds(CLOCK_SKEW_SECONDS).isBefore(now));
         if (usedAssertions.putIfAbsent(clientId + " " + claims.getJWTID(), expires) != null) {
             throw TokenError.invalidClient("client_assertion with jti '" + claims.getJWTID()

@@ -37,15 +37,22 @@ import java.util.Map;
  *
  * {@code jwks_uri} is a file path (relative to the clients file), a {@code file:} URI, or an
  * http(s) URL whose keys are fetched and cached. The file may be missing (no clients yet); it is
- * read again whenever it changes, so {@code keygen --clients FILE} needs no restart. A change that
- * does not parse is logged and the clients before it stay.
+ * read again whenever it changes (its modification time or size), so {@code keygen --clients FILE}
+ * needs no restart, and removing a client or narrowing its scope takes effect for the tokens it
+ * already holds too ({@link #recheck}). A change that does not parse is logged and the clients before
+ * it stay.
  */
 public final class ClientRegistry {
 
     private static final Logger log = LoggerFactory.getLogger(ClientRegistry.class);
 
+    /** Requests see the file as it was at most this long ago: one stat per interval, not per request. */
+    static final long RECHECK_NANOS = java.time.Duration.ofSeconds(1).toNanos();
+
     private final Path file;
     private volatile Snapshot snapshot;
+    /** When requests last looked at the file ({@link System#nanoTime}). */
+    private volatile long checkedAt = System.nanoTime();
 
     private record Snapshot(FileTime modified, long size, Map<String, RegisteredClient> clients) {
     }
@@ -64,12 +71,34 @@ public final class ClientRegistry {
         return file;
     }
 
+    /** The client as the file registers it now (the file is looked at on every call: for token requests). */
     public RegisteredClient find(String clientId) {
         return current().clients().get(clientId);
     }
 
     public int size() {
         return current().clients().size();
+    }
+
+    /**
+     * What a token issued earlier still allows: its scopes cut to those its client is registered for
+     * now. Cheap enough for every request: the file is looked at no more than once a second.
+     *
+     * @throws InvalidTokenException if the client is no longer registered
+     */
+    ClientAccess recheck(ClientAccess issued) throws InvalidTokenException {
+        long now = System.nanoTime();
+        Snapshot known = snapshot;
+        if (now - checkedAt >= RECHECK_NANOS) {
+            checkedAt = now;
+            known = current();
+        }
+        RegisteredClient client = known.clients().get(issued.clientId());
+        if (client == null) {
+            throw new InvalidTokenException("The access token's client '" + issued.clientId()
+                    + "' is no longer registered with this server.");
+        }
+        return ClientAccess.of(issued.clientId(), SmartScope.grant(issued.scopes(), client.scopes()));
     }
 
     private Snapshot current() {

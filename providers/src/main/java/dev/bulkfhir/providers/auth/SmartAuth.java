@@ -5,6 +5,10 @@ import ca.uhn.fhir.rest.server.RestfulServer;
 import com.nimbusds.jose.JOSEException;
 import dev.bulkfhir.providers.ServerBase;
 
+import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -37,7 +41,13 @@ public final class SmartAuth {
     }
 
     public static SmartAuth tokens(ClientRegistry clients, AccessTokenIssuer issuer) {
-        return new SmartAuth(RequestAuthorizer.bearerTokens(issuer.verifier()), clients, issuer);
+        RequestAuthorizer bearer = RequestAuthorizer.bearerTokens(issuer.verifier());
+        // A token holds no more than its client's registration holds now (the client may be gone).
+        RequestAuthorizer registered = request -> {
+            ClientAccess issued = bearer.authorize(request);
+            return issued == null ? null : clients.recheck(issued);
+        };
+        return new SmartAuth(registered, clients, issuer);
     }
 
     /**
@@ -75,13 +85,49 @@ public final class SmartAuth {
         return interceptor;
     }
 
-    /** Registers the interceptor and, with our own tokens, the token endpoint and discovery document. */
+    /**
+     * Refuses a base derived from each request when this server issues tokens: a client assertion's
+     * {@code aud} must name the token endpoint, and a URL built from the request's {@code Host} header
+     * would let any client name a host of its own choosing.
+     */
+    public void requireUsableBase(ServerBase base) {
+        if (issuesTokens() && !base.isFixed()) {
+            throw new IllegalStateException("With its own tokens (SmartAuth.tokens) the plugin needs the server's"
+                    + " public base URL from configuration, not from the request's Host header: client assertions"
+                    + " must name the token endpoint under it. Give the builder baseUrl(\"https://fhir.example.org/fhir\")"
+                    + " (the URL clients use), or the server a HardcodedServerAddressStrategy before install.");
+        }
+    }
+
+    /**
+     * Registers the interceptor and, with our own tokens, the token endpoint and discovery document
+     * (which need a {@link ServerBase#isFixed() fixed} base).
+     */
     public void install(RestfulServer server, ServerBase base) {
+        requireUsableBase(base);
         server.registerInterceptor(interceptor);
         if (issuesTokens()) {
             FhirContext context = server.getFhirContext();
-            server.registerInterceptor(new SmartEndpoints(new TokenEndpoint(clients, issuer, context), base));
+            server.registerInterceptor(new SmartEndpoints(new TokenEndpoint(clients, issuer, context), base.url()));
             server.registerInterceptor(new SmartCapabilityStatement(base));
         }
+    }
+
+    /**
+     * The discovery document for {@code baseUrl} as a servlet of its own, for a host that also serves
+     * it outside the FHIR base (clients look for {@code /.well-known/smart-configuration} at the
+     * host's root too). Only with our own tokens.
+     */
+    public HttpServlet discoveryServlet(String baseUrl) {
+        if (!issuesTokens()) {
+            throw new IllegalStateException("Only a server that issues its own tokens has a SMART configuration");
+        }
+        String base = ServerBase.fixed(baseUrl).url();
+        return new HttpServlet() {
+            @Override
+            protected void service(HttpServletRequest request, HttpServletResponse response) throws IOException {
+                SmartConfiguration.serve(base, request, response);
+            }
+        };
     }
 }

@@ -34,7 +34,7 @@ final class TokenEndpoint {
         this.resourceTypes = context.getResourceTypes();
     }
 
-    /** @param tokenUrl this endpoint's URL, which a client assertion's {@code aud} must name */
+    /** @param tokenUrl this endpoint's configured public URL, which a client assertion's {@code aud} must name */
     void serve(String tokenUrl, HttpServletRequest request, HttpServletResponse response) throws IOException {
         if (!request.getMethod().equals("POST")) {
             response.setHeader("Allow", "POST");
@@ -91,7 +91,7 @@ final class TokenEndpoint {
             throw TokenError.invalidRequest("scope is missing: ask for SMART system scopes, e.g. system/*.read.");
         }
 
-        RegisteredClient client = assertions.verify(assertion, new java.util.HashSet<>(List.of(tokenUrl, request.getRequestURL().toString())));
+        RegisteredClient client = assertions.verify(assertion, tokenUrl);
 
         List<SmartScope> asked = SmartScope.parseAll(scope).stream()
                 .filter(wanted -> wanted.resourceType().equals(SmartScope.ANY_TYPE)

@@ -4,7 +4,11 @@ import dev.bulkfhir.providers.export.ExportSettings;
 import dev.bulkfhir.server.BinarySettings;
 import dev.bulkfhir.server.ServerSettings;
 import dev.bulkfhir.server.StandaloneServer;
+import dev.bulkfhir.providers.ServerBase;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -28,6 +32,12 @@ final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--base-path", defaultValue = "/fhir", description = "Path of the FHIR base (default: ${DEFAULT-VALUE}).")
     String basePath;
+
+    @Option(names = "--base-url", paramLabel = "URL",
+            description = "The public FHIR base URL clients use, e.g. https://fhir.example.org/fhir behind a proxy:"
+                    + " token audience, discovery document, status, manifest and Location URLs name it"
+                    + " (default: http://HOST:PORT/BASE-PATH with the port actually bound; never the request's Host).")
+    String baseUrl;
 
     @Option(names = "--demo", defaultValue = "false", fallbackValue = "true", arity = "0..1",
             description = "Fill an empty database with a synthetic demo population at start.")
@@ -78,11 +88,15 @@ final class ServeCommand implements Callable<Integer> {
                     + " (default: all data, as the Bulk Data IG asks).")
     String exportDefaultSince;
 
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
         ServerSettings settings = new ServerSettings(host, port, basePath, storage.dataDir,
                 blankToNull(storage.jdbcUrl), storage.jdbcUser, storage.jdbcPassword, demo, demoPatients, demoSeed,
-                auth.settings(), exportSettings(), new BinarySettings(binaryInlineThreshold, binaryMaxWrapped));
+                auth.settings(), exportSettings(), new BinarySettings(binaryInlineThreshold, binaryMaxWrapped),
+                publicBaseUrl());
         StandaloneServer server = new StandaloneServer(settings).start();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -112,6 +126,17 @@ final class ServeCommand implements Callable<Integer> {
                 exportMaxJobs, exportFileMaxResources, exportFileMaxMb * 1024 * 1024,
                 ExportSettings.parseDuration(exportRetention), ExportSettings.parseDuration(exportDefaultSince),
                 defaults.lease());
+    }
+
+    private String publicBaseUrl() {
+        if (baseUrl == null || baseUrl.isBlank()) {
+            return null;
+        }
+        try {
+            return ServerBase.fixed(baseUrl.trim()).url();
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--base-url: " + e.getMessage());
+        }
     }
 
     private static String blankToNull(String text) {

@@ -243,6 +243,43 @@ class AuthInterceptorTest {
                 "system/Encounter.read");
     }
 
+    /** The first answer to {@code request} that {@code done} accepts, within five seconds. */
+    static HttpResponse<String> eventually(java.util.concurrent.Callable<HttpResponse<String>> request,
+            java.util.function.Predicate<HttpResponse<String>> done) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (true) {
+            HttpResponse<String> response = request.call();
+            if (done.test(response) || System.nanoTime() > deadline) {
+                return response;
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    @Test
+    void aTokenStopsWorkingWhenItsClientIsRemoved() throws Exception {
+        auth.register("leaving", JWSAlgorithm.RS384, "system/*.read");
+        String token = auth.token("leaving", "system/*.read");
+        assertEquals(200, auth.get("/Patient/p1", token).statusCode());
+        auth.unregister("leaving");
+        HttpResponse<String> refused = eventually(() -> auth.get("/Patient/p1", token),
+                response -> response.statusCode() != 200);
+        assertUnauthorized(refused, true, "'leaving' is no longer registered");
+        assertFalse(refused.body().contains("Lovelace"), refused.body());
+        assertUnauthorized(auth.get("/$export", token), true, "no longer registered");
+    }
+
+    @Test
+    void narrowedScopesApplyToTokensAlreadyIssued() throws Exception {
+        auth.register("shrinking", JWSAlgorithm.RS384, "system/*.read");
+        String token = auth.token("shrinking", "system/*.read");
+        assertEquals(200, auth.get("/Encounter/e1", token).statusCode());
+        auth.rescope("shrinking", "system/Patient.read");
+        assertForbidden(eventually(() -> auth.get("/Encounter/e1", token), response -> response.statusCode() != 200),
+                "system/Encounter.read");
+        assertEquals(200, auth.get("/Patient/p1", token).statusCode(), "what it still holds still works");
+    }
+
     @Test
     void tokensSurviveARestart(@TempDir Path otherDir) throws Exception {
         String token;

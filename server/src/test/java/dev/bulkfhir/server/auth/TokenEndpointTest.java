@@ -162,6 +162,19 @@ class TokenEndpointTest {
     }
 
     @Test
+    void missingOrEmptyJtiIsInvalidClient() throws Exception {
+        assertError(auth.post(AuthFixture.form(sign("reader", auth.claims("reader").jwtID(null).build()),
+                "system/*.read")), "invalid_client", "jti");
+        for (String blank : new String[] {"", " "}) {
+            // Twice: a blank jti would otherwise be one that every assertion shares.
+            for (int attempt = 0; attempt < 2; attempt++) {
+                assertError(auth.post(AuthFixture.form(sign("reader", auth.claims("reader").jwtID(blank).build()),
+                        "system/*.read")), "invalid_client", "jti");
+            }
+        }
+    }
+
+    @Test
     void issAndSubMustBeTheClientId() throws Exception {
         JWTClaimsSet claims = auth.claims("reader").subject("someone-else").build();
         assertError(auth.post(AuthFixture.form(sign("reader", claims), "system/*.read")), "invalid_client",
@@ -226,6 +239,24 @@ class TokenEndpointTest {
         assertTrue(((List<?>) body.get("scopes_supported")).contains("system/*.read"));
         assertTrue(((List<?>) body.get("capabilities")).containsAll(
                 List.of("client-confidential-asymmetric", "permission-v1", "permission-v2")));
+    }
+
+    @Test
+    void smartConfigurationIsAlsoAtTheHostRoot() throws Exception {
+        HttpResponse<String> underBase = auth.get("/.well-known/smart-configuration", null);
+        HttpResponse<String> atRoot = AuthFixture.http.send(HttpRequest.newBuilder(URI.create(
+                "http://127.0.0.1:" + auth.server.port() + "/.well-known/smart-configuration")).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, atRoot.statusCode(), atRoot.body());
+        assertTrue(atRoot.headers().firstValue("Content-Type").orElse("").startsWith("application/json"));
+        assertEquals(AuthFixture.json(underBase), AuthFixture.json(atRoot));
+        assertEquals(auth.tokenUrl(), AuthFixture.json(atRoot).get("token_endpoint"));
+
+        HttpResponse<String> post = AuthFixture.http.send(HttpRequest.newBuilder(URI.create(
+                "http://127.0.0.1:" + auth.server.port() + "/.well-known/smart-configuration"))
+                .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(405, post.statusCode(), post.body());
+        assertEquals("GET, HEAD", post.headers().firstValue("Allow").orElse(null));
     }
 
     @Test
