@@ -4,12 +4,15 @@ import ca.uhn.fhir.interceptor.api.Hook;
 import ca.uhn.fhir.interceptor.api.Pointcut;
 import ca.uhn.fhir.rest.api.RestOperationTypeEnum;
 import ca.uhn.fhir.rest.api.server.RequestDetails;
+import ca.uhn.fhir.rest.api.server.ResponseDetails;
 import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
 import dev.bulkfhir.providers.HookRefusals;
 import dev.bulkfhir.providers.export.BulkExport;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import org.hl7.fhir.instance.model.api.IBaseResource;
+import org.hl7.fhir.instance.model.api.IIdType;
+import org.hl7.fhir.r4.model.OperationOutcome;
 import org.hl7.fhir.r4.model.Bundle;
 
 import java.io.IOException;
@@ -35,7 +38,9 @@ import java.util.function.BiPredicate;
  *       {@code Binary/$export-download}: {@code r} on the type — except export files, which the
  *       export's own owner check guards (see {@link #allowExportFiles});</li>
  *   <li>search and type history: {@code s}; system-wide search and history: {@code s} on {@code *};</li>
- *   <li>create {@code c}, update and patch {@code u}, delete {@code d};</li>
+ *   <li>create {@code c}, update and patch {@code u}, delete {@code d}; conditional ones {@code s} as well.
+ *       All decided before anything is written; a client that may not read what it wrote gets an
+ *       OperationOutcome instead of the copy ({@link #checkResponse});</li>
  *   <li>{@code $export}: {@code rs} (v1 {@code read}) on every type in {@code _type}; without
  *       {@code _type}, on at least one type — the export then returns
  *       {@link ClientAccess#readableTypes} only. A kickoff whose types arrive in a POSTed
@@ -55,6 +60,9 @@ public final class BearerAuthInterceptor {
     private static final String NEEDS_TOKEN = "This server needs an access token: send Authorization: Bearer"
             + " <token>, with a token from the server's token endpoint (SMART Backend Services; see"
             + " .well-known/smart-configuration under the FHIR base).";
+    /** Operations that change a resource, whose answer may carry a copy of it. */
+    private static final Set<RestOperationTypeEnum> WRITES = Set.of(RestOperationTypeEnum.CREATE,
+            RestOperationTypeEnum.UPDATE, RestOperationTypeEnum.PATCH);
     /** Resources that are answers about the request, not data, when they are the response itself. */
     private static final Set<String> NOT_DATA = Set.of("OperationOutcome", "CapabilityStatement", "Bundle", "Parameters");
     /** Marks a request for an export file, which the export's owner check guards instead of scopes. */
@@ -127,14 +135,24 @@ public final class BearerAuthInterceptor {
         }
     }
 
-    /** Whatever a response carries (included resources, pages), the client must be allowed to see. */
+    /**
+     * Whatever a response carries (included resources, pages), the client must be allowed to see. A
+     * write is already done by now, and was allowed: its answer keeps its status and Location, and a
+     * copy of the written resource the client may not read becomes an OperationOutcome saying so.
+     */
     @Hook(value = Pointcut.SERVER_OUTGOING_RESPONSE, order = ORDER)
-    public boolean checkResponse(RequestDetails request, IBaseResource resource, HttpServletRequest servletRequest,
+    public boolean checkResponse(RequestDetails request, ResponseDetails response, HttpServletRequest servletRequest,
             HttpServletResponse servletResponse) throws IOException {
+        IBaseResource resource = response.getResponseResource();
         if (resource == null || request.getRestOperationType() == RestOperationTypeEnum.METADATA) {
             return true;
         }
         ClientAccess access = ClientAccess.from(request);
+        if (WRITES.contains(request.getRestOperationType()) && !NOT_DATA.contains(resource.fhirType())
+                && !access.permits(resource.fhirType(), Permission.READ)) {
+            response.setResponseResource(writtenWithoutCopy(request, access, resource));
+            return true;
+        }
         List<IBaseResource> shown = new ArrayList<>();
         if (!NOT_DATA.contains(resource.fhirType())) {
             shown.add(resource);
@@ -161,6 +179,21 @@ public final class BearerAuthInterceptor {
         return true;
     }
 
+    private static IBaseResource writtenWithoutCopy(RequestDetails request, ClientAccess access,
+            IBaseResource written) {
+        IIdType id = written.getIdElement();
+        String what = written.fhirType() + (id.hasIdPart() ? "/" + id.getIdPart() : "")
+                + (id.hasVersionIdPart() ? " (version " + id.getVersionIdPart() + ")" : "");
+        String verb = request.getRestOperationType() == RestOperationTypeEnum.CREATE ? "Created " : "Updated ";
+        OperationOutcome outcome = new OperationOutcome();
+        outcome.addIssue().setSeverity(OperationOutcome.IssueSeverity.INFORMATION)
+                .setCode(OperationOutcome.IssueType.INFORMATIONAL)
+                .setDiagnostics(verb + what + ". The response holds no copy: the access token of client '"
+                        + access.clientId() + "' does not allow reading " + written.fhirType() + " (that needs scope "
+                        + SmartScope.describe(written.fhirType(), Set.of(Permission.READ)) + ").");
+        return outcome;
+    }
+
     private void check(ClientAccess access, RequestDetails request, RestOperationTypeEnum operation) {
         String type = request.getResourceName();
         switch (operation) {
@@ -184,6 +217,14 @@ public final class BearerAuthInterceptor {
                     checkOperation(access, request, type);
             default -> access.require(SmartScope.ANY_TYPE, Permission.ALL,
                     "a " + operation.getCode() + " request, which may touch any type");
+        }
+        if (WRITES.contains(operation) || operation == RestOperationTypeEnum.DELETE) {
+            String condition = request.getConditionalUrl(operation);
+            if (condition != null) {
+                // Which resource it writes (or whether one exists) answers a search.
+                access.require(type, Set.of(Permission.SEARCH), "a conditional " + operation.getCode()
+                        + " (" + condition + "), which searches " + type);
+            }
         }
     }
 

@@ -243,6 +243,73 @@ class AuthInterceptorTest {
                 "system/Encounter.read");
     }
 
+    /** How many Patients are stored, as a client with every scope sees it. */
+    static int patientCount() throws Exception {
+        HttpResponse<String> search = auth.get("/Patient?_count=1000", adminToken);
+        assertEquals(200, search.statusCode(), search.body());
+        Bundle bundle = context.newJsonParser().parseResource(Bundle.class, search.body());
+        assertFalse(bundle.hasLink() && bundle.getLink("next") != null, "one page holds them all");
+        return bundle.getEntry().size();
+    }
+
+    @Test
+    void aCreateOnlyTokenCreatesOnceAndGetsNoCopyBack() throws Exception {
+        auth.register("creator", JWSAlgorithm.RS384, "system/Patient.c");
+        String creator = auth.token("creator", "system/Patient.c");
+        int before = patientCount();
+        for (String prefer : new String[] {null, "return=representation"}) {
+            HttpRequest.Builder post = HttpRequest.newBuilder(URI.create(auth.base() + "/Patient"))
+                    .POST(HttpRequest.BodyPublishers.ofString(
+                            "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"Once\"}]}"))
+                    .header("Content-Type", "application/fhir+json").header("Authorization", "Bearer " + creator);
+            if (prefer != null) {
+                post.header("Prefer", prefer);
+            }
+            HttpResponse<String> created = AuthFixture.http.send(post.build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(201, created.statusCode(), created.body());
+            String location = created.headers().firstValue("Location").orElseThrow();
+            assertTrue(location.startsWith(auth.server.baseUrl() + "/Patient/"), location);
+            OperationOutcome outcome = context.newJsonParser().parseResource(OperationOutcome.class, created.body());
+            assertEquals(OperationOutcome.IssueSeverity.INFORMATION, outcome.getIssueFirstRep().getSeverity());
+            assertTrue(outcome.getIssueFirstRep().getDiagnostics().contains("Created Patient/"), created.body());
+            assertFalse(created.body().contains("Once"), created.body());
+            // The new resource is there, once.
+            String id = location.split("/Patient/")[1].split("/")[0];
+            assertEquals(200, auth.get("/Patient/" + id, adminToken).statusCode());
+        }
+        assertEquals(before + 2, patientCount(), "each create stored exactly one Patient");
+        assertForbidden(auth.get("/Patient/p1", creator), "system/Patient.read");
+    }
+
+    @Test
+    void aRefusedCreateStoresNothing() throws Exception {
+        int before = patientCount();
+        String reader = auth.token("reader", "system/*.read");
+        assertForbidden(auth.send("POST", "/Patient", reader, "application/fhir+json",
+                "{\"resourceType\":\"Patient\"}"), "system/Patient.c");
+        auth.register("observer-creator", JWSAlgorithm.RS384, "system/Observation.c");
+        String other = auth.token("observer-creator", "system/Observation.c");
+        assertForbidden(auth.send("POST", "/Patient", other, "application/fhir+json",
+                "{\"resourceType\":\"Patient\"}"), "system/Patient.c");
+        assertEquals(before, patientCount());
+    }
+
+    @Test
+    void anUpdateOnlyTokenUpdatesAndGetsNoCopyBack() throws Exception {
+        created(auth.send("PUT", "/Patient/p-upd", adminToken, "application/fhir+json",
+                "{\"resourceType\":\"Patient\",\"id\":\"p-upd\"}"));
+        auth.register("updater", JWSAlgorithm.RS384, "system/Patient.u");
+        String updater = auth.token("updater", "system/Patient.u");
+        HttpResponse<String> updated = auth.send("PUT", "/Patient/p-upd", updater, "application/fhir+json",
+                "{\"resourceType\":\"Patient\",\"id\":\"p-upd\",\"name\":[{\"family\":\"Updated\"}]}");
+        assertEquals(200, updated.statusCode(), updated.body());
+        assertTrue(updated.headers().firstValue("Content-Location").orElse("").contains("/Patient/p-upd/_history/2"),
+                updated.headers().map().toString());
+        assertEquals("OperationOutcome", context.newJsonParser().parseResource(updated.body()).fhirType());
+        assertFalse(updated.body().contains("Updated\""), updated.body());
+        assertTrue(auth.get("/Patient/p-upd", adminToken).body().contains("Updated"), "the update was stored");
+    }
+
     /** The first answer to {@code request} that {@code done} accepts, within five seconds. */
     static HttpResponse<String> eventually(java.util.concurrent.Callable<HttpResponse<String>> request,
             java.util.function.Predicate<HttpResponse<String>> done) throws Exception {
