@@ -62,12 +62,14 @@ public final class BulkDataClient {
         return http.send(request.GET().build(), HttpResponse.BodyHandlers.ofByteArray());
     }
 
-    public HttpResponse<String> send(String method, String path, String contentType, byte[] body)
+    /** @param headers more request headers, as name, value, name, value... */
+    public HttpResponse<String> send(String method, String path, String contentType, byte[] body, String... headers)
             throws IOException, InterruptedException {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path))
                 .header("Content-Type", contentType)
                 .method(method, HttpRequest.BodyPublishers.ofByteArray(body));
         if (token != null) request.header("Authorization", "Bearer " + token);
+        if (headers.length > 0) request.headers(headers);
         return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
     }
 

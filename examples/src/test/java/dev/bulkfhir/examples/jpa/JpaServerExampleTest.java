@@ -115,6 +115,36 @@ class JpaServerExampleTest {
         }
     }
 
+    /** How many Organizations the JPA server holds (no other test writes or exports them). */
+    private static int organizations() throws Exception {
+        // no-cache: HAPI JPA would otherwise answer a repeated search from its cache of results.
+        HttpResponse<byte[]> count = writer.get("/Organization?_summary=count", "Accept", "application/fhir+json",
+                "Cache-Control", "no-cache");
+        assertEquals(200, count.statusCode(), writer.text(count));
+        return context.newJsonParser().parseResource(org.hl7.fhir.r4.model.Bundle.class, writer.text(count)).getTotal();
+    }
+
+    @Test
+    void writesAreDecidedBeforeTheStoreIsTouched() throws Exception {
+        BulkDataClient creator = new BulkDataClient(host.baseUrl())
+                .authorize(dataDir.resolve("clients.json"), "creator", "system/Organization.c");
+        byte[] body = "{\"resourceType\":\"Organization\",\"name\":\"Clinic\"}".getBytes(StandardCharsets.UTF_8);
+        int before = organizations();
+        // A conditional create searches first: without search scope, refused before anything is written.
+        HttpResponse<String> conditional = creator.send("POST", "/Organization", "application/fhir+json", body,
+                "If-None-Exist", "name=Clinic");
+        assertEquals(403, conditional.statusCode(), conditional.body());
+        assertTrue(conditional.body().contains("system/Organization.s"), conditional.body());
+        assertEquals(before, organizations());
+        // A plain create is allowed: 201 and Location, with an OperationOutcome instead of a copy it may not read.
+        HttpResponse<String> created = creator.send("POST", "/Organization", "application/fhir+json", body);
+        assertEquals(201, created.statusCode(), created.body());
+        assertTrue(created.headers().firstValue("Location").orElse("").startsWith(host.baseUrl() + "/Organization/"));
+        assertTrue(created.body().contains("\"OperationOutcome\"") && !created.body().contains("Clinic"),
+                created.body());
+        assertEquals(before + 1, organizations());
+    }
+
     @Test
     void withoutATokenNothingIsServed() throws Exception {
         BulkDataClient anonymous = new BulkDataClient(host.baseUrl());
