@@ -89,8 +89,9 @@ public final class BearerAuthInterceptor {
      * Lets clients read export files (the manifest's {@code Binary/[id]} URLs, and their
      * {@code $binary-access-read} and {@code $export-download}) without Binary read scope: the
      * export's kickoff checked the types, and its owner check answers 404 to any other client.
-     * {@code isExportFile.test(client, binaryId)} must hold only for ids that really are export
-     * files (whose owner check will run), never for other Binaries.
+     * {@code isExportFile.test(client, binaryId)} must hold only for ids in the export files' own id
+     * space, whose owner check answers 404 for any id that is not a file of the client's own (so
+     * that an unknown id and another client's file look alike), never for other Binaries.
      */
     public BearerAuthInterceptor allowExportFiles(BiPredicate<ClientAccess, String> isExportFile) {
         this.exportFiles = isExportFile;
@@ -106,7 +107,7 @@ public final class BearerAuthInterceptor {
     public BearerAuthInterceptor protect(BulkExport export) {
         export.identity(ExportAccess.identity());
         allowOperationForAnyClient("$export-poll-status");
-        return allowExportFiles((client, binaryId) -> export.binarySource().find(binaryId, null).isPresent());
+        return allowExportFiles((client, binaryId) -> export.binarySource().isReadOnly(binaryId));
     }
 
     @Hook(value = Pointcut.SERVER_INCOMING_REQUEST_POST_PROCESSED, order = ORDER)

@@ -6,7 +6,9 @@ import dev.bulkfhir.providers.HookRefusals;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
+import java.util.Set;
 import ca.uhn.fhir.interceptor.api.Pointcut;
+import ca.uhn.fhir.rest.api.RestOperationTypeEnum;
 import ca.uhn.fhir.rest.api.server.RequestDetails;
 import dev.bulkfhir.providers.binary.BinaryInterceptor;
 import dev.bulkfhir.storage.export.ExportFileStore;
@@ -16,10 +18,16 @@ import org.hl7.fhir.instance.model.api.IIdType;
 /**
  * Export files are served by the Binary endpoint, which knows nothing of owners: this hook, which
  * runs before the Binary interceptor streams anything, answers 404 (exactly as for an unknown Binary,
- * revealing nothing) when the file belongs to another client's job. It covers every form: read,
- * vread, {@code $binary-access-read} and {@code $export-download}.
+ * revealing nothing) to a read of an id in the export-file space that is not a file of the client's
+ * own jobs: another client's, or none at all. The bearer interceptor lets such reads past the Binary
+ * scope check for that reason. It covers every form: read, vread, {@code $binary-access-read} and
+ * {@code $export-download}.
  */
 final class ExportDownloadGuard {
+
+    /** The ways to read an export file; writes to its id space are refused elsewhere. */
+    private static final Set<RestOperationTypeEnum> READS = Set.of(RestOperationTypeEnum.READ,
+            RestOperationTypeEnum.VREAD, RestOperationTypeEnum.EXTENDED_OPERATION_INSTANCE);
 
     /** Before the Binary interceptor, after authorization hooks (default order 0). */
     static final int ORDER = BinaryInterceptor.ORDER - 100;
@@ -41,11 +49,13 @@ final class ExportDownloadGuard {
             return true;
         }
         IIdType id = request.getId();
-        if (id == null || !ExportFileStore.isFileId(id.getIdPart())) {
+        if (id == null || !ExportFileStore.isFileId(id.getIdPart()) || !READS.contains(request.getRestOperationType())) {
             return true;
         }
         String owner = identity.of(request).id();
-        if (jobs.findFile(id.getIdPart()).filter(file -> !file.job().ownerId().equals(owner)).isPresent()) {
+        // No such file and another client's file get the same answer, so that ids cannot be probed;
+        // and no Binary of the host's in the reserved id space is read past the scope check.
+        if (jobs.findFile(id.getIdPart()).filter(file -> file.job().ownerId().equals(owner)).isEmpty()) {
             HookRefusals.answer(ExportErrors.notFound(context, "Could not locate this Binary."), request,
                     servletRequest, servletResponse);
             return false;

@@ -117,6 +117,28 @@ class AuthExportTest {
     }
 
     @Test
+    void anExportFileIdThatDoesNotExistAndAnotherClientsFileGetTheSameAnswer() throws Exception {
+        String reader = auth.token("reader", "system/*.read");
+        Map<String, Object> manifest = manifest(kickoff("?_type=Patient", reader), reader);
+        String realUrl = (String) output(manifest).get(0).get("url");
+        String realId = realUrl.substring(realUrl.lastIndexOf('/') + 1);
+        String randomId = "bulk-" + java.util.UUID.randomUUID().toString().replace("-", "");
+        // Without Binary read scope, or with it: either way ids cannot be probed by the answer.
+        for (String token : List.of(auth.token("narrow", "system/Patient.read"), auth.token("admin", "system/*.*"))) {
+            for (String suffix : List.of("", "/_history/1", "/$export-download", "/$binary-access-read")) {
+                HttpResponse<String> real = download(auth.base() + "/Binary/" + realId + suffix, token);
+                HttpResponse<String> random = download(auth.base() + "/Binary/" + randomId + suffix, token);
+                assertEquals(404, real.statusCode(), suffix + ": " + real.body());
+                assertEquals(404, random.statusCode(), suffix + ": " + random.body());
+                assertEquals(AuthInterceptorTest.diagnostics(real), AuthInterceptorTest.diagnostics(random), suffix);
+                HttpResponse<String> wrapped = call("GET", auth.base() + "/Binary/" + randomId + suffix, token);
+                assertEquals(404, wrapped.statusCode(), suffix + " wrapped: " + wrapped.body());
+                assertEquals(AuthInterceptorTest.diagnostics(real), AuthInterceptorTest.diagnostics(wrapped));
+            }
+        }
+    }
+
+    @Test
     void exportIsBoundedByTheReadScopes() throws Exception {
         String narrow = auth.token("narrow", "system/Patient.read system/Observation.rs");
         assertEquals(403, call("GET", auth.base() + "/$export?_type=Encounter", narrow).statusCode());
