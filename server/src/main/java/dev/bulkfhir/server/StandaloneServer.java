@@ -89,6 +89,10 @@ public final class StandaloneServer implements AutoCloseable {
         String basePath = settings.normalizedBasePath();
         baseUrl = settings.baseUrl() != null ? ServerBase.fixed(settings.baseUrl()).url()
                 : boundBaseUrl(connector.getLocalPort(), basePath);
+        if (settings.baseUrl() == null && (settings.host().equals("0.0.0.0") || settings.host().equals("::"))) {
+            log.warn("Listening on all addresses without --base-url: links and the token audience name {},"
+                    + " which clients cannot reach. Set --base-url to the URL clients use.", baseUrl);
+        }
 
         plugin = BulkFhirPlugin.builder(context)
                 .resources(new StoreResourceSource(database.dataSource(), context, store.binaries()))
@@ -121,12 +125,14 @@ public final class StandaloneServer implements AutoCloseable {
         return baseUrl;
     }
 
+    /** Where this server answers FHIR requests itself: {@code http://HOST:PORT/BASE-PATH}. */
+    public String listeningUrl() {
+        String basePath = settings.normalizedBasePath();
+        return boundBaseUrl(port(), basePath);
+    }
+
     private String boundBaseUrl(int port, String basePath) {
         String host = settings.host().contains(":") ? "[" + settings.host() + "]" : settings.host();
-        if (host.equals("0.0.0.0") || host.equals("[::]")) {
-            log.warn("Listening on all addresses without --base-url: links and the token audience name {},"
-                    + " which clients cannot reach. Set --base-url to the URL clients use.", host);
-        }
         return "http://" + host + ":" + port + (basePath.equals("/") ? "" : basePath);
     }
 

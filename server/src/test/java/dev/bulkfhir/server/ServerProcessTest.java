@@ -26,6 +26,34 @@ class ServerProcessTest {
     }
 
     @Test
+    void baseUrlFlagNamesThePublicBaseWhateverTheRequestSays(@TempDir Path dataDir) throws Exception {
+        ServerProcess server = ServerProcess.start(dataDir, "--base-url", "https://fhir.example.test/r4/");
+        try {
+            HttpResponse<String> created = http.send(HttpRequest.newBuilder(URI.create(server.baseUrl() + "/Patient"))
+                    .header("Content-Type", "application/fhir+json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"resourceType\":\"Patient\"}")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(201, created.statusCode(), created.body());
+            String location = created.headers().firstValue("Location").orElseThrow();
+            assertTrue(location.startsWith("https://fhir.example.test/r4/Patient/"), location);
+        } finally {
+            server.process().destroy();
+            server.process().waitFor(30, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void aBaseUrlThatIsNoUrlStopsTheServerAtOnce(@TempDir Path dataDir) throws Exception {
+        Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "dev.bulkfhir.server.cli.Main", "--port", "0",
+                "--data-dir", dataDir.toString(), "--base-url", "fhir.example.test/r4").redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(process.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(2, process.exitValue(), output);
+        assertTrue(output.contains("--base-url: The base URL must be an absolute http(s) URL"), output);
+    }
+
+    @Test
     void demoServerAnswersStopsOnSigtermAndKeepsItsData(@TempDir Path dataDir) throws Exception {
         ServerProcess first = ServerProcess.start(dataDir, "--demo", "--demo-patients", "3");
         try {

@@ -110,10 +110,13 @@ final class ServeCommand implements Callable<Integer> {
             }
         }, "shutdown"));
         System.out.println();
-        System.out.println("Bulk FHIR is serving FHIR R4 at " + server.baseUrl());
+        System.out.println("Bulk FHIR is serving FHIR R4 at " + server.listeningUrl());
+        if (!server.baseUrl().equals(server.listeningUrl())) {
+            System.out.println("  public base URL: " + server.baseUrl() + " (--base-url: links and token audience)");
+        }
         System.out.println("  port:  " + server.port());
         System.out.println("  data:  " + storage.describe());
-        System.out.println("  try:   curl " + server.baseUrl() + "/metadata");
+        System.out.println("  try:   curl " + server.listeningUrl() + "/metadata");
         auth.printBanner(server, demo, System.out);
         System.out.println("Stop with Ctrl+C (SIGTERM also shuts down cleanly).");
         stopped.await();

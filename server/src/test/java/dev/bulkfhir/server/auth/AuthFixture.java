@@ -124,7 +124,7 @@ final class AuthFixture implements AutoCloseable {
 
     /** Where the tests connect: the server's own address, whatever its public base URL. */
     String base() {
-        return "http://127.0.0.1:" + server.port() + "/fhir";
+        return server.listeningUrl();
     }
 
     /** The token endpoint's public URL, the audience of client assertions. */
