@@ -23,6 +23,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
 import java.text.ParseException;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -47,7 +48,7 @@ public final class ClientRegistry {
     private static final Logger log = LoggerFactory.getLogger(ClientRegistry.class);
 
     /** Requests see the file as it was at most this long ago: one stat per interval, not per request. */
-    static final long RECHECK_NANOS = java.time.Duration.ofSeconds(1).toNanos();
+    static final long RECHECK_NANOS = Duration.ofSeconds(1).toNanos();
 
     private final Path file;
     private volatile Snapshot snapshot;
