@@ -17,6 +17,8 @@ import java.nio.file.Path;
  * @param auth      SMART Backend Services; {@link #defaults} has it off, the command line on
  * @param export    Bulk Data export: workers, limits, file size, retention; null: the defaults
  * @param binary    where Binary content is kept and how much a wrapped read may carry; null: the defaults
+ * @param maxRequestBody the largest request body taken, in bytes (raw Binary uploads excepted: they are
+ *                  streamed to the file store); 0: {@link #DEFAULT_MAX_REQUEST_BODY}
  */
 public record ServerSettings(
         String host,
@@ -31,7 +33,11 @@ public record ServerSettings(
         long demoSeed,
         AuthSettings auth,
         ExportSettings export,
-        BinarySettings binary) {
+        BinarySettings binary,
+        long maxRequestBody) {
+
+    /** 16 MiB: a FHIR-format Binary at the wrapped cap fits, a 3.5-million-name Patient does not. */
+    public static final long DEFAULT_MAX_REQUEST_BODY = 16L * 1024 * 1024;
 
     /** Without auth settings: auth off. */
     public ServerSettings(String host, int port, String basePath, Path dataDir, String jdbcUrl, String jdbcUser,
@@ -54,6 +60,14 @@ public record ServerSettings(
                 null);
     }
 
+    /** With the default request body limit. */
+    public ServerSettings(String host, int port, String basePath, Path dataDir, String jdbcUrl, String jdbcUser,
+            String jdbcPassword, boolean demo, int demoPatients, long demoSeed, AuthSettings auth,
+            ExportSettings export, BinarySettings binary) {
+        this(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients, demoSeed, auth, export,
+                binary, 0);
+    }
+
     public ServerSettings {
         if (auth == null) {
             auth = AuthSettings.off();
@@ -63,6 +77,12 @@ public record ServerSettings(
         }
         if (binary == null) {
             binary = BinarySettings.defaults();
+        }
+        if (maxRequestBody < 0) {
+            throw new IllegalArgumentException("The request body limit must not be negative, not " + maxRequestBody);
+        }
+        if (maxRequestBody == 0) {
+            maxRequestBody = DEFAULT_MAX_REQUEST_BODY;
         }
     }
 
@@ -83,21 +103,26 @@ public record ServerSettings(
 
     public ServerSettings withPort(int newPort) {
         return new ServerSettings(host, newPort, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo,
-                demoPatients, demoSeed, auth, export, binary);
+                demoPatients, demoSeed, auth, export, binary, maxRequestBody);
     }
 
     public ServerSettings withDemo(int patients) {
         return new ServerSettings(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, true, patients,
-                demoSeed, auth, export, binary);
+                demoSeed, auth, export, binary, maxRequestBody);
     }
 
     public ServerSettings withAuth(AuthSettings newAuth) {
         return new ServerSettings(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients,
-                demoSeed, newAuth, export, binary);
+                demoSeed, newAuth, export, binary, maxRequestBody);
     }
 
     public ServerSettings withExport(ExportSettings newExport) {
         return new ServerSettings(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients,
-                demoSeed, auth, newExport, binary);
+                demoSeed, auth, newExport, binary, maxRequestBody);
+    }
+
+    public ServerSettings withMaxRequestBody(long bytes) {
+        return new ServerSettings(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients,
+                demoSeed, auth, export, binary, bytes);
     }
 }

@@ -49,6 +49,11 @@ final class ServeCommand implements Callable<Integer> {
                     + " (default: ${DEFAULT-VALUE}).")
     long binaryMaxWrapped;
 
+    @Option(names = "--max-request-body", paramLabel = "BYTES", defaultValue = "16777216",
+            description = "The largest request body taken; larger gets 413. Raw Binary uploads are streamed and not"
+                    + " bound by it (default: ${DEFAULT-VALUE}).")
+    long maxRequestBody;
+
     @Option(names = "--export-workers", paramLabel = "N",
             description = "Threads writing export files (default: the number of cores, at most 4).")
     Integer exportWorkers;
@@ -82,7 +87,8 @@ final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         ServerSettings settings = new ServerSettings(host, port, basePath, storage.dataDir,
                 blankToNull(storage.jdbcUrl), storage.jdbcUser, storage.jdbcPassword, demo, demoPatients, demoSeed,
-                auth.settings(), exportSettings(), new BinarySettings(binaryInlineThreshold, binaryMaxWrapped));
+                auth.settings(), exportSettings(), new BinarySettings(binaryInlineThreshold, binaryMaxWrapped),
+                maxRequestBody);
         StandaloneServer server = new StandaloneServer(settings).start();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
