@@ -4,6 +4,7 @@ import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.api.EncodingEnum;
 import ca.uhn.fhir.rest.server.exceptions.PayloadTooLargeException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.bulkfhir.providers.HookRefusals;
 import dev.bulkfhir.providers.auth.SmartAuth;
 import jakarta.servlet.ReadListener;
 import jakarta.servlet.ServletInputStream;
@@ -109,11 +110,12 @@ final class RequestGuard {
     }
 
     /**
-     * Answers at once, and closes the connection: the rest of the body may still be on its way, and a
-     * client that reused the connection would read it as the next answer.
+     * Answers, and closes the connection: what is left of the body past what is dropped first may still
+     * be on its way, and a client that reused the connection would read it as the next answer.
      */
     private void refuse(HttpServletRequest request, HttpServletResponse response, int status, IssueType type,
             String message) throws IOException {
+        HookRefusals.discardBody(request);
         response.setStatus(status);
         response.setHeader("Connection", "close");
         byte[] body;

@@ -8,6 +8,7 @@ import dev.bulkfhir.server.crud.BundleProvider;
 import dev.bulkfhir.server.crud.CapabilityStatementCustomizer;
 import dev.bulkfhir.server.crud.CommonParameterChecks;
 import dev.bulkfhir.server.crud.CursorPagingProvider;
+import dev.bulkfhir.server.crud.JsonBodyCheck;
 import dev.bulkfhir.server.crud.StoredResourceProvider;
 import dev.bulkfhir.server.demo.DemoData;
 import dev.bulkfhir.providers.BulkFhirPlugin;
@@ -198,6 +199,7 @@ public final class StandaloneServer implements AutoCloseable {
             setServerConformanceProvider(capabilities);
             registerInterceptor(new CapabilityStatementCustomizer(context));
             registerInterceptor(new CommonParameterChecks());
+            registerInterceptor(new JsonBodyCheck());
             plugin.install(this); // Binary, export, authorization
         }
     }
