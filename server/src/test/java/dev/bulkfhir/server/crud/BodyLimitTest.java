@@ -1,0 +1,89 @@
+package dev.bulkfhir.server.crud;
+
+import dev.bulkfhir.server.ServerSettings;
+import dev.bulkfhir.server.StandaloneServer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayInputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Request bodies past --max-request-body get 413 with an OperationOutcome; raw Binary content is streamed, not bound. */
+class BodyLimitTest {
+
+    static final int LIMIT = 64 * 1024;
+
+    @TempDir
+    static Path dataDir;
+
+    static StandaloneServer server;
+    static final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+    @BeforeAll
+    static void start() throws Exception {
+        server = new StandaloneServer(ServerSettings.defaults(dataDir).withMaxRequestBody(LIMIT)).start();
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        server.close();
+    }
+
+    /** A Patient of exactly {@code size} bytes. */
+    static byte[] patient(int size) {
+        String head = "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"";
+        String tail = "\"}]}";
+        return (head + "x".repeat(size - head.length() - tail.length()) + tail).getBytes(StandardCharsets.UTF_8);
+    }
+
+    static HttpResponse<String> post(String path, String contentType, HttpRequest.BodyPublisher body) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(server.baseUrl() + path)).timeout(Duration.ofSeconds(30))
+                .header("Content-Type", contentType).POST(body).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    static void assertTooLarge(HttpResponse<String> response) {
+        assertEquals(413, response.statusCode(), response.body());
+        assertTrue(response.body().contains("\"resourceType\":\"OperationOutcome\""), response.body());
+        assertTrue(response.body().contains("--max-request-body"), response.body());
+    }
+
+    @Test
+    void aBodyJustOverTheLimitIs413AndOneAtTheLimitIsTaken() throws Exception {
+        assertTooLarge(post("/Patient", "application/fhir+json", HttpRequest.BodyPublishers.ofByteArray(patient(LIMIT + 1))));
+        assertEquals(201, post("/Patient", "application/fhir+json",
+                HttpRequest.BodyPublishers.ofByteArray(patient(LIMIT))).statusCode());
+    }
+
+    @Test
+    void aBodyWithoutADeclaredLengthIsCutAtTheLimit() throws Exception {
+        byte[] body = patient(LIMIT + 1);
+        assertTooLarge(post("/Patient", "application/fhir+json",
+                HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(body))));
+        byte[] transaction = ("{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":[{\"resource\":"
+                + new String(patient(LIMIT), StandardCharsets.UTF_8) + ",\"request\":{\"method\":\"POST\",\"url\":\"Patient\"}}]}")
+                .getBytes(StandardCharsets.UTF_8);
+        assertTooLarge(post("", "application/fhir+json",
+                HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(transaction))));
+        // The connection pool still serves.
+        assertEquals(200, http.send(HttpRequest.newBuilder(URI.create(server.baseUrl() + "/Patient?_count=1")).build(),
+                HttpResponse.BodyHandlers.ofString()).statusCode());
+    }
+
+    @Test
+    void rawBinaryContentIsStreamedPastTheLimit() throws Exception {
+        byte[] pdf = new byte[4 * LIMIT];
+        HttpResponse<String> response = post("/Binary", "application/pdf", HttpRequest.BodyPublishers.ofByteArray(pdf));
+        assertEquals(201, response.statusCode(), response.body());
+    }
+}
