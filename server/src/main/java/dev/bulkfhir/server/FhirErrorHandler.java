@@ -32,6 +32,7 @@ final class FhirErrorHandler extends ErrorHandler {
         String reason = message == null || message.isBlank() ? HttpStatus.getMessage(code) : message;
         String diagnostics = code == HttpStatus.NOT_FOUND_404
                 ? "Nothing here: the FHIR base of this server is " + basePath + "."
+                : code >= 500 ? "The server failed to answer: " + reason + "."
                 : "The request cannot be read: " + reason + ". Check that the URL is well-formed and percent-encoded.";
         byte[] body = outcome(context, code == HttpStatus.NOT_FOUND_404 ? OperationOutcome.IssueType.NOTFOUND
                 : code == HttpStatus.PAYLOAD_TOO_LARGE_413 ? OperationOutcome.IssueType.TOOCOSTLY
