@@ -84,7 +84,8 @@ final class RequestGuard {
     /** Why Jetty cannot parse the form body, or null if this is no form or it parses. */
     private static String unreadableForm(HttpServletRequest request) {
         String contentType = request.getContentType();
-        if (contentType == null || !contentType.toLowerCase(Locale.ROOT).startsWith(FORM)) {
+        if (contentType == null || !contentType.toLowerCase(Locale.ROOT).startsWith(FORM)
+                || !(request.getMethod().equals("POST") || request.getMethod().equals("PUT"))) {
             return null;
         }
         try {
