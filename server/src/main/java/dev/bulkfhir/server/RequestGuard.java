@@ -15,8 +15,12 @@ import jakarta.servlet.http.HttpServletResponseWrapper;
 import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.util.Collections;
+import java.util.Enumeration;
 import java.util.Locale;
 import java.util.Map;
+import java.util.zip.GZIPInputStream;
 
 /**
  * What the standalone server checks before HAPI sees a request: bodies within the size limit,
@@ -59,7 +63,9 @@ final class RequestGuard {
                             + " fields.");
             return null;
         }
-        return declared >= 0 ? request : new LimitedBody(request);
+        String encoding = request.getHeader("Content-Encoding");
+        boolean gzip = encoding != null && encoding.trim().equalsIgnoreCase("gzip");
+        return declared >= 0 && !gzip ? request : new LimitedBody(request, gzip);
     }
 
     /** Date and Server once each, whatever HAPI's error handling adds back after resetting the response. */
@@ -134,28 +140,58 @@ final class RequestGuard {
         response.getOutputStream().write(body);
     }
 
-    /** A body without a declared length, cut off at the limit with a 413 that HAPI answers. */
+    /**
+     * A body without a declared length, or gzipped (then unzipped here, and the limit bounds what it
+     * unzips to), cut off at the limit with a 413 that HAPI answers.
+     */
     private final class LimitedBody extends HttpServletRequestWrapper {
 
+        private final boolean gzip;
         private ServletInputStream stream;
 
-        LimitedBody(HttpServletRequest request) {
+        LimitedBody(HttpServletRequest request, boolean gzip) {
             super(request);
+            this.gzip = gzip;
         }
 
         @Override
         public ServletInputStream getInputStream() throws IOException {
             if (stream == null) {
-                stream = new Limited(super.getInputStream());
+                ServletInputStream body = super.getInputStream();
+                stream = new Limited(body, gzip ? new GZIPInputStream(body) : body);
             }
             return stream;
         }
 
+        /** Unzipped here: whoever reads the body must not unzip it again. */
+        @Override
+        public String getHeader(String name) {
+            return gzip && name.equalsIgnoreCase("Content-Encoding") ? null : super.getHeader(name);
+        }
+
+        @Override
+        public Enumeration<String> getHeaders(String name) {
+            return gzip && name.equalsIgnoreCase("Content-Encoding") ? Collections.emptyEnumeration()
+                    : super.getHeaders(name);
+        }
+
+        @Override
+        public long getContentLengthLong() {
+            return gzip ? -1 : super.getContentLengthLong();
+        }
+
+        @Override
+        public int getContentLength() {
+            return gzip ? -1 : super.getContentLength();
+        }
+
         private final class Limited extends ServletInputStream {
-            private final ServletInputStream body;
+            private final ServletInputStream servletBody;
+            private final InputStream body;
             private long read;
 
-            Limited(ServletInputStream body) {
+            Limited(ServletInputStream servletBody, InputStream body) {
+                this.servletBody = servletBody;
                 this.body = body;
             }
 
@@ -182,17 +218,17 @@ final class RequestGuard {
 
             @Override
             public boolean isFinished() {
-                return body.isFinished();
+                return servletBody.isFinished();
             }
 
             @Override
             public boolean isReady() {
-                return body.isReady();
+                return servletBody.isReady();
             }
 
             @Override
             public void setReadListener(ReadListener listener) {
-                body.setReadListener(listener);
+                servletBody.setReadListener(listener);
             }
         }
     }

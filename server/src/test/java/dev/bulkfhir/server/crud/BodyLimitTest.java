@@ -8,6 +8,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -15,6 +16,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.zip.GZIPOutputStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -78,6 +80,26 @@ class BodyLimitTest {
         // The connection pool still serves.
         assertEquals(200, http.send(HttpRequest.newBuilder(URI.create(server.baseUrl() + "/Patient?_count=1")).build(),
                 HttpResponse.BodyHandlers.ofString()).statusCode());
+    }
+
+    @Test
+    void aGzippedBodyIsBoundByWhatItUnzipsTo() throws Exception {
+        for (int size : new int[] {LIMIT + 1, LIMIT}) {
+            ByteArrayOutputStream zipped = new ByteArrayOutputStream();
+            try (GZIPOutputStream gzip = new GZIPOutputStream(zipped)) {
+                gzip.write(patient(size));
+            }
+            assertTrue(zipped.size() < LIMIT / 10, "a body that is small on the wire");
+            HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(server.baseUrl() + "/Patient"))
+                    .header("Content-Type", "application/fhir+json").header("Content-Encoding", "gzip")
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(zipped.toByteArray())).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            if (size > LIMIT) {
+                assertTooLarge(response);
+            } else {
+                assertEquals(201, response.statusCode(), response.body());
+            }
+        }
     }
 
     @Test
