@@ -1,7 +1,6 @@
 package dev.bulkfhir.server;
 
 import ca.uhn.fhir.context.FhirContext;
-import ca.uhn.fhir.rest.api.EncodingEnum;
 import ca.uhn.fhir.rest.server.exceptions.PayloadTooLargeException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.bulkfhir.providers.HookRefusals;
@@ -45,8 +44,8 @@ final class RequestGuard {
 
     /** The request HAPI should handle, or null if it has been answered here. */
     HttpServletRequest admit(HttpServletRequest request, HttpServletResponse response) throws IOException {
-        if (isRawBinaryUpload(request)) {
-            return request; // streamed to the store, never held in memory
+        if (isBinaryUpload(request)) {
+            return request; // raw: streamed to the store; FHIR-format: bound by the wrapped-content cap
         }
         long declared = request.getContentLengthLong();
         if (declared > maxRequestBody) {
@@ -84,7 +83,8 @@ final class RequestGuard {
 
     private String tooLarge() {
         return "The request body is larger than this server takes (" + maxRequestBody + " bytes, set with"
-                + " --max-request-body). Send large Binary content raw, and many resources as several requests.";
+                + " --max-request-body). Send many resources as several requests (or load them with the load"
+                + " command), and large documents as Binary content.";
     }
 
     /** Why Jetty cannot parse the form body, or null if this is no form or it parses. */
@@ -104,16 +104,14 @@ final class RequestGuard {
         }
     }
 
-    private static boolean isRawBinaryUpload(HttpServletRequest request) {
+    /** A Binary create or update: content the Binary endpoint bounds itself (a form is no Binary content). */
+    private static boolean isBinaryUpload(HttpServletRequest request) {
         String path = request.getPathInfo();
         String method = request.getMethod();
-        if (path == null || !(path.equals("/Binary") || path.startsWith("/Binary/"))
-                || !(method.equals("POST") || method.equals("PUT"))) {
-            return false;
-        }
         String contentType = request.getContentType();
-        return contentType == null || (EncodingEnum.forContentTypeStrict(contentType) == null
-                && !contentType.toLowerCase(Locale.ROOT).startsWith(FORM));
+        return path != null && (path.equals("/Binary") || path.startsWith("/Binary/"))
+                && (method.equals("POST") || method.equals("PUT"))
+                && (contentType == null || !contentType.toLowerCase(Locale.ROOT).startsWith(FORM));
     }
 
     /**

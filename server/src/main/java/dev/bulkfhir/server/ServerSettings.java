@@ -17,8 +17,8 @@ import java.nio.file.Path;
  * @param auth      SMART Backend Services; {@link #defaults} has it off, the command line on
  * @param export    Bulk Data export: workers, limits, file size, retention; null: the defaults
  * @param binary    where Binary content is kept and how much a wrapped read may carry; null: the defaults
- * @param maxRequestBody the largest request body taken, in bytes (raw Binary uploads excepted: they are
- *                  streamed to the file store); 0: {@link #DEFAULT_MAX_REQUEST_BODY}
+ * @param maxRequestBody the largest request body taken, in bytes (Binary uploads excepted: raw ones are
+ *                  streamed to the file store, FHIR-format ones bound by {@code binary}); 0: {@link #DEFAULT_MAX_REQUEST_BODY}
  */
 public record ServerSettings(
         String host,
@@ -36,8 +36,11 @@ public record ServerSettings(
         BinarySettings binary,
         long maxRequestBody) {
 
-    /** 16 MiB: a FHIR-format Binary at the wrapped cap fits, a 3.5-million-name Patient does not. */
-    public static final long DEFAULT_MAX_REQUEST_BODY = 16L * 1024 * 1024;
+    /**
+     * 8 MiB. HAPI holds a parsed resource in up to about 30 times its JSON size (a Patient of 16 MiB of
+     * one-letter names exhausts a 512 MiB heap; one of 8 MiB parses in it).
+     */
+    public static final long DEFAULT_MAX_REQUEST_BODY = 8L * 1024 * 1024;
 
     /** Without auth settings: auth off. */
     public ServerSettings(String host, int port, String basePath, Path dataDir, String jdbcUrl, String jdbcUser,

@@ -49,9 +49,9 @@ final class ServeCommand implements Callable<Integer> {
                     + " (default: ${DEFAULT-VALUE}).")
     long binaryMaxWrapped;
 
-    @Option(names = "--max-request-body", paramLabel = "BYTES", defaultValue = "16777216",
-            description = "The largest request body taken; larger gets 413. Raw Binary uploads are streamed and not"
-                    + " bound by it (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--max-request-body", paramLabel = "BYTES", defaultValue = "8388608",
+            description = "The largest request body taken; larger gets 413. Binary uploads are not bound by it (raw"
+                    + " ones are streamed, FHIR-format ones bound by --binary-max-wrapped) (default: ${DEFAULT-VALUE}).")
     long maxRequestBody;
 
     @Option(names = "--export-workers", paramLabel = "N",

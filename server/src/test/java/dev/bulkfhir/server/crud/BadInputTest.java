@@ -81,13 +81,15 @@ class BadInputTest {
 
     @Test
     void formsTheParserRejectsAre4xxAndTheConnectionStaysUsable() throws Exception {
-        String tooLarge = "a=" + "x".repeat(10 * 1024 * 1024);
+        String overFormLimit = "a=" + "x".repeat(1024 * 1024);
+        String overBodyLimit = "a=" + "x".repeat(10 * 1024 * 1024);
         record Case(String path, String body, int status, String mentions) {}
         List<Case> cases = List.of(
                 new Case("/Patient/_search", "%%%zz", 400, "form"),
                 new Case("/$export", "%%%zz", 400, "form"),
                 new Case("/Patient/_search", fields(20_000), 413, "form"),
-                new Case("/Patient/_search", tooLarge, 413, "form"));
+                new Case("/Patient/_search", overFormLimit, 413, "form"),
+                new Case("/Patient/_search", overBodyLimit, 413, "--max-request-body"));
         for (int round = 0; round < 2; round++) {
             for (Case bad : cases) {
                 assertOutcome(send(form(bad.path, bad.body)), bad.status, bad.mentions);
