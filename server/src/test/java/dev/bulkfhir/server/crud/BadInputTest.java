@@ -122,7 +122,11 @@ class BadInputTest {
         HttpResponse<String> format = send(request("/Patient?_format=garbage"));
         assertTrue(format.statusCode() == 406 || format.statusCode() == 400, format.body());
         assertTrue(format.body().contains("_format"), format.body());
-        // FHIR R4 search: "If the parameter has no value, it is ignored."
+        for (String known : List.of("json", "xml", "application/fhir%2Bjson", "application/fhir%2Bxml", "text/xml")) {
+            assertEquals(200, send(request("/Patient?_count=1&_summary=count&_format=" + known)).statusCode(), known);
+        }
+        assertEquals(200, send(request("/Patient?_count=0")).statusCode());
+        // An empty parameter is ignored, as if absent.
         HttpResponse<String> empty = send(request("/Observation?patient="));
         assertEquals(200, empty.statusCode(), empty.body());
         assertStillServes();
