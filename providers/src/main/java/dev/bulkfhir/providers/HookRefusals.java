@@ -55,8 +55,12 @@ public final class HookRefusals {
         }
     }
 
-    /** A client that sent {@code Expect: 100-continue} has sent nothing yet and gets the answer at once. */
-    private static void discardBody(HttpServletRequest servletRequest) {
+    /**
+     * Reads and drops what is left of the request body (up to 64 MiB), so that the client, still
+     * sending, reads the answer instead of a reset connection. A client that sent
+     * {@code Expect: 100-continue} has sent nothing yet and gets the answer at once.
+     */
+    public static void discardBody(HttpServletRequest servletRequest) {
         String expect = servletRequest.getHeader("Expect");
         if ((expect != null && expect.toLowerCase(Locale.ROOT).contains("100-continue"))
                 || servletRequest.getContentLengthLong() > MAX_DISCARD) {

@@ -32,15 +32,20 @@ final class FhirErrorHandler extends ErrorHandler {
         String reason = message == null || message.isBlank() ? HttpStatus.getMessage(code) : message;
         String diagnostics = code == HttpStatus.NOT_FOUND_404
                 ? "Nothing here: the FHIR base of this server is " + basePath + "."
+                : code >= 500 ? "The server failed to answer: " + reason + "."
                 : "The request cannot be read: " + reason + ". Check that the URL is well-formed and percent-encoded.";
-        OperationOutcome outcome = new OperationOutcome();
-        outcome.addIssue().setSeverity(OperationOutcome.IssueSeverity.ERROR)
-                .setCode(code == HttpStatus.NOT_FOUND_404 ? OperationOutcome.IssueType.NOTFOUND
-                        : code < 500 ? OperationOutcome.IssueType.INVALID : OperationOutcome.IssueType.EXCEPTION)
-                .setDiagnostics(diagnostics);
-        byte[] body = context.newJsonParser().encodeResourceToString(outcome).getBytes(StandardCharsets.UTF_8);
+        byte[] body = outcome(context, code == HttpStatus.NOT_FOUND_404 ? OperationOutcome.IssueType.NOTFOUND
+                : code == HttpStatus.PAYLOAD_TOO_LARGE_413 ? OperationOutcome.IssueType.TOOCOSTLY
+                : code < 500 ? OperationOutcome.IssueType.INVALID : OperationOutcome.IssueType.EXCEPTION, diagnostics);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/fhir+json;charset=utf-8");
         response.getHeaders().put(HttpHeader.CONTENT_LENGTH, body.length);
         response.write(true, ByteBuffer.wrap(body), callback);
+    }
+
+    /** An OperationOutcome with one error issue, as JSON. */
+    static byte[] outcome(FhirContext context, OperationOutcome.IssueType type, String diagnostics) {
+        OperationOutcome outcome = new OperationOutcome();
+        outcome.addIssue().setSeverity(OperationOutcome.IssueSeverity.ERROR).setCode(type).setDiagnostics(diagnostics);
+        return context.newJsonParser().encodeResourceToString(outcome).getBytes(StandardCharsets.UTF_8);
     }
 }

@@ -19,6 +19,8 @@ import java.nio.file.Path;
  * @param binary    where Binary content is kept and how much a wrapped read may carry; null: the defaults
  * @param baseUrl   the public FHIR base URL clients use (token audience, links); null:
  *                  {@code http://host:port/basePath} with the port actually bound
+ * @param maxRequestBody the largest request body taken, in bytes (Binary uploads excepted: raw ones are
+ *                  streamed to the file store, FHIR-format ones bound by {@code binary}); 0: {@link #DEFAULT_MAX_REQUEST_BODY}
  */
 public record ServerSettings(
         String host,
@@ -34,7 +36,14 @@ public record ServerSettings(
         AuthSettings auth,
         ExportSettings export,
         BinarySettings binary,
-        String baseUrl) {
+        String baseUrl,
+        long maxRequestBody) {
+
+    /**
+     * 8 MiB. HAPI holds a parsed resource in up to about 30 times its JSON size (a Patient of 16 MiB of
+     * one-letter names exhausts a 512 MiB heap; one of 8 MiB parses in it).
+     */
+    public static final long DEFAULT_MAX_REQUEST_BODY = 8L * 1024 * 1024;
 
     /** Without auth settings: auth off. */
     public ServerSettings(String host, int port, String basePath, Path dataDir, String jdbcUrl, String jdbcUser,
@@ -57,12 +66,12 @@ public record ServerSettings(
                 null);
     }
 
-    /** With the base URL from host, port and base path. */
+    /** With the base URL from host, port and base path, and the default request body limit. */
     public ServerSettings(String host, int port, String basePath, Path dataDir, String jdbcUrl, String jdbcUser,
             String jdbcPassword, boolean demo, int demoPatients, long demoSeed, AuthSettings auth,
             ExportSettings export, BinarySettings binary) {
         this(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients, demoSeed, auth, export,
-                binary, null);
+                binary, null, 0);
     }
 
     public ServerSettings {
@@ -75,6 +84,12 @@ public record ServerSettings(
         if (binary == null) {
             binary = BinarySettings.defaults();
         }
+        if (maxRequestBody < 0) {
+            throw new IllegalArgumentException("The request body limit must not be negative, not " + maxRequestBody);
+        }
+        if (maxRequestBody == 0) {
+            maxRequestBody = DEFAULT_MAX_REQUEST_BODY;
+        }
     }
 
     public static ServerSettings defaults(Path dataDir) {
@@ -83,7 +98,7 @@ public record ServerSettings(
 
     public ServerSettings withBaseUrl(String newBaseUrl) {
         return new ServerSettings(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients,
-                demoSeed, auth, export, binary, newBaseUrl);
+                demoSeed, auth, export, binary, newBaseUrl, maxRequestBody);
     }
 
     public String effectiveJdbcUrl() {
@@ -99,21 +114,26 @@ public record ServerSettings(
 
     public ServerSettings withPort(int newPort) {
         return new ServerSettings(host, newPort, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo,
-                demoPatients, demoSeed, auth, export, binary, baseUrl);
+                demoPatients, demoSeed, auth, export, binary, baseUrl, maxRequestBody);
     }
 
     public ServerSettings withDemo(int patients) {
         return new ServerSettings(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, true, patients,
-                demoSeed, auth, export, binary, baseUrl);
+                demoSeed, auth, export, binary, baseUrl, maxRequestBody);
     }
 
     public ServerSettings withAuth(AuthSettings newAuth) {
         return new ServerSettings(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients,
-                demoSeed, newAuth, export, binary, baseUrl);
+                demoSeed, newAuth, export, binary, baseUrl, maxRequestBody);
     }
 
     public ServerSettings withExport(ExportSettings newExport) {
         return new ServerSettings(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients,
-                demoSeed, auth, newExport, binary, baseUrl);
+                demoSeed, auth, newExport, binary, baseUrl, maxRequestBody);
+    }
+
+    public ServerSettings withMaxRequestBody(long bytes) {
+        return new ServerSettings(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients,
+                demoSeed, auth, export, binary, baseUrl, bytes);
     }
 }

@@ -7,7 +7,9 @@ import ca.uhn.fhir.rest.server.RestfulServer;
 import ca.uhn.fhir.rest.server.provider.ServerCapabilityStatementProvider;
 import dev.bulkfhir.server.crud.BundleProvider;
 import dev.bulkfhir.server.crud.CapabilityStatementCustomizer;
+import dev.bulkfhir.server.crud.CommonParameterChecks;
 import dev.bulkfhir.server.crud.CursorPagingProvider;
+import dev.bulkfhir.server.crud.JsonBodyCheck;
 import dev.bulkfhir.server.crud.StoredResourceProvider;
 import dev.bulkfhir.server.demo.DemoData;
 import dev.bulkfhir.providers.BulkFhirPlugin;
@@ -18,6 +20,9 @@ import dev.bulkfhir.storage.Database;
 import dev.bulkfhir.storage.binary.BinaryStore;
 import dev.bulkfhir.storage.resource.ResourceStore;
 import dev.bulkfhir.storage.source.StoreResourceSource;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
 import org.eclipse.jetty.server.Server;
@@ -27,6 +32,7 @@ import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,6 +45,9 @@ import java.util.List;
 public final class StandaloneServer implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(StandaloneServer.class);
+    /** Jetty's form limits, stated here because refusals quote them. */
+    static final int MAX_FORM_BYTES = 200_000;
+    static final int MAX_FORM_FIELDS = 1000;
     private static final String REQUEST_ID_ALPHABET =
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
@@ -107,6 +116,8 @@ public final class StandaloneServer implements AutoCloseable {
 
         ServletContextHandler handler = new ServletContextHandler(ServletContextHandler.NO_SESSIONS);
         handler.setContextPath("/");
+        handler.setMaxFormContentSize(MAX_FORM_BYTES);
+        handler.setMaxFormKeys(MAX_FORM_FIELDS);
         ServletHolder fhir = new ServletHolder("fhir", new FhirServlet());
         fhir.setInitOrder(0); // HAPI scans its 146 providers at start, not in the first client's request
         handler.addServlet(fhir, (basePath.equals("/") ? "" : basePath) + "/*");
@@ -175,8 +186,20 @@ public final class StandaloneServer implements AutoCloseable {
     /** HAPI's RESTful server with one provider per R4 resource type, and the plugin. */
     private final class FhirServlet extends RestfulServer {
 
+        private final RequestGuard guard = new RequestGuard(context, settings.maxRequestBody(), settings.auth().enabled());
+
         FhirServlet() {
             super(context);
+        }
+
+        @Override
+        protected void service(HttpServletRequest request, HttpServletResponse response)
+                throws ServletException, IOException {
+            HttpServletResponse answer = RequestGuard.singleServerHeaders(response);
+            HttpServletRequest admitted = guard.admit(request, answer);
+            if (admitted != null) {
+                super.service(admitted, answer);
+            }
         }
 
         /** HAPI's default makes a new SecureRandom per request; a request id needs no crypto. */
@@ -205,6 +228,8 @@ public final class StandaloneServer implements AutoCloseable {
             }
             registerProviders(providers);
             registerProvider(new BundleProvider(store));
+            registerInterceptor(new CommonParameterChecks());
+            registerInterceptor(new JsonBodyCheck());
             ServerCapabilityStatementProvider capabilities = new ServerCapabilityStatementProvider(this);
             // Search takes no _revinclude; listing them all costs HAPI seconds per type x type.
             capabilities.setRestResourceRevIncludesEnabled(false);

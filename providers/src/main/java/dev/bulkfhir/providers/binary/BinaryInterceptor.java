@@ -31,6 +31,7 @@ import org.hl7.fhir.r4.model.Reference;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.Set;
 import java.util.zip.GZIPInputStream;
@@ -114,6 +115,35 @@ public final class BinaryInterceptor {
             HookRefusals.answer(e, request, servletRequest, servletResponse);
             return false;
         }
+    }
+
+    /**
+     * An error on a Binary for a client that accepts NDJSON (as Bulk Data clients do when they download):
+     * HAPI would write the OperationOutcome as XML labelled NDJSON; it is written as FHIR JSON instead.
+     */
+    @Hook(Pointcut.SERVER_HANDLE_EXCEPTION)
+    public boolean errorAsJson(RequestDetails request, HttpServletResponse servletResponse,
+            BaseServerResponseException error) throws IOException {
+        String accept = request.getHeader(Constants.HEADER_ACCEPT);
+        if (!"Binary".equals(request.getResourceName()) || request.getParameters().containsKey(Constants.PARAM_FORMAT)
+                || accept == null || !accept.toLowerCase(Locale.ROOT).contains("ndjson")
+                || servletResponse.isCommitted()) {
+            return true;
+        }
+        IBaseOperationOutcome outcome = error.getOperationOutcome();
+        if (outcome == null) {
+            outcome = BinaryErrors.outcome(context, "processing", error.getMessage());
+        }
+        byte[] body = context.newJsonParser().encodeResourceToString(outcome).getBytes(StandardCharsets.UTF_8);
+        servletResponse.resetBuffer();
+        servletResponse.setStatus(error.getStatusCode());
+        if (error.hasResponseHeaders()) {
+            error.getResponseHeaders().forEach((name, values) -> values.forEach(v -> servletResponse.setHeader(name, v)));
+        }
+        servletResponse.setContentType(Constants.CT_FHIR_JSON_NEW + ";charset=utf-8");
+        servletResponse.setContentLength(body.length);
+        servletResponse.getOutputStream().write(body);
+        return false;
     }
 
     private boolean read(RequestDetails request, HttpServletRequest servletRequest,

@@ -16,6 +16,7 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import dev.bulkfhir.providers.export.ExportRequest.Level;
 import dev.bulkfhir.providers.ServerBase;
 import dev.bulkfhir.storage.export.ExportFile;
+import dev.bulkfhir.providers.binary.BinaryErrors;
 import dev.bulkfhir.storage.export.ExportFileStore;
 import dev.bulkfhir.storage.export.ExportJob;
 import dev.bulkfhir.storage.export.ExportJobRepository;
@@ -228,6 +229,13 @@ public final class ExportOperations {
     private void manifest(ExportJob job, ExportClient client, RequestDetails details, HttpServletResponse response)
             throws IOException {
         List<ExportFile> files = jobs.files(job.id());
+        // Promise no file that is gone from disk: the whole export is then no longer to be had.
+        List<String> missing = files.stream()
+                .filter(file -> !engine.files.content(file.location(), file.byteCount()).isAvailable())
+                .map(ExportFile::id).toList();
+        if (!missing.isEmpty()) {
+            throw BinaryErrors.missingContent(context, missing);
+        }
         String base = this.base.of(details);
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         try (JsonGenerator json = JSON.createGenerator(body)) {

@@ -59,6 +59,11 @@ final class ServeCommand implements Callable<Integer> {
                     + " (default: ${DEFAULT-VALUE}).")
     long binaryMaxWrapped;
 
+    @Option(names = "--max-request-body", paramLabel = "BYTES", defaultValue = "8388608",
+            description = "The largest request body taken; larger gets 413. Binary uploads are not bound by it (raw"
+                    + " ones are streamed, FHIR-format ones bound by --binary-max-wrapped) (default: ${DEFAULT-VALUE}).")
+    long maxRequestBody;
+
     @Option(names = "--export-workers", paramLabel = "N",
             description = "Threads writing export files (default: the number of cores, at most 4).")
     Integer exportWorkers;
@@ -96,7 +101,7 @@ final class ServeCommand implements Callable<Integer> {
         ServerSettings settings = new ServerSettings(host, port, basePath, storage.dataDir,
                 blankToNull(storage.jdbcUrl), storage.jdbcUser, storage.jdbcPassword, demo, demoPatients, demoSeed,
                 auth.settings(), exportSettings(), new BinarySettings(binaryInlineThreshold, binaryMaxWrapped),
-                publicBaseUrl());
+                publicBaseUrl(), maxRequestBody);
         StandaloneServer server = new StandaloneServer(settings).start();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

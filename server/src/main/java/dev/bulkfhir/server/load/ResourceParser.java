@@ -4,6 +4,7 @@ import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.parser.DataFormatException;
 import ca.uhn.fhir.parser.IParser;
 import ca.uhn.fhir.util.FhirTerser;
+import dev.bulkfhir.storage.resource.JsonNumbers;
 import dev.bulkfhir.storage.resource.PatientCompartment;
 import dev.bulkfhir.storage.resource.ResourceStore;
 import dev.bulkfhir.storage.resource.SourceJson;
@@ -61,6 +62,11 @@ final class ResourceParser {
                     batch.add(standIn(read.resourceType(), read.id()), read.resourceType(), read, position);
                     continue;
                 }
+            }
+            String tooLong = JsonNumbers.findTooLong(chunk.data, start, length);
+            if (tooLong != null) { // before HAPI's parser, which would spend minutes writing it out
+                rejections.accept(chunk.rejection(position, tooLong));
+                continue;
             }
             String json = new String(chunk.data, start, length, StandardCharsets.UTF_8);
             if (json.indexOf('\uFFFD') >= 0 && !validUtf8(chunk.data, start, length)) {

@@ -238,6 +238,27 @@ class LoaderTest {
     }
 
     @Test
+    void numbersTooLongToStoreAreRejectedWithTheirLinesAndQuickly() throws IOException {
+        Path file = dir.resolve("Numbers.ndjson");
+        String observation = "{\"resourceType\":\"Observation\",\"id\":\"%s\",\"status\":\"final\","
+                + "\"code\":{\"text\":\"x\"},\"valueQuantity\":{\"value\":%s}}";
+        Files.writeString(file, String.join("\n", observation.formatted("fine", "1.5e3"),
+                observation.formatted("huge", "1e1000"), observation.formatted("vast", "1e999999")));
+
+        long started = System.nanoTime();
+        LoadSummary summary = load(file);
+
+        assertTrue(System.nanoTime() - started < 10_000_000_000L, "a million-digit number is refused, not expanded");
+        assertEquals(1, summary.loaded(), summary.rejections().toString());
+        assertEquals(List.of(2L, 3L), summary.rejections().stream().map(Rejection::line).toList());
+        for (Rejection rejection : summary.rejections()) {
+            assertTrue(rejection.reason().contains("Observation.valueQuantity.value"), rejection.reason());
+        }
+        assertTrue(json("Observation", "fine").contains("\"value\":1500"), json("Observation", "fine"));
+        assertTrue(store.read("Observation", "huge").isEmpty());
+    }
+
+    @Test
     void aBatchTheDatabaseRefusesIsWrittenOneByOneSoOnlyTheBadResourceIsRejected() throws IOException {
         Path file = dir.resolve("Binary.ndjson");
         Files.writeString(file, String.join("\n",

@@ -10,6 +10,11 @@ public interface BinaryContent {
 
     long size();
 
+    /** Whether all {@link #size()} bytes can be read: false if the file holding them is gone or cut short. */
+    default boolean isAvailable() {
+        return true;
+    }
+
     /** Writes {@code length} bytes starting at {@code offset} (both within {@link #size()}) to {@code out}. */
     void copyTo(OutputStream out, long offset, long length) throws IOException;
 

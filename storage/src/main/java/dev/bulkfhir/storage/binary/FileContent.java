@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
@@ -15,6 +16,15 @@ public record FileContent(Path file, long size) implements BinaryContent {
 
     /** Mapped a slice at a time: address space, not heap, and released as the slices are collected. */
     private static final long MAPPED_SLICE = 16L * 1024 * 1024;
+
+    @Override
+    public boolean isAvailable() {
+        try {
+            return Files.size(file) >= size;
+        } catch (IOException e) {
+            return false;
+        }
+    }
 
     @Override
     public void copyTo(BufferSink sink, long offset, long length) throws IOException {

@@ -757,6 +757,10 @@ public final class ResourceStore {
                 json = source.stamp(id, version, meta.getLastUpdatedElement().getValueAsString());
             } else {
                 json = parser.encodeResourceToString(resource).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                String tooLong = JsonNumbers.findTooLong(json, 0, json.length);
+                if (tooLong != null) {
+                    throw new InvalidResourceException(tooLong);
+                }
             }
             IIdType versioned = resource.getIdElement().withVersion(Long.toString(version));
             resource.setId(versioned);
