@@ -65,7 +65,7 @@ public final class StandaloneServer implements AutoCloseable {
             log.info("Demo data ready: {} resources", count);
         }
         plugin = BulkFhirPlugin.builder(context)
-                .resources(new StoreResourceSource(database.dataSource(), context, store.binaries()))
+                .resources(new StoreResourceSource(database.dataSource(), store))
                 .dataDirectory(settings.dataDir())
                 .jobDatabase(database.dataSource())
                 .binaryStore(store)

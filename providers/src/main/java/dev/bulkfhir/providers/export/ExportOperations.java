@@ -126,8 +126,8 @@ public final class ExportOperations {
 
     private void kickoff(Level level, String groupId, RequestDetails details, HttpServletRequest request)
             throws IOException {
-        // Millisecond precision, as the store records lastUpdated: "up to and including" is then exact.
-        Instant transactionTime = Instant.ofEpochMilli(System.currentTimeMillis());
+        // Before any write still open, so that the next _since export finds what those commit.
+        Instant transactionTime = engine.source.transactionTime();
         Map<String, String[]> query = details.getParameters();
         // HAPI would apply the export's _elements to the kickoff's own OperationOutcome.
         Map<String, String[]> withoutElements = new HashMap<>(query);

@@ -56,6 +56,7 @@ public final class ResourceStore {
     private final FhirContext context;
     private final PatientCompartment compartment;
     private final BinaryStore binaries;
+    private final WritesInFlight writesInFlight = new WritesInFlight();
 
     /** A store that keeps all Binary content in the database (no file store). */
     public ResourceStore(DataSource dataSource, FhirContext context) {
@@ -71,6 +72,11 @@ public final class ResourceStore {
 
     public FhirContext context() {
         return context;
+    }
+
+    /** The lastUpdated stamps of this store's open write transactions: what an export's transaction time waits for. */
+    public WritesInFlight writesInFlight() {
+        return writesInFlight;
     }
 
     /** Where Binary content lives; the stored JSON of a Binary has no {@code data}. */
@@ -99,7 +105,9 @@ public final class ResourceStore {
     public <T> T inTransaction(TransactionWork<T> work) {
         try (Connection connection = dataSource.getConnection()) {
             connection.setAutoCommit(false);
-            Writes writes = new Writes(connection, Instant.now());
+            // Stamped when the transaction starts, and open until it ends: see WritesInFlight.
+            Instant stamp = writesInFlight.begin();
+            Writes writes = new Writes(connection, stamp);
             try {
                 T result = work.run(writes);
                 connection.commit();
@@ -112,6 +120,7 @@ public final class ResourceStore {
                 }
                 throw e;
             } finally {
+                writesInFlight.end(stamp);
                 connection.setAutoCommit(true);
             }
         } catch (SQLException e) {
