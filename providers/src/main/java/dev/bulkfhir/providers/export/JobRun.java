@@ -267,9 +267,10 @@ final class JobRun {
             if (reason == null) {
                 Instant now = Instant.now();
                 if (engine.jobs.complete(job.id(), node, now, now.plus(engine.settings.retention()))) {
-                    // A cancel that came right after leaves its files to this run: see ExportEngine.cancelled.
-                    reason = stop;
-                    if (reason == null) {
+                    if (stop == Stop.CANCELLED) {
+                        // Cancelled right after: ExportEngine.cancelled left the files to this run.
+                        reason = Stop.CANCELLED;
+                    } else {
                         log.info("Export job {} completed: {} resources", job.id(), baseline + resources.sum());
                     }
                 } else {
