@@ -60,7 +60,7 @@ class ExportRestartTest {
                     break;
                 }
                 assertTrue(System.nanoTime() < deadline, "the export never got going");
-                Thread.sleep(5);
+                Thread.sleep(40); // often, yet under the status URL's poll limit (a 429 would pause for a second)
             }
         } finally {
             first.process().destroyForcibly(); // kill -9: no shutdown hook, leases left as they were
