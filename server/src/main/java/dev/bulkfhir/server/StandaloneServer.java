@@ -104,7 +104,7 @@ public final class StandaloneServer implements AutoCloseable {
         }
 
         plugin = BulkFhirPlugin.builder(context)
-                .resources(new StoreResourceSource(database.dataSource(), context, store.binaries()))
+                .resources(new StoreResourceSource(database.dataSource(), store))
                 .dataDirectory(settings.dataDir())
                 .jobDatabase(database.dataSource())
                 .binaryStore(store)

@@ -104,6 +104,7 @@ final class ExportEngine implements AutoCloseable {
      * its files and rows now.
      */
     void cancelled(ExportJob before) {
+        log.info("Export job {} cancelled by its client (it was {})", before.id(), before.state());
         synchronized (claims) {
             JobRun run = running.get(before.id());
             if (run != null) {

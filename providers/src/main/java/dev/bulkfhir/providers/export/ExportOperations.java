@@ -53,8 +53,8 @@ public final class ExportOperations {
     static final String PATIENT_EXPORT_DEFINITION = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export";
     static final String GROUP_EXPORT_DEFINITION = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export";
     static final String STATUS_OPERATION = "$export-poll-status";
-    /** Seconds a client over a limit is told to wait. */
-    private static final int LIMIT_RETRY_AFTER = 30;
+    /** The longest wait a client over a limit is told, however slow the running exports look. */
+    private static final long MAX_LIMIT_RETRY_AFTER = 120;
     private static final JsonFactory JSON = new JsonFactory();
 
     private final FhirContext context;
@@ -63,6 +63,7 @@ public final class ExportOperations {
     private final ClientIdentity identity;
     private final ServerBase base;
     private final KickoffParser parser;
+    private final PollThrottle pollThrottle = new PollThrottle();
     /** Counting active jobs and inserting one must not interleave, or two kickoffs could both pass a limit. */
     private final Object limits = new Object();
 
@@ -127,8 +128,8 @@ public final class ExportOperations {
 
     private void kickoff(Level level, String groupId, RequestDetails details, HttpServletRequest request)
             throws IOException {
-        // Millisecond precision, as the store records lastUpdated: "up to and including" is then exact.
-        Instant transactionTime = Instant.ofEpochMilli(System.currentTimeMillis());
+        // Before any write still open, so that the next _since export finds what those commit.
+        Instant transactionTime = engine.source.transactionTime();
         Map<String, String[]> query = details.getParameters();
         // HAPI would apply the export's _elements to the kickoff's own OperationOutcome.
         Map<String, String[]> withoutElements = new HashMap<>(query);
@@ -155,12 +156,12 @@ public final class ExportOperations {
                 ExportJobRepository.ActiveJobs active = jobs.countActive(client.id());
                 long mine = active.owner();
                 if (mine >= engine.settings.maxJobsPerClient()) {
-                    throw tooMany("This client already has " + mine + " exports waiting or running, the most allowed"
+                    throw tooMany(client.id(), "This client already has " + mine + " exports waiting or running, the most allowed"
                             + " at once (" + engine.settings.maxJobsPerClient() + "). Retry after one finishes, or"
                             + " cancel one with DELETE on its status URL.");
                 }
                 if (active.all() >= engine.settings.maxJobs()) {
-                    throw tooMany("The server is running as many exports as it allows at once ("
+                    throw tooMany(null, "The server is running as many exports as it allows at once ("
                             + engine.settings.maxJobs() + "). Retry later.");
                 }
                 jobs.create(job);
@@ -168,7 +169,7 @@ public final class ExportOperations {
         } catch (RuntimeException e) {
             if (!connectionTimeout(e)) throw e;
             // No database connection in time: the server is saturated, a reason to come back later, not a 5xx.
-            throw tooMany("The server is too busy to accept an export now. Retry later.");
+            throw tooMany(1, "The server is too busy to accept an export now. Retry later.");
         }
         String statusUrl = base.of(details) + "/" + STATUS_OPERATION + "?_jobId=" + jobId;
         IBaseOperationOutcome outcome = OperationOutcomeUtil.newInstance(context);
@@ -207,10 +208,19 @@ public final class ExportOperations {
                     + progress.typesDone() + " of " + progress.typesTotal() + " types, " + progress.resourcesDone()
                     + " resources";
         }
+        long retryAfter = retryAfter(job);
+        long tooSoon = pollThrottle.poll(job.id(), retryAfter, System.nanoTime());
+        if (tooSoon > 0) {
+            BaseServerResponseException error = ExportErrors.status(context, 429, "throttled", "This export's status"
+                    + " is polled much more often than the Retry-After given (" + retryAfter + " s). Wait " + tooSoon
+                    + " s, then poll at most once per Retry-After.");
+            error.addResponseHeader(Constants.HEADER_RETRY_AFTER, Long.toString(tooSoon));
+            throw error;
+        }
         copyHapiHeaders(details, response);
         response.setStatus(HttpServletResponse.SC_ACCEPTED);
         response.setHeader("X-Progress", text.length() > 99 ? text.substring(0, 99) : text);
-        response.setHeader(Constants.HEADER_RETRY_AFTER, Long.toString(retryAfter(job)));
+        response.setHeader(Constants.HEADER_RETRY_AFTER, Long.toString(retryAfter));
         response.setContentLength(0);
     }
 
@@ -228,6 +238,7 @@ public final class ExportOperations {
 
     private void manifest(ExportJob job, ExportClient client, RequestDetails details, HttpServletResponse response)
             throws IOException {
+        pollThrottle.forget(job.id());
         List<ExportFile> files = jobs.files(job.id());
         // Promise no file that is gone from disk: the whole export is then no longer to be had.
         List<String> missing = files.stream()
@@ -276,6 +287,7 @@ public final class ExportOperations {
         if (before == null) {
             throw unknownJob();
         }
+        pollThrottle.forget(jobId);
         engine.cancelled(before);
         IBaseOperationOutcome outcome = ExportErrors.outcome(context, "information", "informational",
                 "Export " + jobId + " was cancelled" + (before.state() == ExportState.COMPLETED
@@ -296,10 +308,35 @@ public final class ExportOperations {
                 + " another client.");
     }
 
-    private BaseServerResponseException tooMany(String message) {
+    /** Over a job limit: of the client {@code ownerId}, or of the whole server if it is null. */
+    private BaseServerResponseException tooMany(String ownerId, String message) {
+        return tooMany(expectedWait(jobs.active(ownerId, engine.settings.maxJobs()), Instant.now()), message);
+    }
+
+    private BaseServerResponseException tooMany(long retryAfterSeconds, String message) {
         BaseServerResponseException error = ExportErrors.status(context, 429, "throttled", message);
-        error.addResponseHeader(Constants.HEADER_RETRY_AFTER, Integer.toString(LIMIT_RETRY_AFTER));
+        error.addResponseHeader(Constants.HEADER_RETRY_AFTER, Long.toString(retryAfterSeconds));
         return error;
+    }
+
+    /**
+     * Seconds until the first of these jobs is likely to end and free its slot (1 to
+     * {@link #MAX_LIMIT_RETRY_AFTER}): a running job's remaining types at the pace of those done, or,
+     * before a type is done, as long again as it has run (a waiting job: as long as it has waited).
+     */
+    private long expectedWait(List<ExportJob> active, Instant now) {
+        long soonest = MAX_LIMIT_RETRY_AFTER;
+        for (ExportJob job : active) {
+            ExportJobRepository.Progress progress = engine.progress(job.id()).orElse(new ExportJobRepository.Progress(
+                    job.typesTotal(), job.typesDone(), job.currentType(), job.resourcesDone()));
+            Instant since = job.startedAt() != null ? job.startedAt() : job.createdAt();
+            double elapsed = Math.max(0, Duration.between(since, now).toMillis()) / 1000.0;
+            double remaining = progress.typesDone() > 0 && progress.typesTotal() > progress.typesDone()
+                    ? elapsed * (progress.typesTotal() - progress.typesDone()) / progress.typesDone()
+                    : elapsed;
+            soonest = Math.min(soonest, (long) Math.ceil(remaining));
+        }
+        return Math.max(1, soonest);
     }
 
     /** Headers HAPI queued for its own response (X-Powered-By, X-Request-ID...), which manual ones lack. */

@@ -12,7 +12,9 @@ import java.util.List;
  *
  * @param level          system, Patient or Group
  * @param groupId        for a Group export
- * @param types          the types to export; empty: every type the level allows that has data
+ * @param types          the types to export; empty: every type the level allows that has data, unless
+ *                       {@code typesNamed}
+ * @param typesNamed     {@code _type} was given: exactly {@code types} are exported, none if it is empty
  * @param since          an ISO instant, or null
  * @param elements       {@code _elements} as given (validated), empty for whole resources
  * @param typeFilters    {@code _typeFilter} queries (validated), e.g. {@code Observation?category=laboratory}
@@ -23,6 +25,7 @@ public record ExportRequest(
         Level level,
         String groupId,
         List<String> types,
+        boolean typesNamed,
         String since,
         List<String> elements,
         List<String> typeFilters,
@@ -40,6 +43,11 @@ public record ExportRequest(
         typeFilters = typeFilters == null ? List.of() : List.copyOf(typeFilters);
         patients = patients == null ? null : List.copyOf(patients);
         warnings = warnings == null ? List.of() : List.copyOf(warnings);
+    }
+
+    /** Every type the level allows (that has data) rather than a list. */
+    public boolean allTypes() {
+        return types.isEmpty() && !typesNamed;
     }
 
     public Instant sinceInstant() {

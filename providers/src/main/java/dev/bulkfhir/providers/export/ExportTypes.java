@@ -33,15 +33,11 @@ final class ExportTypes {
     }
 
     /**
-     * What an export without {@code _type} covers: every type at system level except Binary (its
-     * content is exported only when asked for by name), the Patient compartment otherwise.
+     * What an export without {@code _type} covers, as the IG has it ("all supported resources"): every
+     * type at system level, Binary included, the Patient compartment otherwise (the client's scopes
+     * narrow both).
      */
     Set<String> defaults(ExportRequest.Level level) {
-        if (level != ExportRequest.Level.SYSTEM) {
-            return compartment;
-        }
-        Set<String> types = new TreeSet<>(all);
-        types.remove("Binary");
-        return types;
+        return level == ExportRequest.Level.SYSTEM ? all : compartment;
     }
 }

@@ -108,7 +108,7 @@ final class JobRun {
             request = ExportRequest.fromJson(job.parameters());
             Instant asOf = job.transactionTime();
             List<String> types = new ArrayList<>();
-            if (request.types().isEmpty()) {
+            if (request.allTypes()) {
                 for (String type : engine.types.defaults(request.level())) {
                     if (stop != null) return;
                     if (engine.source.hasData(type)) types.add(type);
@@ -267,7 +267,12 @@ final class JobRun {
             if (reason == null) {
                 Instant now = Instant.now();
                 if (engine.jobs.complete(job.id(), node, now, now.plus(engine.settings.retention()))) {
-                    log.info("Export job {} completed: {} resources", job.id(), baseline + resources.sum());
+                    if (stop == Stop.CANCELLED) {
+                        // Cancelled right after: ExportEngine.cancelled left the files to this run.
+                        reason = Stop.CANCELLED;
+                    } else {
+                        log.info("Export job {} completed: {} resources", job.id(), baseline + resources.sum());
+                    }
                 } else {
                     refused();
                     reason = stop;
@@ -276,7 +281,7 @@ final class JobRun {
             if (reason == Stop.CANCELLED) {
                 engine.files.deleteJob(job.id());
                 engine.jobs.delete(job.id());
-                log.info("Export job {} cancelled; its files are deleted", job.id());
+                log.info("Export job {} stopped after its cancel; its files are deleted", job.id());
             } else if (reason == Stop.FAILED) {
                 engine.files.deleteJob(job.id());
                 engine.jobs.deleteFiles(job.id());

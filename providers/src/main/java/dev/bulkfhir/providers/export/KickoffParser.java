@@ -110,7 +110,8 @@ final class KickoffParser {
             since = instant(sinces.get(0), problems);
         }
 
-        // _type
+        // _type: when given, exactly its valid types are exported (none, if leniency dropped them all)
+        boolean typesNamed = parameters.containsKey("_type");
         Set<String> requested = new LinkedHashSet<>();
         for (String value : parameters.getOrDefault("_type", List.of())) {
             for (String item : value.split(",", -1)) {
@@ -139,23 +140,24 @@ final class KickoffParser {
                     ExportErrors.outcome(context, "error", "forbidden", "This client may not read "
                             + String.join(", ", forbidden) + "."));
         }
-        Set<String> candidates = new TreeSet<>(requested.isEmpty() ? types.defaults(level) : requested);
-        if (requested.isEmpty() && client.readableTypes() != null) {
+        Set<String> candidates = new TreeSet<>(typesNamed ? requested : types.defaults(level));
+        if (!typesNamed && client.readableTypes() != null) {
             candidates.retainAll(client.readableTypes());
         }
 
         List<String> elements = elements(parameters.getOrDefault("_elements", List.of()), candidates, lenient,
                 problems, warnings);
-        List<String> filters = typeFilters(parameters.getOrDefault("_typeFilter", List.of()), level, requested,
-                lenient, problems, warnings);
+        List<String> filters = typeFilters(parameters.getOrDefault("_typeFilter", List.of()), level,
+                typesNamed ? requested : null, lenient, problems, warnings);
         List<String> patients = patients(details, parameters, level, groupMembers, transactionTime, lenient,
                 problems, warnings);
 
         for (String value : parameters.getOrDefault("includeAssociatedData", List.of())) {
             for (String item : value.split(",")) {
                 if (!item.isBlank()) {
-                    warnings.add("includeAssociatedData=" + item.trim() + " is not supported by this server and was"
-                            + " ignored; Provenance resources are exported like any other type.");
+                    soft(lenient, problems, warnings, "includeAssociatedData", "includeAssociatedData="
+                            + item.strip() + " is not supported by this server; Provenance resources are exported"
+                            + " like any other type (ask for them with _type).");
                 }
             }
         }
@@ -163,10 +165,9 @@ final class KickoffParser {
         if (!problems.isEmpty()) {
             throw ExportErrors.invalid(context, problems);
         }
-        List<String> typeList = requested.isEmpty() && client.readableTypes() == null ? List.of()
-                : List.copyOf(candidates);
-        return new Parsed(new ExportRequest(level, groupId, typeList, since, elements, filters, patients, warnings),
-                warnings);
+        List<String> typeList = !typesNamed && client.readableTypes() == null ? List.of() : List.copyOf(candidates);
+        return new Parsed(new ExportRequest(level, groupId, typeList, typesNamed, since, elements, filters, patients,
+                warnings), warnings);
     }
 
     /** Accept and Prefer, as the class comment says; returns whether handling=lenient was asked for. */
@@ -216,7 +217,15 @@ final class KickoffParser {
             List<Problem> problems) {
         Map<String, List<String>> parameters = new LinkedHashMap<>();
         query.forEach((name, values) -> {
-            for (String value : values) parameters.computeIfAbsent(name, n -> new ArrayList<>()).add(value);
+            for (String value : values) {
+                if (hasControlCharacter(name) || hasControlCharacter(value)) {
+                    // Malformed, not unsupported: refused with handling=lenient too (trim() would hide a NUL).
+                    problems.add(new Problem(printable(name), "invalid", "Parameter '" + printable(name)
+                            + "' has a control character (e.g. %00) in its name or value."));
+                    continue;
+                }
+                parameters.computeIfAbsent(name, n -> new ArrayList<>()).add(value);
+            }
         });
         if (details.getRequestType() != RequestTypeEnum.POST) {
             return parameters;
@@ -248,10 +257,25 @@ final class KickoffParser {
                         + "."));
                 continue;
             }
+            if (hasControlCharacter(name) || hasControlCharacter(value)) {
+                problems.add(new Problem(printable(name), "invalid", "Parameter '" + printable(name)
+                        + "' in the Parameters body has a control character in its name or value."));
+                continue;
+            }
             parameters.computeIfAbsent(name.equals("patient") ? BODY_PATIENT : name, n -> new ArrayList<>())
                     .add(value);
         }
         return parameters;
+    }
+
+    private static boolean hasControlCharacter(String text) {
+        return text.chars().anyMatch(Character::isISOControl);
+    }
+
+    /** A parameter name fit to quote in an answer: control characters shown as '?'. */
+    private static String printable(String name) {
+        return name.codePoints().map(c -> Character.isISOControl(c) ? '?' : c)
+                .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
     }
 
     private static String instant(String raw, List<Problem> problems) {
@@ -306,6 +330,7 @@ final class KickoffParser {
         return elements;
     }
 
+    /** @param requested the types {@code _type} names, or null when it is not given */
     private List<String> typeFilters(List<String> values, Level level, Set<String> requested, boolean lenient,
             List<Problem> problems, List<String> warnings) {
         List<String> filters = new ArrayList<>();
@@ -316,7 +341,7 @@ final class KickoffParser {
                 if (text.isEmpty()) continue;
                 try {
                     TypeFilter filter = TypeFilter.parse(context, text);
-                    if (!requested.isEmpty() && !requested.contains(filter.type())) {
+                    if (requested != null && !requested.contains(filter.type())) {
                         throw new TypeFilter.Unsupported("_typeFilter '" + text + "' is about " + filter.type()
                                 + ", which _type does not ask for.");
                     }

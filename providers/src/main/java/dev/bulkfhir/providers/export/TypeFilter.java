@@ -125,6 +125,10 @@ final class TypeFilter {
             }
             conditions.add(condition(context, type, text, param, modifier, value));
         }
+        if (conditions.isEmpty()) {
+            throw new Unsupported("_typeFilter '" + text + "' has no search parameters after the '?': give at least"
+                    + " one, e.g. " + type + "?_lastUpdated=ge2024-01-01.");
+        }
         return new TypeFilter(type, text, conditions);
     }
 

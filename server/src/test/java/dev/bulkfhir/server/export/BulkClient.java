@@ -93,11 +93,25 @@ final class BulkClient {
         return statusUrl.substring(statusUrl.indexOf("_jobId=") + "_jobId=".length());
     }
 
+    /**
+     * One status poll, as a client that polls often but minds a 429 does it: told it polls too often,
+     * it waits the Retry-After it is given and polls again.
+     */
+    HttpResponse<byte[]> poll(String statusUrl, String... headers) throws Exception {
+        while (true) {
+            HttpResponse<byte[]> response = get(statusUrl, headers);
+            if (response.statusCode() != 429) return response;
+            outcome(response);
+            long seconds = Long.parseLong(response.headers().firstValue("Retry-After").orElseThrow());
+            Thread.sleep(seconds * 1000);
+        }
+    }
+
     /** Polls until the export is done; returns the 200 manifest (after checking its headers). */
     JsonNode await(String statusUrl) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
         while (System.nanoTime() < deadline) {
-            HttpResponse<byte[]> response = get(statusUrl, "Accept", "application/json");
+            HttpResponse<byte[]> response = poll(statusUrl, "Accept", "application/json");
             if (response.statusCode() == 200) {
                 assertEquals("application/json", response.headers().firstValue("Content-Type").orElse(""));
                 assertTrue(response.headers().firstValue("Expires").isPresent(), "manifest without Expires");

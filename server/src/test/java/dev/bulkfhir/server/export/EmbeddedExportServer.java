@@ -52,8 +52,7 @@ final class EmbeddedExportServer implements AutoCloseable {
         database = Database.open(jdbcUrl, user, null, 8);
         store = new ResourceStore(database.dataSource(), BulkClient.CONTEXT, new BinaryStore(database.dataSource(),
                 dataDir.resolve("binaries"), BinaryStore.DEFAULT_INLINE_THRESHOLD));
-        source = new HeldSource(new StoreResourceSource(database.dataSource(), BulkClient.CONTEXT, store.binaries(),
-                sqlPatientList));
+        source = new HeldSource(new StoreResourceSource(database.dataSource(), store, sqlPatientList));
         plugin = BulkFhirPlugin.builder(BulkClient.CONTEXT)
                 .resources(source)
                 .dataDirectory(dataDir)
@@ -167,6 +166,11 @@ final class EmbeddedExportServer implements AutoCloseable {
         @Override
         public boolean hasData(String type) {
             return store.hasData(type);
+        }
+
+        @Override
+        public Instant transactionTime() {
+            return store.transactionTime();
         }
     }
 }

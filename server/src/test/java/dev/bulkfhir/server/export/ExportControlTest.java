@@ -71,7 +71,7 @@ class ExportControlTest {
         String status = client.start("$export?_type=Patient,Observation");
         HttpResponse<byte[]> response;
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while ((response = client.get(status)).statusCode() == 202 && System.nanoTime() < deadline) Thread.sleep(20);
+        while ((response = client.poll(status)).statusCode() == 202 && System.nanoTime() < deadline) Thread.sleep(20);
         assertEquals(500, response.statusCode(), text(response));
         assertTrue(outcome(response).contains("Exporting Observation failed"), text(response));
         Path folder = dataDir.resolve("export").resolve(BulkClient.jobId(status));
@@ -162,11 +162,17 @@ class ExportControlTest {
     @Test
     void cancelStopsARunningExportWithinASecondOrTwoAndDeletesItsFiles() throws Exception {
         server.source.delay(2000); // 2 ms a resource: the export runs for seconds
+        ch.qos.logback.classic.Logger exportLog = (ch.qos.logback.classic.Logger)
+                org.slf4j.LoggerFactory.getLogger("dev.bulkfhir.providers.export");
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logged =
+                new ch.qos.logback.core.read.ListAppender<>();
+        logged.start();
+        exportLog.addAppender(logged);
         String status = client.start("$export");
         Path folder = dataDir.resolve("export").resolve(BulkClient.jobId(status));
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (true) {
-            HttpResponse<byte[]> poll = client.get(status);
+            HttpResponse<byte[]> poll = client.poll(status);
             assertEquals(202, poll.statusCode(), "finished before it could be cancelled: " + text(poll));
             String progress = poll.headers().firstValue("X-Progress").orElse("");
             if (progress.startsWith("exporting") && !progress.contains(" 0 resources") && Files.isDirectory(folder)) break;
@@ -183,6 +189,38 @@ class ExportControlTest {
         Thread.sleep(300);
         assertFalse(Files.exists(folder), "the export went on writing after the cancel");
         assertEquals(404, client.send("DELETE", status, null).statusCode());
+        exportLog.detachAppender(logged);
+        List<String> lines = logged.list.stream().map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+                .filter(line -> line.contains(BulkClient.jobId(status))).toList();
+        assertTrue(lines.stream().anyMatch(line -> line.contains("cancelled")), lines.toString());
+        assertTrue(lines.stream().noneMatch(line -> line.contains("completed")), lines.toString());
+    }
+
+    @Test
+    void aStatusUrlPolledInALoopIs429WhilePollingAtRetryAfterIsNot() throws Exception {
+        server.source.shut();
+        String status = client.start("$export?_type=Patient", "X-Client", "poller");
+        HttpResponse<byte[]> first = client.get(status, "X-Client", "poller");
+        assertEquals(202, first.statusCode(), text(first));
+        long retryAfter = Long.parseLong(first.headers().firstValue("Retry-After").orElseThrow());
+        HttpResponse<byte[]> throttled = null;
+        for (int i = 0; i < 100 && throttled == null; i++) {
+            HttpResponse<byte[]> poll = client.get(status, "X-Client", "poller");
+            if (poll.statusCode() == 429) throttled = poll;
+            else assertEquals(202, poll.statusCode(), text(poll));
+        }
+        assertTrue(throttled != null, "100 polls in a row and never a 429");
+        assertTrue(outcome(throttled).contains("Retry-After"), text(throttled));
+        long wait = Long.parseLong(throttled.headers().firstValue("Retry-After").orElseThrow());
+        assertTrue(wait >= 1 && wait <= retryAfter, "Retry-After " + wait);
+        // A client that then keeps to the Retry-After is answered as usual.
+        for (int i = 0; i < 2; i++) {
+            Thread.sleep(wait * 1000);
+            HttpResponse<byte[]> polite = client.get(status, "X-Client", "poller");
+            assertEquals(202, polite.statusCode(), text(polite));
+            wait = Long.parseLong(polite.headers().firstValue("Retry-After").orElseThrow());
+        }
+        assertEquals(202, client.send("DELETE", status, null, "X-Client", "poller").statusCode());
     }
 
     @Test
@@ -192,7 +230,9 @@ class ExportControlTest {
         String a2 = client.start("$export?_type=Patient", "X-Client", "a");
         HttpResponse<byte[]> a3 = client.kickoff("$export?_type=Patient", "X-Client", "a");
         assertEquals(429, a3.statusCode(), text(a3));
-        assertTrue(a3.headers().firstValue("Retry-After").isPresent());
+        // The jobs in the way have just begun: a place is expected soon, not in a fixed 30 s.
+        long retryAfter = Long.parseLong(a3.headers().firstValue("Retry-After").orElseThrow());
+        assertTrue(retryAfter >= 1 && retryAfter <= 3, "Retry-After " + retryAfter);
         assertTrue(outcome(a3).contains("already has 2 exports"));
 
         String b1 = client.start("$export?_type=Patient", "X-Client", "b");
@@ -207,7 +247,7 @@ class ExportControlTest {
         server.source.open();
         for (String[] job : new String[][] {{a2, "a"}, {b1, "b"}, {c2, "c"}}) {
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (client.get(job[0], "X-Client", job[1]).statusCode() == 202 && System.nanoTime() < deadline) {
+            while (client.poll(job[0], "X-Client", job[1]).statusCode() == 202 && System.nanoTime() < deadline) {
                 Thread.sleep(50);
             }
         }

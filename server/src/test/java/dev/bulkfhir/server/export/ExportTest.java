@@ -110,7 +110,7 @@ class ExportTest {
     }
 
     @Test
-    void systemExportHoldsEveryResourceButBinaryWithAManifestAsTheIgDescribes() throws Exception {
+    void systemExportHoldsEveryResourceBinaryIncludedWithAManifestAsTheIgDescribes() throws Exception {
         Instant before = Instant.now();
         String status = client.start("$export");
         JsonNode manifest = client.await(status);
@@ -122,9 +122,9 @@ class ExportTest {
 
         Map<String, Set<String>> exported = asIdSets(client.download(manifest));
         Map<String, Set<String>> expected = new TreeMap<>();
-        generated.forEach((type, resources) -> {
-            if (!type.equals("Binary")) expected.put(type, new TreeSet<>(resources.keySet()));
-        });
+        // "All supported resources" (the IG, _type omitted): Binary too, as _type=Binary has it.
+        generated.forEach((type, resources) -> expected.put(type, new TreeSet<>(resources.keySet())));
+        assertTrue(expected.containsKey("Binary"));
         assertSameSets(expected, exported);
         // Rollover at 100 resources: Observation comes in several files, each with its own count.
         long observationFiles = 0;
@@ -331,8 +331,14 @@ class ExportTest {
     }
 
     @Test
-    void includeAssociatedDataIsAcceptedWithAWarningInTheKickoffAndTheErrorFile() throws Exception {
-        HttpResponse<byte[]> response = client.kickoff("$export?_type=Organization&includeAssociatedData=LatestProvenanceResources");
+    void includeAssociatedDataIsRefusedStrictlyAndAWarningInTheKickoffAndTheErrorFileLeniently() throws Exception {
+        HttpResponse<byte[]> strict = client.kickoff("$export?_type=Organization&includeAssociatedData=LatestProvenanceResources");
+        assertEquals(400, strict.statusCode(), text(strict));
+        assertTrue(outcome(strict).contains("includeAssociatedData") && outcome(strict).contains("not-supported"),
+                text(strict));
+
+        HttpResponse<byte[]> response = client.kickoff("$export?_type=Organization&includeAssociatedData=LatestProvenanceResources",
+                "Prefer", "respond-async, handling=lenient");
         assertEquals(202, response.statusCode(), text(response));
         String kickoff = outcome(response);
         assertTrue(kickoff.contains("\"severity\":\"warning\"") && kickoff.contains("LatestProvenanceResources"), kickoff);
@@ -344,7 +350,7 @@ class ExportTest {
     }
 
     @Test
-    void binaryIsExportedOnlyWhenNamedWithItsContentEmbedded() throws Exception {
+    void binaryIsExportedWithItsContentEmbedded() throws Exception {
         Map<String, List<IBaseResource>> byType = client.download(client.await(client.start("$export?_type=Binary")));
         Binary exported = (Binary) byType.get("Binary").get(0);
         assertEquals(DemoData.BINARY_ID, exported.getIdElement().getIdPart());
@@ -363,6 +369,34 @@ class ExportTest {
         Map<String, List<IBaseResource>> files = client.download(manifest);
         assertEquals(2, files.get("OperationOutcome").size(), "one warning per ignored parameter");
         assertEquals(PATIENTS, files.get("Patient").size());
+    }
+
+    @Test
+    void leniencyDroppingEveryNamedTypeExportsNothingRatherThanEverything() throws Exception {
+        HttpResponse<byte[]> response = client.kickoff("$export?_type=Foo", "Prefer", "respond-async, handling=lenient");
+        assertEquals(202, response.statusCode(), text(response));
+        assertTrue(outcome(response).contains("'Foo'") && outcome(response).contains("\"severity\":\"warning\""),
+                text(response));
+        JsonNode manifest = client.await(BulkClient.statusUrl(response));
+        assertEquals(0, manifest.get("output").size(), manifest.toString());
+        Map<String, List<IBaseResource>> files = client.download(manifest);
+        assertEquals(Set.of("OperationOutcome"), files.keySet());
+        assertTrue(CONTEXT.newJsonParser().encodeResourceToString(files.get("OperationOutcome").get(0)).contains("Foo"));
+    }
+
+    @Test
+    void malformedParametersAre400EvenLeniently() throws Exception {
+        for (String kickoff : List.of("$export?_type=Patient%00", "$export?_since=2024-01-01T00:00:00Z%00",
+                "$export?_outputFormat=ndjson%00")) {
+            for (String prefer : List.of("respond-async", "respond-async, handling=lenient")) {
+                HttpResponse<byte[]> response = client.kickoff(kickoff, "Prefer", prefer);
+                assertEquals(400, response.statusCode(), kickoff + " " + prefer + " -> " + text(response));
+                assertTrue(outcome(response).contains("control character"), text(response));
+            }
+        }
+        HttpResponse<byte[]> emptyFilter = client.kickoff("$export?_typeFilter=Observation%3F");
+        assertEquals(400, emptyFilter.statusCode(), text(emptyFilter));
+        assertTrue(outcome(emptyFilter).contains("no search parameters"), text(emptyFilter));
     }
 
     @Test

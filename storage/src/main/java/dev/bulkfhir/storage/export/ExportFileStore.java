@@ -55,7 +55,11 @@ public final class ExportFileStore {
         return id != null && JOB_ID.matcher(id).matches();
     }
 
-    /** Whether {@code id} has the shape of an export file's Binary id (whether or not such a file exists). */
+    /**
+     * Whether {@code id} has the shape of an export file's Binary id (whether or not such a file exists).
+     * This is the one rule for the reserved Binary id space: reads look only here for such ids, and
+     * every write of a Binary with such an id is refused.
+     */
     public static boolean isFileId(String id) {
         return id != null && FILE_ID.matcher(id).matches();
     }

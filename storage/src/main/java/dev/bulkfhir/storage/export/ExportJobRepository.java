@@ -69,6 +69,19 @@ public final class ExportJobRepository implements AutoCloseable {
         });
     }
 
+    /** Jobs that are ACCEPTED or IN_PROGRESS, oldest first: of {@code ownerId}, or of everyone if it is null. */
+    public List<ExportJob> active(String ownerId, int limit) {
+        return sessions.fromSession(session -> {
+            var query = session.createSelectionQuery("from ExportJob j where j.state in (:accepted, :running)"
+                            + (ownerId == null ? "" : " and j.ownerId = :owner") + " order by j.createdAt", ExportJob.class)
+                    .setParameter("accepted", ExportState.ACCEPTED)
+                    .setParameter("running", ExportState.IN_PROGRESS)
+                    .setMaxResults(limit);
+            if (ownerId != null) query.setParameter("owner", ownerId);
+            return query.getResultList();
+        });
+    }
+
     public Optional<ExportJob> find(String id) {
         return Optional.ofNullable(sessions.fromSession(session -> session.find(ExportJob.class, id)));
     }

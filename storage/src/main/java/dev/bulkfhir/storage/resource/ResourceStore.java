@@ -6,6 +6,7 @@ import ca.uhn.fhir.util.BinaryUtil;
 import ca.uhn.fhir.util.FhirTerser;
 import dev.bulkfhir.storage.binary.BinaryStore;
 import dev.bulkfhir.storage.binary.StagedContent;
+import dev.bulkfhir.storage.export.ExportFileStore;
 import org.hl7.fhir.instance.model.api.IBase;
 import org.hl7.fhir.instance.model.api.IBaseBinary;
 import org.hl7.fhir.instance.model.api.IBaseResource;
@@ -55,6 +56,7 @@ public final class ResourceStore {
     private final FhirContext context;
     private final PatientCompartment compartment;
     private final BinaryStore binaries;
+    private final WritesInFlight writesInFlight = new WritesInFlight();
 
     /** A store that keeps all Binary content in the database (no file store). */
     public ResourceStore(DataSource dataSource, FhirContext context) {
@@ -70,6 +72,11 @@ public final class ResourceStore {
 
     public FhirContext context() {
         return context;
+    }
+
+    /** The lastUpdated stamps of this store's open write transactions: what an export's transaction time waits for. */
+    public WritesInFlight writesInFlight() {
+        return writesInFlight;
     }
 
     /** Where Binary content lives; the stored JSON of a Binary has no {@code data}. */
@@ -98,7 +105,9 @@ public final class ResourceStore {
     public <T> T inTransaction(TransactionWork<T> work) {
         try (Connection connection = dataSource.getConnection()) {
             connection.setAutoCommit(false);
-            Writes writes = new Writes(connection, Instant.now());
+            // Stamped when the transaction starts, and open until it ends: see WritesInFlight.
+            Instant stamp = writesInFlight.begin();
+            Writes writes = new Writes(connection, stamp);
             try {
                 T result = work.run(writes);
                 connection.commit();
@@ -111,6 +120,7 @@ public final class ResourceStore {
                 }
                 throw e;
             } finally {
+                writesInFlight.end(stamp);
                 connection.setAutoCommit(true);
             }
         } catch (SQLException e) {
@@ -428,7 +438,7 @@ public final class ResourceStore {
          */
         public List<StoredResource> createAllNew(List<? extends IBaseResource> resources) throws SQLException {
             for (IBaseResource resource : resources) {
-                requireValidId(resource.getIdElement().getIdPart());
+                requireWritableId(context.getResourceType(resource), resource.getIdElement().getIdPart());
             }
             return insertBatch(new ArrayList<>(resources));
         }
@@ -437,7 +447,7 @@ public final class ResourceStore {
         public StoredResource update(IBaseResource resource) throws SQLException {
             String type = context.getResourceType(resource);
             String id = resource.getIdElement().getIdPart();
-            requireValidId(id);
+            requireWritableId(type, id);
             Current current = lockCurrent(type, id);
             if (current == null) {
                 return insertBatch(List.of(resource)).get(0);
@@ -491,7 +501,7 @@ public final class ResourceStore {
                     resource.setId(type + "/" + newId());
                 }
                 String id = resource.getIdElement().getIdPart();
-                requireValidId(id);
+                requireWritableId(type, id);
                 String key = type + "/" + id;
                 if (fresh.containsKey(key)) {
                     others.add(resource);
@@ -792,10 +802,19 @@ public final class ResourceStore {
     private static final java.util.regex.Pattern BINARY_URL =
             java.util.regex.Pattern.compile("(?:.*/)?Binary/([A-Za-z0-9\\-.]{1,64})(?:/_history/[0-9]+)?");
 
-    private static void requireValidId(String id) {
+    /**
+     * Every write path (REST, conditional, transaction, batch, load) comes through here: the id must be
+     * valid, and a Binary may not take an id of the export files' reserved shape, which would be served
+     * in place of an export file once its export is gone.
+     */
+    private static void requireWritableId(String type, String id) {
         if (!isValidId(id)) {
             throw new InvalidResourceException("Invalid resource id '" + id
                     + "': an id is 1 to 64 letters, digits, '-' or '.'");
+        }
+        if ("Binary".equals(type) && ExportFileStore.isFileId(id)) {
+            throw new InvalidResourceException("Binary/" + id + " is in the id space reserved for export files"
+                    + " (bulk- and 32 hex digits): a Binary cannot be written there.");
         }
     }
 

@@ -8,7 +8,7 @@ import java.util.Set;
 /**
  * What a Bulk Data export reads from. The built-in store is one implementation
  * ({@link StoreResourceSource}); an adapter over a HAPI JPA server's DAOs, or over any other database,
- * is another. An implementation answers three questions and streams one type at a time:
+ * is another. An implementation answers four questions and streams one type at a time:
  *
  * <ul>
  *   <li>{@link #stream}: every resource of a type as it was at the export's transaction time, one JSON
@@ -17,7 +17,8 @@ import java.util.Set;
  *   <li>{@link #groupMembers}: the patients of a Group, for Group exports;</li>
  *   <li>{@link #existingPatients}: which of some patient ids exist, to check a kickoff's {@code patient};</li>
  *   <li>{@link #hasData}: whether a type can have anything at all, so that an export of all types does
- *       not query the hundred and more types a server never stored.</li>
+ *       not query the hundred and more types a server never stored;</li>
+ *   <li>{@link #transactionTime}: the time an export kicked off now is as of.</li>
  * </ul>
  *
  * Implementations must be thread-safe: an export streams several types at once.
@@ -48,4 +49,15 @@ public interface ResourceSource {
 
     /** False only if the type certainly has nothing to export; true when in doubt. */
     boolean hasData(String type);
+
+    /**
+     * The transaction time for an export kicked off now (millisecond precision): a time at or before
+     * which every write has committed and no new write can land. Clients pass it as the next export's
+     * {@code _since}, so a write that is still open at the kickoff must be stamped after it, or it would
+     * fall between two exports. The default, now, is right only for a source whose writes are
+     * stamped at commit; the built-in store answers from its open write transactions.
+     */
+    default Instant transactionTime() {
+        return Instant.ofEpochMilli(System.currentTimeMillis());
+    }
 }

@@ -7,6 +7,7 @@ import dev.bulkfhir.storage.binary.BinarySource;
 import dev.bulkfhir.storage.resource.PatientCompartment;
 import dev.bulkfhir.storage.resource.ResourceStore;
 import dev.bulkfhir.storage.resource.StorageException;
+import dev.bulkfhir.storage.resource.WritesInFlight;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.hl7.fhir.r4.model.Group;
 
@@ -69,18 +70,27 @@ public final class StoreResourceSource implements ResourceSource {
     private final BinarySource binaries;
     private final PatientCompartment compartment;
     private final int sqlPatientList;
+    private final WritesInFlight writesInFlight;
 
-    public StoreResourceSource(DataSource dataSource, FhirContext context, BinarySource binaries) {
-        this(dataSource, context, binaries, SQL_PATIENT_LIST);
+    /** The store's resources, read through {@code dataSource}, with its Binary content and open writes. */
+    public StoreResourceSource(DataSource dataSource, ResourceStore store) {
+        this(dataSource, store, SQL_PATIENT_LIST);
     }
 
     /** @param sqlPatientList the longest patient list matched in SQL (an IN list); longer ones are matched in memory */
-    public StoreResourceSource(DataSource dataSource, FhirContext context, BinarySource binaries, int sqlPatientList) {
+    public StoreResourceSource(DataSource dataSource, ResourceStore store, int sqlPatientList) {
         this.dataSource = dataSource;
-        this.context = context;
-        this.binaries = binaries;
+        this.context = store.context();
+        this.binaries = store.binaries();
+        this.writesInFlight = store.writesInFlight();
         this.compartment = new PatientCompartment(context);
         this.sqlPatientList = Math.max(1, sqlPatientList);
+    }
+
+    /** Before the oldest write of the store still open, so that the next {@code _since} export finds it. */
+    @Override
+    public Instant transactionTime() {
+        return writesInFlight.settledTime();
     }
 
     @Override

@@ -1,0 +1,116 @@
+package dev.bulkfhir.providers.export;
+
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.rest.api.RequestTypeEnum;
+import ca.uhn.fhir.rest.api.server.SystemRequestDetails;
+import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
+import dev.bulkfhir.providers.export.ExportRequest.Level;
+import dev.bulkfhir.storage.source.ExportQuery;
+import dev.bulkfhir.storage.source.ResourceSink;
+import dev.bulkfhir.storage.source.ResourceSource;
+import org.hl7.fhir.r4.model.OperationOutcome;
+import org.junit.jupiter.api.Test;
+
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The kickoff parameters alone: what is refused, what leniency lets through, and what is then exported. */
+class KickoffParserTest {
+
+    private static final FhirContext FHIR = FhirContext.forR4Cached();
+    /** These tests name no patients and no Group: the parser never asks the source anything. */
+    private static final ResourceSource NO_SOURCE = new ResourceSource() {
+        @Override
+        public void stream(ExportQuery query, ResourceSink sink) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public Optional<Set<String>> groupMembers(String groupId, Instant asOf) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public Set<String> existingPatients(Set<String> patientIds, Instant asOf) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public boolean hasData(String type) {
+            return true;
+        }
+    };
+    private final KickoffParser parser = new KickoffParser(FHIR, new ExportTypes(FHIR), NO_SOURCE);
+
+    private KickoffParser.Parsed parse(boolean lenient, String... nameValues) {
+        SystemRequestDetails details = new SystemRequestDetails();
+        details.setRequestType(RequestTypeEnum.GET);
+        details.addHeader("Prefer", lenient ? "respond-async, handling=lenient" : "respond-async");
+        Map<String, String[]> query = new LinkedHashMap<>();
+        for (int i = 0; i < nameValues.length; i += 2) {
+            query.put(nameValues[i], new String[] {nameValues[i + 1]});
+        }
+        return parser.parse(details, query, Level.SYSTEM, null, null, ExportClient.ANONYMOUS, Instant.now());
+    }
+
+    private String refusal(boolean lenient, String... nameValues) {
+        InvalidRequestException error = assertThrows(InvalidRequestException.class, () -> parse(lenient, nameValues));
+        OperationOutcome outcome = (OperationOutcome) error.getOperationOutcome();
+        return FHIR.newJsonParser().encodeResourceToString(outcome);
+    }
+
+    @Test
+    void aControlCharacterInAValueIsMalformedEvenLeniently() {
+        for (boolean lenient : new boolean[] {false, true}) {
+            for (String[] parameter : List.of(new String[] {"_type", "Patient\0"},
+                    new String[] {"_since", "2024-01-01T00:00:00Z\0"}, new String[] {"_outputFormat", "ndjson\0"},
+                    new String[] {"_typeFilter", "Observation?code=1\0"})) {
+                String outcome = refusal(lenient, parameter);
+                assertTrue(outcome.contains("control character") && outcome.contains(parameter[0]), outcome);
+            }
+        }
+    }
+
+    @Test
+    void aTypeFilterWithAnEmptyQueryIsRefusedStrictlyAndIgnoredLeniently() {
+        assertTrue(refusal(false, "_typeFilter", "Observation?").contains("no search parameters"));
+        KickoffParser.Parsed lenient = parse(true, "_typeFilter", "Observation?");
+        assertEquals(List.of(), lenient.request().typeFilters());
+        assertTrue(lenient.warnings().get(0).contains("no search parameters"), lenient.warnings().toString());
+    }
+
+    @Test
+    void leniencyThatDropsEveryNamedTypeLeavesNoTypesRatherThanAll() {
+        KickoffParser.Parsed parsed = parse(true, "_type", "Foo");
+        assertEquals(List.of(), parsed.request().types());
+        assertFalse(parsed.request().allTypes());
+        assertTrue(parsed.warnings().get(0).contains("'Foo'"), parsed.warnings().toString());
+
+        KickoffParser.Parsed some = parse(true, "_type", "Foo,Patient");
+        assertEquals(List.of("Patient"), some.request().types());
+        assertTrue(parse(false).request().allTypes(), "no _type: every type");
+    }
+
+    @Test
+    void includeAssociatedDataIsRefusedStrictlyAndAWarningLeniently() {
+        String outcome = refusal(false, "includeAssociatedData", "LatestProvenanceResources");
+        assertTrue(outcome.contains("includeAssociatedData") && outcome.contains("not-supported"), outcome);
+        KickoffParser.Parsed lenient = parse(true, "includeAssociatedData", "LatestProvenanceResources");
+        assertTrue(lenient.warnings().get(0).contains("LatestProvenanceResources"), lenient.warnings().toString());
+    }
+
+    @Test
+    void aSystemExportWithoutTypeCoversBinaryLikeEveryOtherType() {
+        assertTrue(new ExportTypes(FHIR).defaults(Level.SYSTEM).contains("Binary"));
+        assertFalse(new ExportTypes(FHIR).defaults(Level.PATIENT).contains("Binary"));
+    }
+}
