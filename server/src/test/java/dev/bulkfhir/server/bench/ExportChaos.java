@@ -68,9 +68,12 @@ public final class ExportChaos {
      * @param serverOptions options given to every start besides port and data directory (demo data, file sizes...)
      * @param clientKey     the private JWK of {@code clientId}, registered with scope system/*.*
      * @param jobTimeout    how long a job may take after the last kill before it counts as stuck
+     * @param killResumed   whether a resumed job is at times killed again (else one kill per job, so that
+     *                      the first five kills cover the five phases)
      */
     public record Config(List<String> launcher, List<String> serverOptions, Path dataDir, String clientId,
-            Path clientKey, long seed, Duration budget, int maxKills, Duration jobTimeout, PrintStream out) {}
+            Path clientKey, long seed, Duration budget, int maxKills, Duration jobTimeout, boolean killResumed,
+            PrintStream out) {}
 
     /** What happened: kills by phase (and how many of them came after the job had completed), jobs by ending. */
     public record Report(int kills, Map<Phase, Integer> killsByPhase, Map<Phase, Integer> lateKills, int jobs,
@@ -145,7 +148,7 @@ public final class ExportChaos {
                 Job job = kickoff(phase);
                 killAt(job, phase);
                 // Sometimes the resumed job is killed again, at whatever it does then.
-                while (phase != Phase.AFTER_CANCEL && random.nextInt(3) == 0 && kills < config.maxKills()
+                while (config.killResumed() && phase != Phase.AFTER_CANCEL && random.nextInt(3) == 0 && kills < config.maxKills()
                         && System.nanoTime() < deadline) {
                     Phase again = List.of(Phase.MID_TYPE, Phase.BETWEEN_TYPES, Phase.FINALISING).get(random.nextInt(3));
                     if (!killAt(job, again)) break;
@@ -176,9 +179,11 @@ public final class ExportChaos {
         kills++;
         killsByPhase.merge(phase, 1, Integer::sum);
         if (late) lateKills.merge(phase, 1, Integer::sum);
-        config.out().printf("kill %d %s: job %s at '%s'%s%n", kills, phase.label, job.id.substring(0, 8),
-                job.lastProgress, late ? " (it had completed)" : "");
+        long restart = System.nanoTime();
         start();
+        config.out().printf("kill %d %s: job %s at '%s'%s; restarted in %.1f s%n", kills, phase.label,
+                job.id.substring(0, 8), job.lastProgress, late ? " (it had completed)" : "",
+                (System.nanoTime() - restart) / 1e9);
     }
 
     private String base() {
@@ -458,9 +463,9 @@ public final class ExportChaos {
         return ids;
     }
 
-    /** A cancelled job's folder goes too (the sweep after a restart deletes it). */
+    /** A cancelled job's folder goes too: the server that starts after the kill deletes it. */
     private void checkCancelledFoldersGo() throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
         for (String id : cancelledJobs) {
             Path folder = config.dataDir().resolve("export").resolve(id);
             while (Files.exists(folder) && System.nanoTime() < deadline) {
@@ -536,7 +541,7 @@ public final class ExportChaos {
         Config config = new Config(launcher, serverOptions, Path.of(options.get("data-dir")).toAbsolutePath(),
                 options.get("client-id"), Path.of(options.get("key")), seed,
                 Duration.ofSeconds((long) (Double.parseDouble(options.getOrDefault("minutes", "5")) * 60)),
-                Integer.parseInt(options.getOrDefault("kills", "1000000")), Duration.ofSeconds(120), System.out);
+                Integer.parseInt(options.getOrDefault("kills", "1000000")), Duration.ofSeconds(120), true, System.out);
         System.out.println("seed " + seed + "; server log: " + config.dataDir() + ".log");
         Report report = new ExportChaos(config).run();
         for (Phase phase : Phase.values()) {

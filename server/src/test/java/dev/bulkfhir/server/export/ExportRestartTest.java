@@ -1,7 +1,12 @@
 package dev.bulkfhir.server.export;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.jwk.JWK;
+import dev.bulkfhir.providers.auth.ClientRegistry;
+import dev.bulkfhir.providers.auth.SigningKeys;
 import dev.bulkfhir.server.ServerProcess;
+import dev.bulkfhir.server.bench.ExportChaos;
 import dev.bulkfhir.server.demo.DemoData;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.junit.jupiter.api.Test;
@@ -12,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -30,6 +36,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * The standalone server killed (kill -9) in the middle of an export, and a new one started on the
  * same data directory: the job completes with exactly the resources it had to export, none twice.
+ * And the chaos run of {@code bench/chaos.sh}, short: one kill at each phase of an export.
  */
 class ExportRestartTest {
 
@@ -99,6 +106,33 @@ class ExportRestartTest {
                 second.process().destroyForcibly();
                 fail("the second server did not stop on SIGTERM");
             }
+        }
+    }
+
+    /** bench/chaos.sh in small: auth on, one kill -9 at each of the five phases, each job checked to its end. */
+    @Test
+    void aKillAtEveryPhaseOfAnExportLeavesEveryJobCompleteCancelledOrFailed(@TempDir Path dir) throws Exception {
+        Path dataDir = dir.resolve("data");
+        Files.createDirectories(dataDir);
+        JWK key = SigningKeys.generate(JWSAlgorithm.ES384);
+        Map<String, Object> client = new LinkedHashMap<>();
+        client.put("client_id", "chaos");
+        client.put("scope", "system/*.*");
+        client.put("jwks", Map.of("keys", List.of(key.toPublicJWK().toJSONObject())));
+        ClientRegistry.register(dataDir.resolve("clients.json"), client);
+        Path keyFile = dir.resolve("chaos.jwk");
+        SigningKeys.writePrivate(keyFile, key, false);
+
+        long seed = Long.getLong("chaos.seed", System.nanoTime());
+        ExportChaos.Config config = new ExportChaos.Config(ServerProcess.testLauncher(),
+                List.of("--demo", "--demo-patients", "60", "--export-file-max-resources", "20",
+                        "--export-retention", "2m"),
+                dataDir, "chaos", keyFile, seed, Duration.ofMinutes(3), ExportChaos.Phase.values().length,
+                Duration.ofSeconds(60), false, System.out);
+        ExportChaos.Report report = new ExportChaos(config).run();
+        assertEquals(List.of(), report.failures(), "seed " + seed + " (-Dchaos.seed to repeat): " + report.summary());
+        for (ExportChaos.Phase phase : ExportChaos.Phase.values()) {
+            assertEquals(1, report.killsByPhase().getOrDefault(phase, 0), phase + ": " + report);
         }
     }
 }
