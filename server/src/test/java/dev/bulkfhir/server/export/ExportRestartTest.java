@@ -127,7 +127,8 @@ class ExportRestartTest {
         ExportChaos.Config config = new ExportChaos.Config(ServerProcess.testLauncher(),
                 List.of("--demo", "--demo-patients", "60", "--export-file-max-resources", "20",
                         "--export-retention", "2m"),
-                dataDir, "chaos", keyFile, seed, Duration.ofMinutes(3), ExportChaos.Phase.values().length,
+                // The time is a ceiling for a slow machine: five kills take well under a minute on an idle one.
+                dataDir, "chaos", keyFile, seed, Duration.ofMinutes(5), ExportChaos.Phase.values().length,
                 Duration.ofSeconds(60), false, System.out);
         ExportChaos.Report report = new ExportChaos(config).run();
         assertEquals(List.of(), report.failures(), "seed " + seed + " (-Dchaos.seed to repeat): " + report.summary());
