@@ -10,10 +10,6 @@ import org.hl7.fhir.r4.model.Patient;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -37,31 +33,6 @@ class RestartAndDatabaseTest {
             ServerSettings settings = new ServerSettings("127.0.0.1", 0, "/fhir", dataDir, url, "postgres", null,
                     false, 0, 1);
             roundTripAcrossRestart(settings);
-        }
-    }
-
-    /** A write the server acknowledged is on disk: kill -9 right after the answer must not lose it. */
-    @Test
-    void anAcknowledgedWriteOutlivesKill9OnH2(@TempDir Path dataDir) throws Exception {
-        ServerProcess first = ServerProcess.start(dataDir);
-        HttpClient http = HttpClient.newHttpClient();
-        HttpResponse<String> created;
-        try {
-            created = http.send(HttpRequest.newBuilder(URI.create(first.baseUrl() + "/Patient/durable"))
-                    .header("Content-Type", "application/fhir+json")
-                    .PUT(HttpRequest.BodyPublishers.ofString("{\"resourceType\":\"Patient\",\"id\":\"durable\"}"))
-                    .build(), HttpResponse.BodyHandlers.ofString());
-        } finally {
-            first.kill();
-        }
-        assertEquals(201, created.statusCode(), created.body());
-        ServerProcess second = ServerProcess.start(dataDir);
-        try {
-            HttpResponse<String> read = http.send(HttpRequest.newBuilder(URI.create(second.baseUrl()
-                    + "/Patient/durable")).build(), HttpResponse.BodyHandlers.ofString());
-            assertEquals(200, read.statusCode(), "the acknowledged write was lost: " + read.body());
-        } finally {
-            second.kill();
         }
     }
 

@@ -109,6 +109,35 @@ class ExportRestartTest {
         }
     }
 
+    /**
+     * What the server answered is on disk: a kickoff and a cancel, each acknowledged with 202, survive
+     * a kill -9 right after (H2 used to write commits up to half a second later).
+     */
+    @Test
+    void aKickoffAndACancelAcknowledgedJustBeforeAKillAreKept(@TempDir Path dataDir) throws Exception {
+        ServerProcess first = ServerProcess.start(dataDir, "--demo", "--demo-patients", "5");
+        String kept;
+        String cancelled;
+        try {
+            BulkClient client = new BulkClient(first.baseUrl());
+            cancelled = BulkClient.jobId(client.start("$export?_type=Patient"));
+            kept = BulkClient.jobId(client.start("$export?_type=Observation"));
+            HttpResponse<byte[]> cancel = client.send("DELETE", "$export-poll-status?_jobId=" + cancelled, null);
+            assertEquals(202, cancel.statusCode(), text(cancel));
+        } finally {
+            first.kill();
+        }
+        ServerProcess second = ServerProcess.start(dataDir);
+        try {
+            BulkClient client = new BulkClient(second.baseUrl());
+            HttpResponse<byte[]> gone = client.get("$export-poll-status?_jobId=" + cancelled);
+            assertEquals(404, gone.statusCode(), "the cancel was lost: " + text(gone));
+            client.await(second.baseUrl() + "/$export-poll-status?_jobId=" + kept);
+        } finally {
+            second.kill();
+        }
+    }
+
     /** bench/chaos.sh in small: auth on, one kill -9 at each of the five phases, each job checked to its end. */
     @Test
     void aKillAtEveryPhaseOfAnExportLeavesEveryJobCompleteCancelledOrFailed(@TempDir Path dir) throws Exception {
