@@ -41,9 +41,9 @@ public final class Database implements AutoCloseable {
 
     /**
      * The embedded H2 file database in a directory ({@code bulkfhir.mv.db}). {@code WRITE_DELAY=0}: each
-     * commit is written to the file before the commit returns; H2's default (500 ms later, in the
-     * background) lets a process killed after an answer lose what the answer acknowledged, e.g. an
-     * export's kickoff or cancel.
+     * commit is written to the file at once; with H2's default (500 ms later, in the background) a
+     * process killed right after an answer lost what the answer acknowledged, e.g. an export's kickoff
+     * or cancel.
      */
     public static String h2Url(java.nio.file.Path directory) {
         return "jdbc:h2:file:" + directory.toAbsolutePath().resolve("bulkfhir") + ";DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0";
