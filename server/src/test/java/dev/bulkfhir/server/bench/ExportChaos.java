@@ -433,8 +433,7 @@ public final class ExportChaos {
                 continue;
             }
             String body = new String(download.body(), StandardCharsets.UTF_8);
-            List<String> lines = body.isEmpty() ? List.of() : List.of(body.split("\n", -1)).subList(0,
-                    body.split("\n", -1).length - 1);
+            List<String> lines = body.lines().toList(); // JSON escapes line breaks: one resource a line
             if (!body.isEmpty() && !body.endsWith("\n")) fail(job, "a file does not end with a newline: " + type);
             if (lines.size() != file.path("count").asLong()) {
                 fail(job, type + " file has " + lines.size() + " lines, the manifest says " + file.path("count"));
