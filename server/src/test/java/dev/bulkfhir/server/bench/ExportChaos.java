@@ -146,7 +146,9 @@ public final class ExportChaos {
                 }
                 Phase phase = phases.remove(0);
                 Job job = kickoff(phase);
-                killAt(job, phase);
+                if (!killAt(job, phase)) {
+                    phases.add(phase); // the job was done before it could be hit: aim again with the next one
+                }
                 // Sometimes the resumed job is killed again, at whatever it does then.
                 while (config.killResumed() && phase != Phase.AFTER_CANCEL && random.nextInt(3) == 0 && kills < config.maxKills()
                         && System.nanoTime() < deadline) {
