@@ -5,7 +5,8 @@ JAR="$ROOT/server/target/bulk-fhir-server.jar"
 
 build_once() {
   if [ ! -f "$JAR" ] || [ ! -d "$ROOT/server/target/test-classes/dev/bulkfhir/server/bench" ]; then
-    (cd "$ROOT" && mvn -q -B -DskipTests install && mvn -q -B -pl server test-compile)
+    # Through the reactor (package compiles the test classes too); nothing goes to ~/.m2.
+    (cd "$ROOT" && mvn -q -B -pl server -am package -DskipTests)
   fi
   BENCH_CP="$ROOT/server/target/test-classes:$JAR"
 }

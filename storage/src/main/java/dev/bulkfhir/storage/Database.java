@@ -39,9 +39,14 @@ public final class Database implements AutoCloseable {
         return new Database(ds);
     }
 
-    /** The embedded H2 file database in a directory ({@code bulkfhir.mv.db}). */
+    /**
+     * The embedded H2 file database in a directory ({@code bulkfhir.mv.db}). {@code WRITE_DELAY=0}: each
+     * commit is written to the file at once; with H2's default (500 ms later, in the background) a
+     * process killed right after an answer lost what the answer acknowledged, e.g. an export's kickoff
+     * or cancel.
+     */
     public static String h2Url(java.nio.file.Path directory) {
-        return "jdbc:h2:file:" + directory.toAbsolutePath().resolve("bulkfhir") + ";DB_CLOSE_ON_EXIT=FALSE";
+        return "jdbc:h2:file:" + directory.toAbsolutePath().resolve("bulkfhir") + ";DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0";
     }
 
     /** Creates or upgrades our tables in any data source, e.g. a host's own database. */

@@ -74,7 +74,8 @@ final class ExportEngine implements AutoCloseable {
         scheduler.scheduleWithFixedDelay(guarded("lease renewal", this::heartbeat), HEARTBEAT_MILLIS,
                 HEARTBEAT_MILLIS, TimeUnit.MILLISECONDS);
         long sweep = Math.max(1000, Math.min(60_000, settings.retention().toMillis() / 4));
-        scheduler.scheduleWithFixedDelay(guarded("expiry sweep", this::sweep), sweep, sweep, TimeUnit.MILLISECONDS);
+        // The first sweep at once: what a killed predecessor left (a cancel's files) goes now.
+        scheduler.scheduleWithFixedDelay(guarded("expiry sweep", this::sweep), 0, sweep, TimeUnit.MILLISECONDS);
         log.info("Export engine started: node {}, {} workers, files in {}", node.id(), settings.workers(), files.root());
     }
 
@@ -169,7 +170,7 @@ final class ExportEngine implements AutoCloseable {
                 log.info("Export job {} expired; its files are deleted", id);
             }
         }
-        for (String id : jobs.cancelledToClean(now, 200)) {
+        for (String id : jobs.cancelledToClean(node.id(), now, 200)) {
             if (!running.containsKey(id)) {
                 files.deleteJob(id);
                 jobs.delete(id);

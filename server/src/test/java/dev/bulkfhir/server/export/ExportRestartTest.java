@@ -1,7 +1,12 @@
 package dev.bulkfhir.server.export;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.jwk.JWK;
+import dev.bulkfhir.providers.auth.ClientRegistry;
+import dev.bulkfhir.providers.auth.SigningKeys;
 import dev.bulkfhir.server.ServerProcess;
+import dev.bulkfhir.server.bench.ExportChaos;
 import dev.bulkfhir.server.demo.DemoData;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.junit.jupiter.api.Test;
@@ -12,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -30,6 +36,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * The standalone server killed (kill -9) in the middle of an export, and a new one started on the
  * same data directory: the job completes with exactly the resources it had to export, none twice.
+ * And the chaos run of {@code bench/chaos.sh}, short: one kill at each phase of an export.
  */
 class ExportRestartTest {
 
@@ -97,6 +104,63 @@ class ExportRestartTest {
                 second.process().destroyForcibly();
                 fail("the second server did not stop on SIGTERM");
             }
+        }
+    }
+
+    /**
+     * What the server answered is on disk: a kickoff and a cancel, each acknowledged with 202, survive
+     * a kill -9 right after (H2 used to write commits up to half a second later).
+     */
+    @Test
+    void aKickoffAndACancelAcknowledgedJustBeforeAKillAreKept(@TempDir Path dataDir) throws Exception {
+        ServerProcess first = ServerProcess.start(dataDir, "--demo", "--demo-patients", "5");
+        String kept;
+        String cancelled;
+        try {
+            BulkClient client = new BulkClient(first.baseUrl());
+            cancelled = BulkClient.jobId(client.start("$export?_type=Patient"));
+            kept = BulkClient.jobId(client.start("$export?_type=Observation"));
+            HttpResponse<byte[]> cancel = client.send("DELETE", "$export-poll-status?_jobId=" + cancelled, null);
+            assertEquals(202, cancel.statusCode(), text(cancel));
+        } finally {
+            first.kill();
+        }
+        ServerProcess second = ServerProcess.start(dataDir);
+        try {
+            BulkClient client = new BulkClient(second.baseUrl());
+            HttpResponse<byte[]> gone = client.get("$export-poll-status?_jobId=" + cancelled);
+            assertEquals(404, gone.statusCode(), "the cancel was lost: " + text(gone));
+            client.await(second.baseUrl() + "/$export-poll-status?_jobId=" + kept);
+        } finally {
+            second.kill();
+        }
+    }
+
+    /** bench/chaos.sh in small: auth on, one kill -9 at each of the five phases, each job checked to its end. */
+    @Test
+    void aKillAtEveryPhaseOfAnExportLeavesEveryJobCompleteCancelledOrFailed(@TempDir Path dir) throws Exception {
+        Path dataDir = dir.resolve("data");
+        Files.createDirectories(dataDir);
+        JWK key = SigningKeys.generate(JWSAlgorithm.ES384);
+        Map<String, Object> client = new LinkedHashMap<>();
+        client.put("client_id", "chaos");
+        client.put("scope", "system/*.*");
+        client.put("jwks", Map.of("keys", List.of(key.toPublicJWK().toJSONObject())));
+        ClientRegistry.register(dataDir.resolve("clients.json"), client);
+        Path keyFile = dir.resolve("chaos.jwk");
+        SigningKeys.writePrivate(keyFile, key, false);
+
+        long seed = Long.getLong("chaos.seed", System.nanoTime());
+        ExportChaos.Config config = new ExportChaos.Config(ServerProcess.testLauncher(),
+                List.of("--demo", "--demo-patients", "60", "--export-file-max-resources", "20",
+                        "--export-retention", "2m"),
+                // The time is a ceiling for a slow machine: five kills take well under a minute on an idle one.
+                dataDir, "chaos", keyFile, seed, Duration.ofMinutes(5), ExportChaos.Phase.values().length,
+                Duration.ofSeconds(60), false, System.out);
+        ExportChaos.Report report = new ExportChaos(config).run();
+        assertEquals(List.of(), report.failures(), "seed " + seed + " (-Dchaos.seed to repeat): " + report.summary());
+        for (ExportChaos.Phase phase : ExportChaos.Phase.values()) {
+            assertEquals(1, report.killsByPhase().getOrDefault(phase, 0), phase + ": " + report);
         }
     }
 }

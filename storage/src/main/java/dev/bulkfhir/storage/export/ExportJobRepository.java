@@ -272,13 +272,18 @@ public final class ExportJobRepository implements AutoCloseable {
                 .executeUpdate() == 1);
     }
 
-    /** Cancelled jobs that no live node is still working on: their files and rows can go. */
-    public List<String> cancelledToClean(Instant now, int limit) {
+    /**
+     * Cancelled jobs that no live node is still working on: their files and rows can go. Those leased to
+     * {@code nodeId} itself are among them (it restarted, nothing of it runs; the caller leaves out jobs
+     * it is running), so that a node killed right after a cancel cleans up as soon as it is back.
+     */
+    public List<String> cancelledToClean(String nodeId, Instant now, int limit) {
         return sessions.fromSession(session -> session.createSelectionQuery(
-                        "select j.id from ExportJob j where j.state = :cancelled"
-                                + " and (j.leaseExpiresAt is null or j.leaseExpiresAt < :now)", String.class)
+                        "select j.id from ExportJob j where j.state = :cancelled and (j.leaseExpiresAt is null"
+                                + " or j.leaseExpiresAt < :now or j.leaseOwner = :node)", String.class)
                 .setParameter("cancelled", ExportState.CANCELLED)
                 .setParameter("now", now)
+                .setParameter("node", nodeId)
                 .setMaxResults(limit)
                 .getResultList());
     }
