@@ -15,6 +15,8 @@ import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
 import java.util.Collections;
 import java.util.Enumeration;
 import java.util.Locale;
@@ -23,7 +25,7 @@ import java.util.zip.GZIPInputStream;
 
 /**
  * What the standalone server checks before HAPI sees a request: bodies within the size limit,
- * forms that Jetty can parse (HAPI reads every form first thing and would answer a 500), and
+ * query strings and forms that can be decoded (HAPI decodes both first thing and would answer a 500), and
  * response headers that HAPI's error handling would otherwise repeat.
  */
 final class RequestGuard {
@@ -50,6 +52,12 @@ final class RequestGuard {
         long declared = request.getContentLengthLong();
         if (declared > maxRequestBody) {
             refuse(request, response, 413, IssueType.TOOCOSTLY, tooLarge());
+            return null;
+        }
+        String query = request.getQueryString();
+        if (query != null && query.indexOf('%') >= 0 && !isDecodable(query)) {
+            refuse(request, response, 400, IssueType.INVALID, "The query string has a malformed percent-escape:"
+                    + " each % must be followed by two hexadecimal digits (write a literal % as %25).");
             return null;
         }
         String refusal = unreadableForm(request);
@@ -85,6 +93,16 @@ final class RequestGuard {
         return "The request body is larger than this server takes (" + maxRequestBody + " bytes, set with"
                 + " --max-request-body). Send many resources as several requests (or load them with the load"
                 + " command), and large documents as Binary content.";
+    }
+
+    /** Whether HAPI can decode the query string (it answers a 500 for a bad percent-escape). */
+    private static boolean isDecodable(String query) {
+        try {
+            URLDecoder.decode(query, StandardCharsets.UTF_8);
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
     }
 
     /** Why Jetty cannot parse the form body, or null if this is no form or it parses. */

@@ -199,7 +199,7 @@ final class KickoffParser {
     private static boolean acceptsJson(List<String> headers) {
         for (String header : headers) {
             for (String range : header.split(",")) {
-                String[] parts = range.split(";");
+                String[] parts = range.split(";", -1); // never empty, even for a bare ";"
                 String type = parts[0].trim().toLowerCase(Locale.ROOT);
                 boolean excluded = false;
                 for (int i = 1; i < parts.length; i++) {

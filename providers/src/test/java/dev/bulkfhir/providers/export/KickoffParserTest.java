@@ -69,6 +69,20 @@ class KickoffParserTest {
     }
 
     @Test
+    void anAcceptOfEmptyMediaRangesAdmitsNoJson() {
+        for (String accept : List.of(";", ",", ";q=1", " ; ")) {
+            SystemRequestDetails details = new SystemRequestDetails();
+            details.setRequestType(RequestTypeEnum.GET);
+            details.addHeader("Prefer", "respond-async");
+            details.addHeader("Accept", accept);
+            InvalidRequestException error = assertThrows(InvalidRequestException.class, () -> parser.parse(details,
+                    Map.of(), Level.SYSTEM, null, null, ExportClient.ANONYMOUS, Instant.now()));
+            String outcome = FHIR.newJsonParser().encodeResourceToString(error.getOperationOutcome());
+            assertTrue(outcome.contains("Accept"), outcome);
+        }
+    }
+
+    @Test
     void aControlCharacterInAValueIsMalformedEvenLeniently() {
         for (boolean lenient : new boolean[] {false, true}) {
             for (String[] parameter : List.of(new String[] {"_type", "Patient\0"},

@@ -8,6 +8,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.net.URI;
+import java.net.Socket;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -99,6 +100,24 @@ class BadInputTest {
         // A form that parses still searches.
         HttpResponse<String> search = send(form("/Patient/_search", "_count=1"));
         assertEquals(200, search.statusCode(), search.body());
+    }
+
+    @Test
+    void queryStringsWithMalformedPercentEscapesAre400() throws Exception {
+        // java.net.URI refuses such URLs, so they go over a socket exactly as written.
+        for (String target : List.of("/Patient?_id=%zz", "/Observation?patient=%", "/$export?_since=%0",
+                "/Patient?name=%E0%A4%A")) {
+            URI base = URI.create(server.baseUrl());
+            try (Socket socket = new Socket(base.getHost(), base.getPort())) {
+                socket.setSoTimeout(10_000);
+                socket.getOutputStream().write(("GET " + base.getPath() + target + " HTTP/1.1\r\nHost: "
+                        + base.getAuthority() + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertTrue(answer.startsWith("HTTP/1.1 400"), target + "\n" + answer);
+                assertTrue(answer.contains("OperationOutcome") && answer.contains("percent-escape"), answer);
+            }
+        }
+        assertStillServes();
     }
 
     @Test
