@@ -37,7 +37,7 @@ final class LoadCommand implements Callable<Integer> {
             }
         }
         Files.createDirectories(storage.dataDir); // the H2 file and large Binary content live here
-        try (Database database = Database.open(storage.effectiveJdbcUrl(), storage.jdbcUser, storage.jdbcPassword, 4)) {
+        try (Database database = Database.open(storage.bulkLoadJdbcUrl(), storage.jdbcUser, storage.jdbcPassword, 4)) {
             ResourceStore store = new ResourceStore(database.dataSource(), FhirContext.forR4Cached(),
                     BinaryStore.inDataDirectory(database.dataSource(), storage.dataDir, BinaryStore.DEFAULT_INLINE_THRESHOLD));
             return run(new Loader(store, System.out, System.console() != null), paths, System.out, System.err);

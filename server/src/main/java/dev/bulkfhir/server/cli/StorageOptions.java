@@ -27,8 +27,9 @@ final class StorageOptions {
     @Option(names = "--jdbc-password", paramLabel = "PASSWORD", description = "Database password.")
     String jdbcPassword;
 
-    String effectiveJdbcUrl() {
-        return jdbcUrl != null && !jdbcUrl.isBlank() ? jdbcUrl : Database.h2Url(dataDir);
+    /** The database a bulk load writes to (the server opens its own; see {@code ServerSettings}). */
+    String bulkLoadJdbcUrl() {
+        return jdbcUrl != null && !jdbcUrl.isBlank() ? jdbcUrl : Database.h2BulkLoadUrl(dataDir);
     }
 
     /** Where the data is, for the banner: never the password. */
