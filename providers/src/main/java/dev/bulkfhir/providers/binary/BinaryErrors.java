@@ -3,14 +3,15 @@ package dev.bulkfhir.providers.binary;
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
 import ca.uhn.fhir.rest.server.exceptions.ResourceGoneException;
-import java.util.List;
-import java.util.stream.Collectors;
 import ca.uhn.fhir.rest.server.exceptions.ResourceNotFoundException;
 import ca.uhn.fhir.rest.server.exceptions.UnclassifiedServerFailureException;
 import ca.uhn.fhir.util.OperationOutcomeUtil;
 import dev.bulkfhir.storage.binary.BinaryDocument;
 import dev.bulkfhir.storage.binary.BinarySource;
 import org.hl7.fhir.instance.model.api.IBaseOperationOutcome;
+
+import java.util.List;
+import java.util.stream.Collectors;
 
 /** The client errors of the Binary endpoint, each with an OperationOutcome that names the problem. */
 public final class BinaryErrors {
