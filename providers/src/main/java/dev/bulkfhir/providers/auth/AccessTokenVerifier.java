@@ -1,5 +1,8 @@
 package dev.bulkfhir.providers.auth;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
 import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JOSEObjectType;
 import com.nimbusds.jose.JWSAlgorithm;
@@ -15,6 +18,7 @@ import com.nimbusds.jwt.proc.DefaultJWTClaimsVerifier;
 import com.nimbusds.jwt.proc.DefaultJWTProcessor;
 
 import java.text.ParseException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
 import java.util.Set;
@@ -24,6 +28,15 @@ import java.util.Set;
  * server's keys, not expired, from the expected issuer and for the expected audience. The issuer
  * writes the same claims: {@code iss}, {@code aud}, {@code sub} = {@code client_id}, {@code scope},
  * {@code iat}, {@code exp}, {@code jti}.
+ *
+ * <p>A token that passed is remembered until it expires, so that a client sending the same token on
+ * every request pays for one signature check, not one per request (an ES256 verification costs far
+ * more than serving a small Binary). This is safe because a hit needs the very same token text,
+ * whose signature over exactly that text was checked with this verifier's own keys; the entry
+ * ends when the token's {@code exp} (plus the clock skew) passes, and is checked again on every
+ * hit; and what a token may do is not decided here but by the caller on every request (a removed
+ * or narrowed client is applied after this, see {@code ClientRegistry.recheck}). Failures are not
+ * remembered. The cache is bounded ({@link #REMEMBERED_TOKENS}, least recently used first out).
  */
 public final class AccessTokenVerifier {
 
@@ -32,6 +45,32 @@ public final class AccessTokenVerifier {
     public static final String SCOPE = "scope";
     /** Tolerance for the clocks of nodes that share the signing key. */
     static final int CLOCK_SKEW_SECONDS = 10;
+    /** About 1 KB each: some tens of clients with several live tokens each fit many times over. */
+    static final int REMEMBERED_TOKENS = 10_000;
+
+    /** A token that passed, and the instant (exp plus skew) after which it no longer does. */
+    private record Verified(ClientAccess access, Instant validUntil) {
+    }
+
+    private final Cache<String, Verified> verified = Caffeine.newBuilder()
+            .maximumSize(REMEMBERED_TOKENS)
+            .expireAfter(new Expiry<String, Verified>() {
+                @Override
+                public long expireAfterCreate(String token, Verified entry, long now) {
+                    return Duration.between(Instant.now(), entry.validUntil()).toNanos();
+                }
+
+                @Override
+                public long expireAfterUpdate(String token, Verified entry, long now, long remaining) {
+                    return expireAfterCreate(token, entry, now);
+                }
+
+                @Override
+                public long expireAfterRead(String token, Verified entry, long now, long remaining) {
+                    return remaining;
+                }
+            })
+            .build();
 
     private final DefaultJWTProcessor<SecurityContext> processor = new DefaultJWTProcessor<>();
     private final DefaultJWTClaimsVerifier<SecurityContext> claimsVerifier;
@@ -55,6 +94,13 @@ public final class AccessTokenVerifier {
 
     /** The client and scopes of a valid token. */
     public ClientAccess verify(String token) throws InvalidTokenException {
+        Verified known = verified.getIfPresent(token);
+        if (known != null) {
+            if (Instant.now().isBefore(known.validUntil())) {
+                return known.access();
+            }
+            verified.invalidate(token); // the cache's own expiry is not exact to the millisecond
+        }
         JWTClaimsSet claims;
         try {
             claims = processor.process(token, null);
@@ -64,7 +110,7 @@ public final class AccessTokenVerifier {
             throw new InvalidTokenException("The access token was not issued by this server: " + e.getMessage() + ".");
         }
         if (claims.getExpirationTime() != null
-                && claims.getExpirationTime().toInstant().plusSeconds(CLOCK_SKEW_SECONDS).isBefore(Instant.now())) {
+                && !Instant.now().isBefore(validUntil(claims))) {
             throw new InvalidTokenException("The access token expired at " + claims.getExpirationTime().toInstant()
                     + ": get a new one from the token endpoint.");
         }
@@ -74,11 +120,17 @@ public final class AccessTokenVerifier {
             if (!clientId.equals(claims.getSubject())) {
                 throw new InvalidTokenException("The access token's sub and client_id differ.");
             }
-            return ClientAccess.of(clientId, SmartScope.parseAll(claims.getStringClaim(SCOPE)));
+            ClientAccess access = ClientAccess.of(clientId, SmartScope.parseAll(claims.getStringClaim(SCOPE)));
+            verified.put(token, new Verified(access, validUntil(claims)));
+            return access;
         } catch (BadJWTException e) {
             throw new InvalidTokenException("The access token was rejected: " + e.getMessage() + ".");
         } catch (ParseException e) {
             throw new InvalidTokenException("The access token's claims are malformed: " + e.getMessage() + ".");
         }
+    }
+
+    private static Instant validUntil(JWTClaimsSet claims) {
+        return claims.getExpirationTime().toInstant().plusSeconds(CLOCK_SKEW_SECONDS);
     }
 }
