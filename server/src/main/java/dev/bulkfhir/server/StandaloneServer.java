@@ -13,6 +13,7 @@ import dev.bulkfhir.server.crud.JsonBodyCheck;
 import dev.bulkfhir.server.crud.StoredResourceProvider;
 import dev.bulkfhir.server.demo.DemoData;
 import dev.bulkfhir.providers.BulkFhirPlugin;
+import dev.bulkfhir.providers.EncodedCapabilityStatement;
 import dev.bulkfhir.providers.ServerBase;
 import dev.bulkfhir.providers.auth.SmartAuth;
 import dev.bulkfhir.providers.binary.BinaryAccessSettings;
@@ -235,6 +236,7 @@ public final class StandaloneServer implements AutoCloseable {
             capabilities.setRestResourceRevIncludesEnabled(false);
             setServerConformanceProvider(capabilities);
             registerInterceptor(new CapabilityStatementCustomizer(context));
+            registerInterceptor(new EncodedCapabilityStatement());
             plugin.install(this); // Binary, export, authorization
         }
     }
