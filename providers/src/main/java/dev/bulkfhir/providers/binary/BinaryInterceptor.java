@@ -152,6 +152,10 @@ public final class BinaryInterceptor {
         BinaryDocument document = BinaryErrors.lookup(context, source, id.getIdPart(),
                 request.getRestOperationType() == RestOperationTypeEnum.VREAD ? id.getVersionIdPart() : null);
         if (ReadRule.decide(context, request, document.contentType()) == ReadRule.Form.WRAPPED) {
+            if (WrappedJson.applies(request, document, settings.maxWrappedContent())) {
+                WrappedJson.send(request, document, servletResponse);
+                return false;
+            }
             request.getUserData().put(DOCUMENT, document);
             return true;
         }

@@ -378,6 +378,76 @@ class BinaryEndpointTest {
 
     // ---- what a download client expects ----
 
+    /**
+     * The common wrapped read (JSON, whole, unconditional) is written from the stored JSON; it must be
+     * exactly what HAPI writes when it parses and encodes the Binary itself, which {@code _summary=false}
+     * (the same resource, asked for in a way only HAPI answers) shows.
+     */
+    @Test
+    void theDirectWrappedReadIsExactlyWhatHapiWrites() throws Exception {
+        Binary tagged = new Binary().setContentType("text/plain");
+        tagged.setContent("tagged".getBytes(StandardCharsets.UTF_8));
+        tagged.getMeta().addTag("http://example.org/tags", "t1", "Tag one");
+        tagged.setSecurityContext(new Reference("Patient/p3"));
+        tagged.getContentTypeElement().addExtension("http://example.org/ext", new org.hl7.fhir.r4.model.StringType("x"));
+        String taggedId = server.client.create().resource(CONTEXT.newJsonParser().encodeResourceToString(tagged))
+                .withAdditionalHeader("Content-Type", "application/fhir+json").execute().getId().getIdPart();
+        String[] ids = {
+                server.createRaw(random(1024, 21), "application/octet-stream"),
+                server.createRaw(random(200_000, 22), "image/png", "X-Security-Context", "Patient/p1"),
+                server.createRaw(new byte[0], "application/octet-stream"),
+                server.createRaw(random(1, 23), "application/pdf"),
+                server.createRaw(random(2, 24), "application/pdf"),
+                taggedId};
+        for (String id : ids) {
+            for (String path : List.of("/Binary/" + id + "?_format=json", "/Binary/" + id + "/_history/1?_format=json")) {
+                HttpResponse<byte[]> direct = server.get(path);
+                HttpResponse<byte[]> hapi = server.get(path + "&_summary=false");
+                assertEquals(200, direct.statusCode(), text(direct));
+                assertEquals(text(hapi), text(direct), path);
+                assertEquals(String.valueOf(direct.body().length), header(direct, "Content-Length"));
+                for (String name : List.of("Content-Type", "ETag", "Last-Modified", "Content-Location", "X-Powered-By")) {
+                    assertEquals(header(hapi, name), header(direct, name), name + " of " + path);
+                }
+                assertNotNull(header(direct, "X-Request-ID"));
+            }
+            HttpResponse<byte[]> accepted = server.get("/Binary/" + id, "Accept", "application/fhir+json");
+            assertEquals(text(server.get("/Binary/" + id + "?_format=json&_summary=false")), text(accepted));
+            HttpResponse<byte[]> zipped = server.get("/Binary/" + id + "?_format=json", "Accept-Encoding", "gzip");
+            assertEquals("gzip", header(zipped, "Content-Encoding"));
+            assertEquals(text(server.get("/Binary/" + id + "?_format=json")), new String(
+                    new java.util.zip.GZIPInputStream(new ByteArrayInputStream(zipped.body())).readAllBytes(),
+                    StandardCharsets.UTF_8));
+        }
+        Binary read = (Binary) CONTEXT.newJsonParser().parseResource(text(server.get("/Binary/" + taggedId + "?_format=json")));
+        assertEquals("tagged", new String(read.getContent(), StandardCharsets.UTF_8));
+        assertEquals("t1", read.getMeta().getTagFirstRep().getCode());
+    }
+
+    /** {@code /metadata} is encoded once per statement and format; the bytes are HAPI's own. */
+    @Test
+    void metadataIsWhatHapiWritesInEveryFormat() throws Exception {
+        for (String query : List.of("", "?_format=json", "?_format=xml", "?_pretty=true", "?_format=xml&_pretty=true")) {
+            HttpResponse<byte[]> remembered = server.get("/metadata" + query);
+            HttpResponse<byte[]> again = server.get("/metadata" + query);
+            HttpResponse<byte[]> hapi = server.get("/metadata" + query + (query.isEmpty() ? "?" : "&") + "_summary=false");
+            assertEquals(200, remembered.statusCode());
+            assertEquals(text(hapi), text(remembered), query);
+            assertArrayEquals(remembered.body(), again.body());
+            for (String name : List.of("Content-Type", "Content-Location", "X-Powered-By")) {
+                assertEquals(header(hapi, name), header(remembered, name), name + " of " + query);
+            }
+            assertNotNull(header(remembered, "X-Request-ID"));
+        }
+        HttpResponse<byte[]> zipped = server.get("/metadata", "Accept-Encoding", "gzip");
+        assertEquals("gzip", header(zipped, "Content-Encoding"));
+        assertEquals(text(server.get("/metadata")), new String(
+                new java.util.zip.GZIPInputStream(new ByteArrayInputStream(zipped.body())).readAllBytes(),
+                StandardCharsets.UTF_8));
+        String part = text(server.get("/metadata?_elements=fhirVersion"));
+        assertTrue(part.contains("\"fhirVersion\"") && !part.contains("\"rest\""), "_elements still goes to HAPI: " + part);
+    }
+
     @Test
     void conditionalReads() throws Exception {
         String id = server.createRaw(random(1000, 5), "application/octet-stream");
