@@ -70,7 +70,8 @@ public final class CommonParameterChecks {
         if (totals == null) return;
         for (String total : totals) {
             if (TotalMode.parse(total) == null) {
-                throw new InvalidRequestException("_total=" + total + " is not a total mode: use none, estimate or accurate.");
+                throw new InvalidRequestException("_total=" + total
+                        + " is not a total mode: use none, estimate or accurate.");
             }
         }
     }

@@ -42,7 +42,8 @@ public final class CursorPagingProvider implements IPagingProvider {
 
     /** The number of a search's matches alone: Bundle.total, no entries and nothing to page to. */
     IBundleProvider totalOnly(SearchCriteria criteria) {
-        return new BundleProviderWithNamedPages(List.of(), searchId(DEFAULT_PAGE_SIZE, criteria), "a0", total(criteria));
+        return new BundleProviderWithNamedPages(
+                List.of(), searchId(DEFAULT_PAGE_SIZE, criteria), "a0", total(criteria));
     }
 
     private int total(SearchCriteria criteria) {

@@ -140,7 +140,8 @@ public class StoredResourceProvider implements IResourceProvider {
         }
         SearchCriteria criteria = SearchCriteria.of(store.context(), type, idSet, lastUpdated, patient, subject);
         // FHIR R4: _count=0 is _summary=count, the number of matches without them.
-        if (Integer.valueOf(0).equals(count) || RestfulServerUtils.determineSummaryMode(request).contains(SummaryEnum.COUNT)) {
+        boolean countOnly = RestfulServerUtils.determineSummaryMode(request).contains(SummaryEnum.COUNT);
+        if (countOnly || Integer.valueOf(0).equals(count)) {
             return paging.totalOnly(criteria);
         }
         // An estimate may be the exact number; _total=none, or no _total, spares the count.

@@ -302,14 +302,15 @@ public final class ResourceStore {
 
     /**
      * How many resources the query finds on all its pages (its page size and cursor play no part).
-     * Without a filter this is one SQL COUNT over the indexes the query's pages use; with one, every
-     * candidate is read and tested, page by page.
+     * Without a filter this is one SQL COUNT on the search's indexes, which reads each candidate row
+     * but no JSON into Java (the indexes do not hold {@code deleted}); with a filter, every candidate
+     * is read and tested, page by page.
      */
     public long count(ResourceQuery query) {
         if (query.filter() != null) {
             long total = 0;
-            ResourceQuery page = new ResourceQuery(query.type(), query.ids(), query.updatedFrom(), query.updatedBefore(),
-                    query.patientId(), query.filter(), COUNTING_PAGE, null);
+            ResourceQuery page = new ResourceQuery(query.type(), query.ids(), query.updatedFrom(),
+                    query.updatedBefore(), query.patientId(), query.filter(), COUNTING_PAGE, null);
             while (true) {
                 SearchPage found = search(page);
                 total += found.resources().size();

@@ -67,7 +67,8 @@ class ResourceStoreCountTest {
         }
     }
 
-    private static ResourceQuery query(Set<String> ids, String patient, Predicate<StoredResource> filter, Instant from) {
+    private static ResourceQuery query(
+            Set<String> ids, String patient, Predicate<StoredResource> filter, Instant from) {
         // A page size of 2 and a cursor, which a count ignores.
         return new ResourceQuery("Observation", ids, from, null, patient, filter, 2, new ResourceQuery.Cursor(true, 0));
     }
