@@ -93,6 +93,18 @@ class SearchTotalTest {
     }
 
     @Test
+    void aPostedSearchCountsToo() throws Exception {
+        HttpRequest request = HttpRequest.newBuilder(URI.create(server.baseUrl() + "/Device/_search"))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString("_summary=count")).build();
+        HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, response.statusCode(), response.body());
+        Bundle bundle = context.newJsonParser().parseResource(Bundle.class, response.body());
+        assertEquals(4, bundle.getTotal());
+        assertTrue(bundle.getEntry().isEmpty());
+    }
+
+    @Test
     void totalAccurateAndEstimateComeWithTheFirstPage() throws Exception {
         for (String mode : List.of("accurate", "estimate", "estimated")) {
             Bundle first = search("/Device?_total=" + mode + "&_count=3");
