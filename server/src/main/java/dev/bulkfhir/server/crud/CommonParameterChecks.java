@@ -17,9 +17,9 @@ import java.io.IOException;
 
 /**
  * The parameters FHIR defines for every interaction ({@code _format}, {@code _summary}, {@code _count})
- * with a value HAPI would silently ignore: refused, so that a client learns its request was not
- * understood (406 for a format this server does not write, 400 for the rest). Binary has its own
- * {@code _format} rules (native content), and keeps them.
+ * and search ({@code _total}) with a value HAPI would silently ignore: refused, so that a client
+ * learns its request was not understood (406 for a format this server does not write, 400 for the
+ * rest). Binary has its own {@code _format} rules (native content), and keeps them.
  */
 public final class CommonParameterChecks {
 
@@ -31,6 +31,7 @@ public final class CommonParameterChecks {
                 requireKnownFormat(request);
             }
             requireKnownSummary(request);
+            requireKnownTotal(request);
             requireCount(request);
             return true;
         } catch (BaseServerResponseException e) {
@@ -60,6 +61,17 @@ public final class CommonParameterChecks {
                 request.removeParameter(Constants.PARAM_SUMMARY);
                 throw new InvalidRequestException("_summary=" + summary
                         + " is not a summary mode: use true, false, text, data or count.");
+            }
+        }
+    }
+
+    private static void requireKnownTotal(RequestDetails request) {
+        String[] totals = request.getParameters().get(Constants.PARAM_SEARCH_TOTAL_MODE);
+        if (totals == null) return;
+        for (String total : totals) {
+            if (TotalMode.parse(total) == null) {
+                throw new InvalidRequestException("_total=" + total
+                        + " is not a total mode: use none, estimate or accurate.");
             }
         }
     }

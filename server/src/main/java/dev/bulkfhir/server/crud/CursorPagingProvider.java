@@ -34,24 +34,40 @@ public final class CursorPagingProvider implements IPagingProvider {
         this.resources = new StoredResources(context);
     }
 
-    IBundleProvider firstPage(SearchCriteria criteria, Integer count) {
+    /** The first page of a search; with {@code withTotal}, the number of all its matches as well (Bundle.total). */
+    IBundleProvider firstPage(SearchCriteria criteria, Integer count, boolean withTotal) {
         int size = count == null || count <= 0 ? DEFAULT_PAGE_SIZE : Math.min(count, MAX_PAGE_SIZE);
-        return page(criteria, size, null);
+        return page(criteria, size, null, withTotal ? total(criteria) : null);
     }
 
-    private IBundleProvider page(SearchCriteria criteria, int size, ResourceQuery.Cursor cursor) {
+    /** The number of a search's matches alone: Bundle.total, no entries and nothing to page to. */
+    IBundleProvider totalOnly(SearchCriteria criteria) {
+        return new BundleProviderWithNamedPages(
+                List.of(), searchId(DEFAULT_PAGE_SIZE, criteria), "a0", total(criteria));
+    }
+
+    private int total(SearchCriteria criteria) {
+        long total = store.count(criteria.toQuery(context, MAX_PAGE_SIZE, null));
+        return (int) Math.min(total, Integer.MAX_VALUE);
+    }
+
+    private IBundleProvider page(SearchCriteria criteria, int size, ResourceQuery.Cursor cursor, Integer total) {
         SearchPage page = store.search(criteria.toQuery(context, size, cursor));
         List<IBaseResource> parsed = new ArrayList<>(page.resources().size());
         for (StoredResource stored : page.resources()) {
             parsed.add(resources.parse(stored));
         }
-        String searchId = size + "." + criteria.encode();
         String current = cursor == null ? "a0" : cursor.toString();
-        BundleProviderWithNamedPages provider = new BundleProviderWithNamedPages(parsed, searchId, current, null);
+        BundleProviderWithNamedPages provider =
+                new BundleProviderWithNamedPages(parsed, searchId(size, criteria), current, total);
         provider.setNextPageId(page.next() == null ? null : page.next().toString());
         provider.setPreviousPageId(page.previous() == null ? null : page.previous().toString());
         provider.setPreferredPageSize(size);
         return provider;
+    }
+
+    private static String searchId(int size, SearchCriteria criteria) {
+        return size + "." + criteria.encode();
     }
 
     @Override
@@ -89,6 +105,6 @@ public final class CursorPagingProvider implements IPagingProvider {
             throw new InvalidRequestException("Invalid page size in paging link.");
         }
         SearchCriteria criteria = SearchCriteria.decode(context, searchId.substring(dot + 1));
-        return page(criteria, size, cursor.key() == 0 && cursor.forward() ? null : cursor);
+        return page(criteria, size, cursor.key() == 0 && cursor.forward() ? null : cursor, null);
     }
 }

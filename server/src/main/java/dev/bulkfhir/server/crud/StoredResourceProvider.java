@@ -13,11 +13,14 @@ import ca.uhn.fhir.rest.annotation.ResourceParam;
 import ca.uhn.fhir.rest.annotation.Search;
 import ca.uhn.fhir.rest.annotation.Update;
 import ca.uhn.fhir.rest.api.MethodOutcome;
+import ca.uhn.fhir.rest.api.SummaryEnum;
 import ca.uhn.fhir.rest.api.server.IBundleProvider;
+import ca.uhn.fhir.rest.api.server.RequestDetails;
 import ca.uhn.fhir.rest.param.DateRangeParam;
 import ca.uhn.fhir.rest.param.ReferenceParam;
 import ca.uhn.fhir.rest.param.TokenOrListParam;
 import ca.uhn.fhir.rest.server.IResourceProvider;
+import ca.uhn.fhir.rest.server.RestfulServerUtils;
 import ca.uhn.fhir.rest.server.SimpleBundleProvider;
 import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
 import ca.uhn.fhir.rest.server.exceptions.ResourceGoneException;
@@ -129,13 +132,20 @@ public class StoredResourceProvider implements IResourceProvider {
             @OptionalParam(name = "_lastUpdated") DateRangeParam lastUpdated,
             @OptionalParam(name = "patient") ReferenceParam patient,
             @OptionalParam(name = "subject") ReferenceParam subject,
-            @Count Integer count) {
+            @Count Integer count,
+            RequestDetails request) {
         Set<String> idSet = new LinkedHashSet<>();
         if (ids != null) {
             ids.getValuesAsQueryTokens().forEach(token -> idSet.add(token.getValue()));
         }
         SearchCriteria criteria = SearchCriteria.of(store.context(), type, idSet, lastUpdated, patient, subject);
-        return paging.firstPage(criteria, count);
+        // FHIR R4: _count=0 is _summary=count, the number of matches without them.
+        boolean countOnly = RestfulServerUtils.determineSummaryMode(request).contains(SummaryEnum.COUNT);
+        if (countOnly || Integer.valueOf(0).equals(count)) {
+            return paging.totalOnly(criteria);
+        }
+        // An estimate may be the exact number; _total=none, or no _total, spares the count.
+        return paging.firstPage(criteria, count, TotalMode.of(request) != TotalMode.NONE);
     }
 
     private IBaseResource deletionMarker(StoredResource version) {

@@ -51,6 +51,8 @@ public final class ResourceStore {
     private static final int ROWS_PER_INSERT = 500;
     /** Rows of a _lastUpdated search above which walking the type beats sorting the range. */
     private static final int SORTED_UPDATED_RANGE = 5_000;
+    /** Matches per page when a count has to test each candidate. */
+    private static final int COUNTING_PAGE = 1_000;
 
     private final DataSource dataSource;
     private final FhirContext context;
@@ -248,29 +250,7 @@ public final class ResourceStore {
             List<Object> params = new ArrayList<>();
             StringBuilder sql = new StringBuilder(
                     "SELECT r.pk, r.res_type, r.res_id, r.version, r.last_updated, r.deleted, r.json FROM bf_resource r");
-            sql.append(" WHERE r.res_type = ? AND r.deleted = FALSE");
-            params.add(query.type());
-            if (query.patientId() != null) {
-                // The patient's rows first, the cursor among them: given "r.pk > ?" beside it, H2
-                // walks the primary key from the cursor and tests every row of the table.
-                sql.append(" AND r.pk IN (SELECT p.resource_pk FROM bf_resource_patient p WHERE p.patient_id = ?");
-                params.add(query.patientId());
-                if (boundary != null) {
-                    sql.append(forward ? " AND p.resource_pk > ?" : " AND p.resource_pk < ?");
-                    params.add(boundary);
-                }
-                sql.append(")");
-            }
-            if (query.ids() != null && !query.ids().isEmpty()) {
-                sql.append(" AND r.res_id IN (").append(String.join(",", Collections.nCopies(query.ids().size(), "?")))
-                        .append(")");
-                params.addAll(query.ids());
-            }
-            appendUpdatedRange(query, lastUpdated, sql, params);
-            if (boundary != null && query.patientId() == null) {
-                sql.append(forward ? " AND r.pk > ?" : " AND r.pk < ?");
-                params.add(boundary);
-            }
+            appendWhere(query, lastUpdated, boundary, forward, sql, params);
             // A walk of the whole type names the (res_type, pk) index's own order: given ORDER BY pk
             // alone, H2 sorts every row of the type for each page.
             String order = typeWalk ? (forward ? "r.res_type, r.pk" : "r.res_type DESC, r.pk DESC")
@@ -318,6 +298,67 @@ public final class ResourceStore {
             next = forward ? null : new ResourceQuery.Cursor(true, query.cursor().key());
         }
         return new SearchPage(matches, next, previous);
+    }
+
+    /**
+     * How many resources the query finds on all its pages (its page size and cursor play no part).
+     * Without a filter this is one SQL COUNT on the search's indexes, which reads each candidate row
+     * but no JSON into Java (the indexes do not hold {@code deleted}); with a filter, every candidate
+     * is read and tested, page by page.
+     */
+    public long count(ResourceQuery query) {
+        if (query.filter() != null) {
+            long total = 0;
+            ResourceQuery page = new ResourceQuery(query.type(), query.ids(), query.updatedFrom(),
+                    query.updatedBefore(), query.patientId(), query.filter(), COUNTING_PAGE, null);
+            while (true) {
+                SearchPage found = search(page);
+                total += found.resources().size();
+                if (found.next() == null) return total;
+                page = page.withCursor(found.next());
+            }
+        }
+        List<Object> params = new ArrayList<>();
+        StringBuilder sql = new StringBuilder("SELECT COUNT(*) FROM bf_resource r");
+        appendWhere(query, "r.last_updated", null, true, sql, params);
+        try (Connection connection = dataSource.getConnection();
+                PreparedStatement statement = connection.prepareStatement(sql.toString())) {
+            bind(statement, params.toArray());
+            try (ResultSet rows = statement.executeQuery()) {
+                rows.next();
+                return rows.getLong(1);
+            }
+        } catch (SQLException e) {
+            throw new StorageException("Count failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** The query's conditions on {@code bf_resource r}, from the row after (or before) {@code boundary} on. */
+    private static void appendWhere(ResourceQuery query, String lastUpdated, Long boundary, boolean forward,
+            StringBuilder sql, List<Object> params) {
+        sql.append(" WHERE r.res_type = ? AND r.deleted = FALSE");
+        params.add(query.type());
+        if (query.patientId() != null) {
+            // The patient's rows first, the cursor among them: given "r.pk > ?" beside it, H2
+            // walks the primary key from the cursor and tests every row of the table.
+            sql.append(" AND r.pk IN (SELECT p.resource_pk FROM bf_resource_patient p WHERE p.patient_id = ?");
+            params.add(query.patientId());
+            if (boundary != null) {
+                sql.append(forward ? " AND p.resource_pk > ?" : " AND p.resource_pk < ?");
+                params.add(boundary);
+            }
+            sql.append(")");
+        }
+        if (query.ids() != null && !query.ids().isEmpty()) {
+            sql.append(" AND r.res_id IN (").append(String.join(",", Collections.nCopies(query.ids().size(), "?")))
+                    .append(")");
+            params.addAll(query.ids());
+        }
+        appendUpdatedRange(query, lastUpdated, sql, params);
+        if (boundary != null && query.patientId() == null) {
+            sql.append(forward ? " AND r.pk > ?" : " AND r.pk < ?");
+            params.add(boundary);
+        }
     }
 
     /** Whether the type has more than {@link #SORTED_UPDATED_RANGE} rows in the query's _lastUpdated range. */
