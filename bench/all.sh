@@ -99,7 +99,7 @@ figure "wrapped read 1 KB (Accept: application/fhir+json): $(med "${wrapped[@]}"
 figure "metadata (CapabilityStatement, $(curl -s "$ON_URL/metadata" | wc -c) bytes): $(med "${meta[@]}") req/s, p99 $(med "${metap99[@]}") ms"
 kill "$OFF_PID"; wait "$OFF_PID" 2>/dev/null || true; OFF_PID=""
 
-figure "$(java -cp "$BENCH_CP" dev.bulkfhir.server.bench.TokenBench "$ON_URL/auth/token" bench "$work/bench.jwk" 8 2000)"
+figure "$(java -cp "$BENCH_CP" dev.bulkfhir.server.bench.TokenBench "$ON_URL/auth/token" bench "$work/bench.jwk" 4 2000)"
 java -cp "$BENCH_CP" dev.bulkfhir.server.bench.KickoffBench "$ON_URL" "$TOKEN" 50 40 | while read -r line; do figure "$line"; done
 kill "$ON_PID"; wait "$ON_PID" 2>/dev/null || true; ON_PID=""
 
