@@ -8,7 +8,9 @@ import dev.bulkfhir.storage.export.ExportJobRepository;
 import dev.bulkfhir.storage.export.ExportState;
 import dev.bulkfhir.storage.export.NdjsonFiles;
 import dev.bulkfhir.storage.source.ExportQuery;
+import dev.bulkfhir.storage.source.KeyRange;
 import dev.bulkfhir.storage.source.ResourceSink;
+import dev.bulkfhir.storage.source.ResourceSource;
 import org.hl7.fhir.instance.model.api.IBaseOperationOutcome;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -17,20 +19,24 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * One claimed job on this node: {@link #prepare} works out the types still to do and hands one task
- * per type to the worker pool; each task streams its type from the source into NDJSON files and
- * records them, with the type, in one transaction. When the last task ends, the job is completed
- * (or cleaned up, if it was cancelled or failed; or simply left, if this node lost it or is stopping).
+ * One claimed job on this node: {@link #prepare} works out the types still to do, cuts the large ones
+ * into key ranges ({@link ResourceSource#split}), and hands one task per type or range to the worker
+ * pool; each task streams its part from the source into NDJSON files of its own and records them, with
+ * the part's done key ({@link RangeKeys}), in one transaction. A resumed job redoes only the parts not
+ * recorded. When the last task ends, the job is completed (or cleaned up, if it was cancelled or
+ * failed; or simply left, if this node lost it or is stopping).
  */
 final class JobRun {
 
@@ -65,6 +71,8 @@ final class JobRun {
     private Map<String, List<TypeFilter>> filters = Map.of();
     /** Every done-types key this run must record before the job may complete. */
     private final Set<String> required = new HashSet<>();
+    /** The parts (type or ranges) of each type not yet recorded, for the progress count of done types. */
+    private final Map<String, AtomicInteger> partsLeft = new ConcurrentHashMap<>();
 
     JobRun(ExportEngine engine, ExportJob job) {
         this.engine = engine;
@@ -95,10 +103,7 @@ final class JobRun {
     }
 
     ExportJobRepository.Progress progress() {
-        int typesDone;
-        synchronized (done) {
-            typesDone = (int) done.stream().filter(type -> !type.equals(REQUEST_WARNINGS)).count();
-        }
+        int typesDone = (int) partsLeft.values().stream().filter(left -> left.get() == 0).count();
         return new ExportJobRepository.Progress(typesTotal, typesDone, currentType, baseline + resources.sum());
     }
 
@@ -143,18 +148,33 @@ final class JobRun {
                 done.addAll(job.doneTypes());
             }
             baseline = keptResources;
+
+            // What is left of each type, in ranges; the types with most ranges first, so that the
+            // workers end together rather than one of them alone on the last large range.
+            Map<String, List<KeyRange>> parts = new HashMap<>();
+            for (String type : types) {
+                List<KeyRange> ranges = new ArrayList<>();
+                for (KeyRange gap : RangeKeys.remaining(type, done)) {
+                    if (stop != null) return;
+                    ranges.addAll(engine.source.split(type, gap, engine.settings.rangeResources()));
+                }
+                parts.put(type, ranges);
+            }
             typesTotal = types.size();
+            parts.forEach((type, ranges) -> partsLeft.put(type, new AtomicInteger(ranges.size())));
+            List<String> largestFirst = new ArrayList<>(types);
+            largestFirst.sort(Comparator.comparingInt((String type) -> parts.get(type).size()).reversed());
 
             List<Runnable> tasks = new ArrayList<>();
-            required.addAll(types);
-            if (!request.warnings().isEmpty()) {
-                required.add(REQUEST_WARNINGS);
-            }
             if (!request.warnings().isEmpty() && !done.contains(REQUEST_WARNINGS)) {
+                required.add(REQUEST_WARNINGS);
                 tasks.add(this::writeWarnings);
             }
-            for (String type : types) {
-                if (!done.contains(type)) tasks.add(() -> exportType(type));
+            for (String type : largestFirst) {
+                for (KeyRange range : parts.get(type)) {
+                    required.add(RangeKeys.key(type, range));
+                    tasks.add(() -> exportPart(type, range));
+                }
             }
             pending.addAndGet(tasks.size());
             tasks.forEach(engine::execute);
@@ -165,12 +185,13 @@ final class JobRun {
         }
     }
 
-    private void exportType(String type) {
+    /** One type, or one key range of it. */
+    private void exportPart(String type, KeyRange range) {
         try {
             if (stop != null) return;
             currentType = type;
             ExportQuery query = new ExportQuery(type, request.sinceInstant(), job.transactionTime(),
-                    request.patientCompartment(), patients);
+                    request.patientCompartment(), patients, range);
             LineTransform transform = LineTransform.of(engine.context, type, filters.getOrDefault(type, List.of()),
                     request.elements());
             ExportSettings settings = engine.settings;
@@ -182,7 +203,9 @@ final class JobRun {
                 if (stop != null) return;
                 List<ExportFile> produced = new ArrayList<>(out.finish());
                 produced.addAll(errors.finish());
-                if (!record(type, produced)) {
+                if (record(RangeKeys.key(type, range), produced)) {
+                    partsLeft.get(type).decrementAndGet();
+                } else {
                     out.abort();
                     errors.abort();
                 }
@@ -216,7 +239,7 @@ final class JobRun {
         }
     }
 
-    /** Records a finished type with its files; false (and the run stops) when the job is no longer ours. */
+    /** Records a finished part with its files; false (and the run stops) when the job is no longer ours. */
     private boolean record(String key, List<ExportFile> produced) {
         synchronized (done) {
             Set<String> next = new LinkedHashSet<>(done);

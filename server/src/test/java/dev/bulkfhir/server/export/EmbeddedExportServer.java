@@ -11,6 +11,7 @@ import dev.bulkfhir.storage.Database;
 import dev.bulkfhir.storage.binary.BinaryStore;
 import dev.bulkfhir.storage.resource.ResourceStore;
 import dev.bulkfhir.storage.source.ExportQuery;
+import dev.bulkfhir.storage.source.KeyRange;
 import dev.bulkfhir.storage.source.ResourceSink;
 import dev.bulkfhir.storage.source.ResourceSource;
 import dev.bulkfhir.storage.source.StoreResourceSource;
@@ -22,6 +23,7 @@ import org.eclipse.jetty.server.ServerConnector;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
@@ -52,7 +54,8 @@ final class EmbeddedExportServer implements AutoCloseable {
         database = Database.open(jdbcUrl, user, null, 8);
         store = new ResourceStore(database.dataSource(), BulkClient.CONTEXT, new BinaryStore(database.dataSource(),
                 dataDir.resolve("binaries"), BinaryStore.DEFAULT_INLINE_THRESHOLD));
-        source = new HeldSource(new StoreResourceSource(database.dataSource(), store, sqlPatientList));
+        source = new HeldSource(new StoreResourceSource(database.dataSource(), store, sqlPatientList,
+                StoreResourceSource.PAGE_BYTES));
         plugin = BulkFhirPlugin.builder(BulkClient.CONTEXT)
                 .resources(source)
                 .dataDirectory(dataDir)
@@ -151,6 +154,11 @@ final class EmbeddedExportServer implements AutoCloseable {
                     sink.error(reference, message);
                 }
             });
+        }
+
+        @Override
+        public List<KeyRange> split(String type, KeyRange within, long rangeSize) {
+            return store.split(type, within, rangeSize);
         }
 
         @Override

@@ -2,6 +2,7 @@ package dev.bulkfhir.storage.source;
 
 import java.io.IOException;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 
@@ -21,7 +22,14 @@ import java.util.Set;
  *   <li>{@link #transactionTime}: the time an export kicked off now is as of.</li>
  * </ul>
  *
- * Implementations must be thread-safe: an export streams several types at once.
+ * Optionally, {@link #split} cuts a large type into key ranges that several workers export at once;
+ * the default keeps each type whole.
+ *
+ * <p>Implementations must be thread-safe: an export streams several types, or ranges, at once.
+ *
+ * <p>Memory: a source holds at most a bounded number of bytes of resources at a time (a page of rows is
+ * cut short by size as well as by count), so that resources of several megabytes each export at a
+ * small heap.
  */
 public interface ResourceSource {
 
@@ -37,6 +45,18 @@ public interface ResourceSource {
      *                     to stop the export must pass through unchanged
      */
     void stream(ExportQuery query, ResourceSink sink) throws IOException;
+
+    /**
+     * Cuts {@code within} into consecutive key ranges of about {@code rangeSize} resources of the type
+     * each (counting every stored row, whatever a query would filter), which together cover exactly
+     * {@code within}. The split must not depend on anything an export could change: a key never moves
+     * to another resource, so that a range done before a restart stays done. The default, for a source
+     * without usable keys, is {@code within} whole; {@link #stream} then only ever sees
+     * {@link KeyRange#ALL}.
+     */
+    default List<KeyRange> split(String type, KeyRange within, long rangeSize) {
+        return List.of(within);
+    }
 
     /**
      * The ids of the Patients that were members of the Group at {@code asOf} (its member entities that
