@@ -51,11 +51,16 @@ final class EmbeddedExportServer implements AutoCloseable {
     /** @param sqlPatientList patient lists longer than this are matched in memory (small: test that path) */
     EmbeddedExportServer(Path dataDir, String jdbcUrl, String user, ExportSettings settings, int sqlPatientList)
             throws Exception {
+        this(dataDir, jdbcUrl, user, settings, sqlPatientList, StoreResourceSource.PAGE_BYTES);
+    }
+
+    /** @param pageBytes the JSON a page of the export's reads holds at most (small: pages end by size) */
+    EmbeddedExportServer(Path dataDir, String jdbcUrl, String user, ExportSettings settings, int sqlPatientList,
+            long pageBytes) throws Exception {
         database = Database.open(jdbcUrl, user, null, 8);
         store = new ResourceStore(database.dataSource(), BulkClient.CONTEXT, new BinaryStore(database.dataSource(),
                 dataDir.resolve("binaries"), BinaryStore.DEFAULT_INLINE_THRESHOLD));
-        source = new HeldSource(new StoreResourceSource(database.dataSource(), store, sqlPatientList,
-                StoreResourceSource.PAGE_BYTES));
+        source = new HeldSource(new StoreResourceSource(database.dataSource(), store, sqlPatientList, pageBytes));
         plugin = BulkFhirPlugin.builder(BulkClient.CONTEXT)
                 .resources(source)
                 .dataDirectory(dataDir)
