@@ -318,13 +318,14 @@ public final class StoreResourceSource implements ResourceSource {
     /**
      * Rows changed after the transaction time: export the version that was current then, if any.
      * Usually none or few, found through the (res_type, last_updated) index; no ORDER BY, or H2 walks
-     * the whole type in pk order looking for them.
+     * the whole type in pk order looking for them. The range's bounds are on an expression for the
+     * same reason: on the bare pk, H2 walks the range's rows by the (res_type, pk) index instead.
      */
     private void streamLate(Connection connection, ExportQuery query, ResourceSink sink)
             throws SQLException, IOException {
         try (PreparedStatement late = connection.prepareStatement(
                 "SELECT r.res_id FROM bf_resource r WHERE r.res_type = ? AND r.last_updated > ?"
-                        + " AND r.pk > ? AND r.pk <= ?")) {
+                        + " AND (r.pk + 0) > ? AND (r.pk + 0) <= ?")) {
             late.setFetchSize(PAGE);
             late.setString(1, query.type());
             late.setLong(2, query.asOf().toEpochMilli());
