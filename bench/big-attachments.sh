@@ -34,4 +34,7 @@ grep -q OutOfMemoryError "$DATA/db.log" && STATUS=failed
 # GC lines look like "... Pause Young (Normal) (G1 Evacuation Pause) 364M->137M(499M) 26.1ms".
 PEAK=$(grep 'Pause' "$GC_LOG" | grep -o '[0-9]*M->[0-9]*M([0-9]*M)' \
   | awk -F'[M>(-]' '{ if ($1+0 > used) used = $1+0 } END { print used + 0 }')
+# After a collection: the most that stayed is about the largest live set during the export.
+LIVE=$(grep 'Pause Young' "$GC_LOG" | grep -o '[0-9]*M->[0-9]*M' | awk -F'[M>-]' '$4 + 0 > live { live = $4 + 0 } END { print live + 0 }')
+echo "heap: peak $PEAK MB used (before a collection), at most $LIVE MB after a collection (GC log: $GC_LOG)"
 echo "big-attachments: $COUNT x $MB MB, export ${RATE:-0} MB/s, peak heap $PEAK MB, $STATUS"
