@@ -2,7 +2,7 @@
 # Parallel export within one type: a single-type export (_type=Observation, about 73 % of the demo
 # data) with --export-workers 1 and 2 side by side, on the data bench/export.sh prepares (loaded once,
 # reused). ROUNDS rounds, each starting a 1-worker and a 2-worker server (-Xmx512m) in turn and
-# exporting RUNS times on each; prints every run, then the medians and their ratio on the last line.
+# exporting RUNS times on each after one uncounted warm-up export; prints every run, then the medians and their ratio on the last line.
 # Usage: bench/export-type.sh [PATIENTS=35700] [ROUNDS=2] [RUNS=2] [TYPE=Observation]
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
@@ -16,7 +16,8 @@ for round in $(seq 1 "$ROUNDS"); do
   for workers in 1 2; do
     rm -rf "$DATA/db/export"
     BULKFHIR_AUTH=off start_server "$DATA/db" -Xmx512m -- --export-workers "$workers"
-    sleep 2
+    # One export first, not counted: the JIT and the page cache warm up.
+    java -cp "$BENCH_CP" dev.bulkfhir.server.bench.ExportBench "$BASE_URL" 1 0 "_type=$TYPE" > /dev/null
     OUT=$(java -cp "$BENCH_CP" dev.bulkfhir.server.bench.ExportBench "$BASE_URL" "$RUNS" 0 "_type=$TYPE")
     stop_server
     echo "$OUT" | sed "s/^/round $round, $workers worker(s): /"

@@ -49,10 +49,11 @@ public interface ResourceSource {
     /**
      * Cuts {@code within} into consecutive key ranges of about {@code rangeSize} resources of the type
      * each (counting every stored row, whatever a query would filter), which together cover exactly
-     * {@code within}. The split must not depend on anything an export could change: a key never moves
-     * to another resource, so that a range done before a restart stays done. The default, for a source
-     * without usable keys, is {@code within} whole; {@link #stream} then only ever sees
-     * {@link KeyRange#ALL}.
+     * {@code within}. Where the cuts fall may differ from one call to the next; what must hold is that
+     * a resource keeps its key for good, so that a range exported before a restart holds the same
+     * resources after it (a resumed job splits only what is left between its done ranges). The
+     * default, for a source without usable keys, is {@code within} whole; {@link #stream} then only
+     * ever sees {@link KeyRange#ALL}.
      */
     default List<KeyRange> split(String type, KeyRange within, long rangeSize) {
         return List.of(within);
