@@ -31,12 +31,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * One claimed job on this node: {@link #prepare} works out the types still to do, cuts the large ones
- * into key ranges ({@link ResourceSource#split}), and hands one task per type or range to the worker
- * pool; each task streams its part from the source into NDJSON files of its own and records them, with
- * the part's done key ({@link RangeKeys}), in one transaction. A resumed job redoes only the parts not
- * recorded. When the last task ends, the job is completed (or cleaned up, if it was cancelled or
- * failed; or simply left, if this node lost it or is stopping).
+ * One claimed job on this node: {@link #prepare} works out the types still to do and hands one task
+ * per type to the worker pool (on a resumed job: one per part of a type left between its done ranges).
+ * A task takes the first key range of its part ({@link ResourceSource#firstRange}), hands the rest on
+ * as a new task, so that another worker can start on it at once, then streams its range from the
+ * source into NDJSON files of its own and records them, with the range's done key
+ * ({@link RangeKeys}), in one transaction. When the last task ends, the job is completed (or cleaned
+ * up, if it was cancelled or failed; or simply left, if this node lost it or is stopping).
  */
 final class JobRun {
 
@@ -70,7 +71,7 @@ final class JobRun {
     private Set<String> patients;
     private Map<String, List<TypeFilter>> filters = Map.of();
     /** Every done-types key this run must record before the job may complete. */
-    private final Set<String> required = new HashSet<>();
+    private final Set<String> required = ConcurrentHashMap.newKeySet();
     /** The parts (type or ranges) of each type not yet recorded, for the progress count of done types. */
     private final Map<String, AtomicInteger> partsLeft = new ConcurrentHashMap<>();
 
@@ -149,31 +150,21 @@ final class JobRun {
             }
             baseline = keptResources;
 
-            // What is left of each type, in ranges; the types with most ranges first, so that the
-            // workers end together rather than one of them alone on the last large range.
             Map<String, List<KeyRange>> parts = new HashMap<>();
             for (String type : types) {
-                List<KeyRange> ranges = new ArrayList<>();
-                for (KeyRange gap : RangeKeys.remaining(type, done)) {
-                    if (stop != null) return;
-                    ranges.addAll(engine.source.split(type, gap, engine.settings.rangeResources()));
-                }
-                parts.put(type, ranges);
+                parts.put(type, RangeKeys.remaining(type, done));
             }
             typesTotal = types.size();
-            parts.forEach((type, ranges) -> partsLeft.put(type, new AtomicInteger(ranges.size())));
-            List<String> largestFirst = new ArrayList<>(types);
-            largestFirst.sort(Comparator.comparingInt((String type) -> parts.get(type).size()).reversed());
+            parts.forEach((type, left) -> partsLeft.put(type, new AtomicInteger(left.size())));
 
             List<Runnable> tasks = new ArrayList<>();
             if (!request.warnings().isEmpty() && !done.contains(REQUEST_WARNINGS)) {
                 required.add(REQUEST_WARNINGS);
                 tasks.add(this::writeWarnings);
             }
-            for (String type : largestFirst) {
-                for (KeyRange range : parts.get(type)) {
-                    required.add(RangeKeys.key(type, range));
-                    tasks.add(() -> exportPart(type, range));
+            for (String type : types) {
+                for (KeyRange part : parts.get(type)) {
+                    tasks.add(() -> exportPart(type, part));
                 }
             }
             pending.addAndGet(tasks.size());
@@ -185,10 +176,18 @@ final class JobRun {
         }
     }
 
-    /** One type, or one key range of it. */
-    private void exportPart(String type, KeyRange range) {
+    /** The first key range of a part of a type (the whole type, if small); the rest as a task of its own. */
+    private void exportPart(String type, KeyRange part) {
         try {
             if (stop != null) return;
+            KeyRange range = engine.source.firstRange(type, part, engine.settings.rangeResources());
+            if (!range.equals(part)) {
+                KeyRange rest = new KeyRange(range.upTo(), part.upTo());
+                partsLeft.get(type).incrementAndGet();
+                pending.incrementAndGet();
+                engine.execute(() -> exportPart(type, rest));
+            }
+            required.add(RangeKeys.key(type, range));
             currentType = type;
             ExportQuery query = new ExportQuery(type, request.sinceInstant(), job.transactionTime(),
                     request.patientCompartment(), patients, range);

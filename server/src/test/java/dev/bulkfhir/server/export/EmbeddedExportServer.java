@@ -23,7 +23,6 @@ import org.eclipse.jetty.server.ServerConnector;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
@@ -162,8 +161,8 @@ final class EmbeddedExportServer implements AutoCloseable {
         }
 
         @Override
-        public List<KeyRange> split(String type, KeyRange within, long rangeSize) {
-            return store.split(type, within, rangeSize);
+        public KeyRange firstRange(String type, KeyRange within, long rangeSize) {
+            return store.firstRange(type, within, rangeSize);
         }
 
         @Override

@@ -2,7 +2,6 @@ package dev.bulkfhir.storage.source;
 
 import java.io.IOException;
 import java.time.Instant;
-import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 
@@ -22,7 +21,7 @@ import java.util.Set;
  *   <li>{@link #transactionTime}: the time an export kicked off now is as of.</li>
  * </ul>
  *
- * Optionally, {@link #split} cuts a large type into key ranges that several workers export at once;
+ * Optionally, {@link #firstRange} cuts a large type into key ranges that several workers export at once;
  * the default keeps each type whole.
  *
  * <p>Implementations must be thread-safe: an export streams several types, or ranges, at once.
@@ -47,16 +46,17 @@ public interface ResourceSource {
     void stream(ExportQuery query, ResourceSink sink) throws IOException;
 
     /**
-     * Cuts {@code within} into consecutive key ranges of about {@code rangeSize} resources of the type
-     * each (counting every stored row, whatever a query would filter), which together cover exactly
-     * {@code within}. Where the cuts fall may differ from one call to the next; what must hold is that
-     * a resource keeps its key for good, so that a range exported before a restart holds the same
-     * resources after it (a resumed job splits only what is left between its done ranges). The
+     * The first key range of {@code within} that holds about {@code rangeSize} resources of the type
+     * (counting every stored row, whatever a query would filter), beginning where {@code within}
+     * begins; {@code within} itself when it holds no more. The export takes a type range by range this
+     * way, each by another worker. Where the cut falls may differ from one call to the next; what must
+     * hold is that a resource keeps its key for good, so that a range exported before a restart holds
+     * the same resources after it (a resumed job cuts only what is left between its done ranges). The
      * default, for a source without usable keys, is {@code within} whole; {@link #stream} then only
      * ever sees {@link KeyRange#ALL}.
      */
-    default List<KeyRange> split(String type, KeyRange within, long rangeSize) {
-        return List.of(within);
+    default KeyRange firstRange(String type, KeyRange within, long rangeSize) {
+        return within;
     }
 
     /**

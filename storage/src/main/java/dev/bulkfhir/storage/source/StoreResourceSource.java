@@ -47,7 +47,7 @@ import java.util.Set;
  * and embedded base64 (up to {@link #MAX_EMBEDDED_BINARY} bytes; a larger Binary goes to the error
  * file with a pointer to its download URL).
  *
- * <p>Ranges: a large type is {@link #split} by primary key, which a row keeps for good (an update
+ * <p>Ranges: a large type is cut into ranges ({@link #firstRange}) by primary key, which a row keeps for good (an update
  * rewrites the row, a delete marks it), so a range means the same resources on every run.
  *
  * <p>Memory: a page ends after {@value #PAGE} rows or once its JSON reaches the page byte limit,
@@ -149,30 +149,21 @@ public final class StoreResourceSource implements ResourceSource {
     }
 
     @Override
-    public List<KeyRange> split(String type, KeyRange within, long rangeSize) {
-        // Every rangeSize-th row of the type in the (res_type, pk) index, walked from the range's start:
-        // the next range begins just below it. An index walk; no row is read.
-        List<KeyRange> ranges = new ArrayList<>();
+    public KeyRange firstRange(String type, KeyRange within, long rangeSize) {
+        // The row after the first rangeSize rows of the type in the (res_type, pk) index: the range
+        // ends just below it. A walk of the index; no row is read.
         try (Connection connection = dataSource.getConnection();
                 PreparedStatement next = connection.prepareStatement("SELECT r.pk FROM bf_resource r"
                         + " WHERE r.res_type = ? AND r.pk > ? AND r.pk <= ?" + INDEX_ORDER + " LIMIT 1 OFFSET ?")) {
-            Long after = within.after();
-            while (true) {
-                next.setString(1, type);
-                next.setLong(2, after == null ? Long.MIN_VALUE : after);
-                next.setLong(3, within.upToOrMax());
-                next.setLong(4, Math.max(1, rangeSize));
-                try (ResultSet row = next.executeQuery()) {
-                    if (!row.next()) break;
-                    long end = row.getLong(1) - 1;
-                    ranges.add(new KeyRange(after, end));
-                    after = end;
-                }
+            next.setString(1, type);
+            next.setLong(2, within.afterOrMin());
+            next.setLong(3, within.upToOrMax());
+            next.setLong(4, Math.max(1, rangeSize));
+            try (ResultSet row = next.executeQuery()) {
+                return row.next() ? new KeyRange(within.after(), row.getLong(1) - 1) : within;
             }
-            ranges.add(new KeyRange(after, within.upTo()));
-            return ranges;
         } catch (SQLException e) {
-            throw new StorageException("Splitting " + type + " failed: " + e.getMessage(), e);
+            throw new StorageException("Cutting a range of " + type + " failed: " + e.getMessage(), e);
         }
     }
 
