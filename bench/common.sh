@@ -12,10 +12,16 @@ build_once() {
 }
 
 # Starts the server in the background on a free port; sets SERVER_PID and BASE_URL.
+# Usage: start_server DATA_DIR [JVM_OPTION...] [-- SERVER_OPTION...]
 start_server() {
   local data_dir="$1"; shift
   local log="$data_dir.log"
-  java "$@" -jar "$JAR" --port 0 --auth off --data-dir "$data_dir" > "$log" 2>&1 &
+  local jvm=() server=()
+  while [ $# -gt 0 ]; do
+    if [ "$1" = "--" ]; then shift; server=("$@"); break; fi
+    jvm+=("$1"); shift
+  done
+  java "${jvm[@]}" -jar "$JAR" --port 0 --auth off --data-dir "$data_dir" "${server[@]}" > "$log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 120); do
     if grep -q "serving FHIR R4 at" "$log"; then
@@ -33,3 +39,17 @@ stop_server() {
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# The demo population of PATIENTS patients (35,700: about 1,000,000 resources) loaded into DATA/db,
+# generated (DemoNdjson) and loaded (the `load` command) only once: DATA/ready marks it done.
+prepare_export_data() {
+  local patients="$1" data="$2"
+  if [ ! -f "$data/ready" ]; then
+    rm -rf "$data"; mkdir -p "$data"
+    echo "Preparing $patients demo patients in $data (once; this takes a while)..."
+    java -cp "$JAR" dev.bulkfhir.server.demo.DemoNdjson --patients "$patients" --out "$data/ndjson"
+    java -Xmx1g -jar "$JAR" load --data-dir "$data/db" "$data/ndjson"
+    rm -rf "$data/ndjson"
+    touch "$data/ready"
+  fi
+}

@@ -11,14 +11,7 @@ source "$(dirname "$0")/common.sh"
 PATIENTS="${1:-35700}"; KICKOFFS="${2:-200}"; HEAP="${3:--Xmx512m}"
 build_once
 DATA="${BENCH_DATA:-${TMPDIR:-/tmp}/bulk-fhir-bench/export-$PATIENTS}"
-if [ ! -f "$DATA/ready" ]; then
-  rm -rf "$DATA"; mkdir -p "$DATA"
-  echo "Preparing $PATIENTS demo patients in $DATA (once; this takes a while)..."
-  java -cp "$JAR" dev.bulkfhir.server.demo.DemoNdjson --patients "$PATIENTS" --out "$DATA/ndjson"
-  java -Xmx1g -jar "$JAR" load --data-dir "$DATA/db" "$DATA/ndjson"
-  rm -rf "$DATA/ndjson"
-  touch "$DATA/ready"
-fi
+prepare_export_data "$PATIENTS" "$DATA"
 rm -rf "$DATA/db/export"   # files of earlier runs
 GC_LOG="$DATA/gc.log"
 rm -f "$GC_LOG"

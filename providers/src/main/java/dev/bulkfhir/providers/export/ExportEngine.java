@@ -27,12 +27,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Runs export jobs: a scheduler thread claims jobs from the job table (ACCEPTED ones, and those a dead
  * node left IN_PROGRESS), renews the leases of running ones every second (and learns so of cancels
  * made on other nodes), and sweeps expired and cancelled jobs; a bounded pool of worker threads
- * writes the files, one resource type per task.
+ * writes the files, one resource type, or one key range of a large type, per task.
  *
- * <p>Resume: a claimed job keeps the types whose files it recorded as complete, deletes every other
- * file in its folder (the partial output of the dead worker) and exports the remaining types again
- * from scratch. Every type is read as of the job's transaction time, so the second run yields exactly
- * what the first would have: nothing twice, nothing missing.
+ * <p>Resume: a claimed job keeps the types and ranges whose files it recorded as complete, deletes
+ * every other file in its folder (the partial output of the dead worker) and exports the rest again
+ * from scratch. Every type is read as of the job's transaction time, and a key stays with its
+ * resource, so the second run yields exactly what the first would have: nothing twice, nothing missing.
  */
 final class ExportEngine implements AutoCloseable {
 

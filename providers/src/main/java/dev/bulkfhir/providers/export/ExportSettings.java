@@ -7,7 +7,8 @@ import java.util.Locale;
 /**
  * How the export engine runs.
  *
- * @param workers          threads that write export files; a job's resource types are spread over them
+ * @param workers          threads that write export files; a job's resource types, and the key ranges of
+ *                         its large types, are spread over them
  * @param maxJobsPerClient jobs one client may have waiting or running at once (more: 429)
  * @param maxJobs          jobs all clients together may have waiting or running at once (more: 429)
  * @param fileMaxResources a file is closed and the next one begun after this many resources
@@ -17,6 +18,9 @@ import java.util.Locale;
  *                         kickoff (null: everything, as the IG asks)
  * @param lease            how long a node's claim on a running job lasts without renewal; after that
  *                         another node resumes the job (it is renewed every second)
+ * @param rangeResources   a type with more resources than this is cut into key ranges of about this
+ *                         many, each exported by a worker task of its own into files of its own (when
+ *                         the source can split types)
  */
 public record ExportSettings(
         int workers,
@@ -26,7 +30,8 @@ public record ExportSettings(
         long fileMaxBytes,
         Duration retention,
         Duration defaultSince,
-        Duration lease) {
+        Duration lease,
+        long rangeResources) {
 
     public static final Duration DEFAULT_RETENTION = Duration.ofHours(24);
 
@@ -44,37 +49,47 @@ public record ExportSettings(
         if (lease == null || lease.compareTo(Duration.ofSeconds(3)) < 0) {
             throw new IllegalArgumentException("the export lease must be at least 3 seconds");
         }
+        if (rangeResources < 1) throw new IllegalArgumentException("export range size must be at least 1");
     }
 
-    /** Two workers at most per core (they mostly wait for the database and the disk), 24 h retention. */
+    /**
+     * One worker per core, at most 4; 24 h retention; ranges of 50,000 resources (small enough that two
+     * workers share a large type evenly, large enough that splitting and recording them costs nothing).
+     */
     public static ExportSettings defaults() {
         int workers = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
         return new ExportSettings(workers, 4, 16, 100_000, 512L * 1024 * 1024, DEFAULT_RETENTION, null,
-                Duration.ofSeconds(30));
+                Duration.ofSeconds(30), 50_000);
     }
 
     public ExportSettings withWorkers(int value) {
         return new ExportSettings(value, maxJobsPerClient, maxJobs, fileMaxResources, fileMaxBytes, retention,
-                defaultSince, lease);
+                defaultSince, lease, rangeResources);
     }
 
     public ExportSettings withLimits(int perClient, int total) {
         return new ExportSettings(workers, perClient, total, fileMaxResources, fileMaxBytes, retention, defaultSince,
-                lease);
+                lease, rangeResources);
     }
 
     public ExportSettings withFileLimits(long resources, long bytes) {
-        return new ExportSettings(workers, maxJobsPerClient, maxJobs, resources, bytes, retention, defaultSince, lease);
+        return new ExportSettings(workers, maxJobsPerClient, maxJobs, resources, bytes, retention, defaultSince, lease,
+                rangeResources);
     }
 
     public ExportSettings withRetention(Duration value) {
         return new ExportSettings(workers, maxJobsPerClient, maxJobs, fileMaxResources, fileMaxBytes, value,
-                defaultSince, lease);
+                defaultSince, lease, rangeResources);
     }
 
     public ExportSettings withDefaultSince(Duration value) {
         return new ExportSettings(workers, maxJobsPerClient, maxJobs, fileMaxResources, fileMaxBytes, retention,
-                value, lease);
+                value, lease, rangeResources);
+    }
+
+    public ExportSettings withRangeResources(long value) {
+        return new ExportSettings(workers, maxJobsPerClient, maxJobs, fileMaxResources, fileMaxBytes, retention,
+                defaultSince, lease, value);
     }
 
     /**

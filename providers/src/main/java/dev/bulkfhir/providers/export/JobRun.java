@@ -8,7 +8,9 @@ import dev.bulkfhir.storage.export.ExportJobRepository;
 import dev.bulkfhir.storage.export.ExportState;
 import dev.bulkfhir.storage.export.NdjsonFiles;
 import dev.bulkfhir.storage.source.ExportQuery;
+import dev.bulkfhir.storage.source.KeyRange;
 import dev.bulkfhir.storage.source.ResourceSink;
+import dev.bulkfhir.storage.source.ResourceSource;
 import org.hl7.fhir.instance.model.api.IBaseOperationOutcome;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,14 +25,18 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
  * One claimed job on this node: {@link #prepare} works out the types still to do and hands one task
- * per type to the worker pool; each task streams its type from the source into NDJSON files and
- * records them, with the type, in one transaction. When the last task ends, the job is completed
- * (or cleaned up, if it was cancelled or failed; or simply left, if this node lost it or is stopping).
+ * per type to the worker pool (on a resumed job: one per part of a type left between its done ranges).
+ * A task takes the first key range of its part ({@link ResourceSource#firstRange}), hands the rest on
+ * as a new task, so that another worker can start on it at once, then streams its range from the
+ * source into NDJSON files of its own and records them, with the range's done key
+ * ({@link RangeKeys}), in one transaction. When the last task ends, the job is completed (or cleaned
+ * up, if it was cancelled or failed; or simply left, if this node lost it or is stopping).
  */
 final class JobRun {
 
@@ -64,7 +70,9 @@ final class JobRun {
     private Set<String> patients;
     private Map<String, List<TypeFilter>> filters = Map.of();
     /** Every done-types key this run must record before the job may complete. */
-    private final Set<String> required = new HashSet<>();
+    private final Set<String> required = ConcurrentHashMap.newKeySet();
+    /** The parts (type or ranges) of each type not yet recorded, for the progress count of done types. */
+    private final Map<String, AtomicInteger> partsLeft = new ConcurrentHashMap<>();
 
     JobRun(ExportEngine engine, ExportJob job) {
         this.engine = engine;
@@ -95,10 +103,7 @@ final class JobRun {
     }
 
     ExportJobRepository.Progress progress() {
-        int typesDone;
-        synchronized (done) {
-            typesDone = (int) done.stream().filter(type -> !type.equals(REQUEST_WARNINGS)).count();
-        }
+        int typesDone = (int) partsLeft.values().stream().filter(left -> left.get() == 0).count();
         return new ExportJobRepository.Progress(typesTotal, typesDone, currentType, baseline + resources.sum());
     }
 
@@ -143,18 +148,23 @@ final class JobRun {
                 done.addAll(job.doneTypes());
             }
             baseline = keptResources;
+
+            Map<String, List<KeyRange>> parts = new HashMap<>();
+            for (String type : types) {
+                parts.put(type, RangeKeys.remaining(type, done));
+            }
             typesTotal = types.size();
+            parts.forEach((type, left) -> partsLeft.put(type, new AtomicInteger(left.size())));
 
             List<Runnable> tasks = new ArrayList<>();
-            required.addAll(types);
-            if (!request.warnings().isEmpty()) {
-                required.add(REQUEST_WARNINGS);
-            }
             if (!request.warnings().isEmpty() && !done.contains(REQUEST_WARNINGS)) {
+                required.add(REQUEST_WARNINGS);
                 tasks.add(this::writeWarnings);
             }
             for (String type : types) {
-                if (!done.contains(type)) tasks.add(() -> exportType(type));
+                for (KeyRange part : parts.get(type)) {
+                    tasks.add(() -> exportPart(type, part));
+                }
             }
             pending.addAndGet(tasks.size());
             tasks.forEach(engine::execute);
@@ -165,12 +175,21 @@ final class JobRun {
         }
     }
 
-    private void exportType(String type) {
+    /** The first key range of a part of a type (the whole type, if small); the rest as a task of its own. */
+    private void exportPart(String type, KeyRange part) {
         try {
             if (stop != null) return;
+            KeyRange range = engine.source.firstRange(type, part, engine.settings.rangeResources());
+            if (!range.equals(part)) {
+                KeyRange rest = new KeyRange(range.upTo(), part.upTo());
+                partsLeft.get(type).incrementAndGet();
+                pending.incrementAndGet();
+                engine.execute(() -> exportPart(type, rest));
+            }
+            required.add(RangeKeys.key(type, range));
             currentType = type;
             ExportQuery query = new ExportQuery(type, request.sinceInstant(), job.transactionTime(),
-                    request.patientCompartment(), patients);
+                    request.patientCompartment(), patients, range);
             LineTransform transform = LineTransform.of(engine.context, type, filters.getOrDefault(type, List.of()),
                     request.elements());
             ExportSettings settings = engine.settings;
@@ -182,7 +201,9 @@ final class JobRun {
                 if (stop != null) return;
                 List<ExportFile> produced = new ArrayList<>(out.finish());
                 produced.addAll(errors.finish());
-                if (!record(type, produced)) {
+                if (record(RangeKeys.key(type, range), produced)) {
+                    partsLeft.get(type).decrementAndGet();
+                } else {
                     out.abort();
                     errors.abort();
                 }
@@ -216,7 +237,7 @@ final class JobRun {
         }
     }
 
-    /** Records a finished type with its files; false (and the run stops) when the job is no longer ours. */
+    /** Records a finished part with its files; false (and the run stops) when the job is no longer ours. */
     private boolean record(String key, List<ExportFile> produced) {
         synchronized (done) {
             Set<String> next = new LinkedHashSet<>(done);

@@ -84,6 +84,11 @@ final class ServeCommand implements Callable<Integer> {
             description = "Size of an export file before the next file begins (default: ${DEFAULT-VALUE}).")
     long exportFileMaxMb;
 
+    @Option(names = "--export-range-resources", paramLabel = "N", defaultValue = "50000",
+            description = "A resource type with more resources than this is split into key ranges of about this many,"
+                    + " exported in parallel, each into files of its own (default: ${DEFAULT-VALUE}).")
+    long exportRangeResources;
+
     @Option(names = "--export-retention", paramLabel = "DURATION", defaultValue = "24h",
             description = "How long finished exports stay downloadable, e.g. 24h, 90m, 7d (default: ${DEFAULT-VALUE}).")
     String exportRetention;
@@ -133,7 +138,7 @@ final class ServeCommand implements Callable<Integer> {
         return new ExportSettings(exportWorkers != null ? exportWorkers : defaults.workers(), exportMaxJobsPerClient,
                 exportMaxJobs, exportFileMaxResources, exportFileMaxMb * 1024 * 1024,
                 ExportSettings.parseDuration(exportRetention), ExportSettings.parseDuration(exportDefaultSince),
-                defaults.lease());
+                defaults.lease(), exportRangeResources);
     }
 
     private String publicBaseUrl() {

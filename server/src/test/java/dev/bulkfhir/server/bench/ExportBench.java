@@ -11,9 +11,10 @@ import java.time.Duration;
 import java.util.Arrays;
 
 /**
- * Drives the export benchmark against a running server: RUNS full system exports end to end (kickoff
- * to manifest), then KICKOFFS kickoffs each cancelled at once, and prints one line per figure.
- * Usage: ExportBench BASE_URL RUNS KICKOFFS.
+ * Drives the export benchmark against a running server: RUNS system exports end to end (kickoff to
+ * manifest; all types, or those of the kickoff query PARAMS, e.g. {@code _type=Observation}), then
+ * KICKOFFS kickoffs each cancelled at once, and prints one line per figure.
+ * Usage: ExportBench BASE_URL RUNS KICKOFFS [PARAMS].
  */
 public final class ExportBench {
 
@@ -24,9 +25,10 @@ public final class ExportBench {
         String base = args[0];
         int runs = Integer.parseInt(args[1]);
         int kickoffs = Integer.parseInt(args[2]);
+        String export = base + "/$export" + (args.length > 3 ? "?" + args[3] : "");
         for (int run = 1; run <= runs; run++) {
             long start = System.nanoTime();
-            HttpResponse<String> accepted = send("GET", base + "/$export");
+            HttpResponse<String> accepted = send("GET", export);
             if (accepted.statusCode() != 202) throw new IllegalStateException("kickoff: " + accepted.body());
             String status = accepted.headers().firstValue("Content-Location").orElseThrow();
             HttpResponse<String> done;

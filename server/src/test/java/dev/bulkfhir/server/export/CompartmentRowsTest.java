@@ -105,7 +105,7 @@ class CompartmentRowsTest {
         assertRowsMatchColumn(dataSource);
         Map<String, Integer> counts = new TreeMap<>();
         for (int sqlPatientList : new int[] {StoreResourceSource.SQL_PATIENT_LIST, 0}) {
-            StoreResourceSource source = new StoreResourceSource(dataSource, store, sqlPatientList);
+            StoreResourceSource source = new StoreResourceSource(dataSource, store, sqlPatientList, StoreResourceSource.PAGE_BYTES);
             for (String patient : List.of("alice", "bob", "anyone")) {
                 Set<String> patients = patient.equals("anyone") ? null : Set.of(patient);
                 int count = export(source, new ExportQuery("Observation", null, Instant.now().plusSeconds(1), true,

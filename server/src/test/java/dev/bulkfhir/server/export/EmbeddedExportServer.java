@@ -11,6 +11,7 @@ import dev.bulkfhir.storage.Database;
 import dev.bulkfhir.storage.binary.BinaryStore;
 import dev.bulkfhir.storage.resource.ResourceStore;
 import dev.bulkfhir.storage.source.ExportQuery;
+import dev.bulkfhir.storage.source.KeyRange;
 import dev.bulkfhir.storage.source.ResourceSink;
 import dev.bulkfhir.storage.source.ResourceSource;
 import dev.bulkfhir.storage.source.StoreResourceSource;
@@ -49,10 +50,16 @@ final class EmbeddedExportServer implements AutoCloseable {
     /** @param sqlPatientList patient lists longer than this are matched in memory (small: test that path) */
     EmbeddedExportServer(Path dataDir, String jdbcUrl, String user, ExportSettings settings, int sqlPatientList)
             throws Exception {
+        this(dataDir, jdbcUrl, user, settings, sqlPatientList, StoreResourceSource.PAGE_BYTES);
+    }
+
+    /** @param pageBytes the JSON a page of the export's reads holds at most (small: pages end by size) */
+    EmbeddedExportServer(Path dataDir, String jdbcUrl, String user, ExportSettings settings, int sqlPatientList,
+            long pageBytes) throws Exception {
         database = Database.open(jdbcUrl, user, null, 8);
         store = new ResourceStore(database.dataSource(), BulkClient.CONTEXT, new BinaryStore(database.dataSource(),
                 dataDir.resolve("binaries"), BinaryStore.DEFAULT_INLINE_THRESHOLD));
-        source = new HeldSource(new StoreResourceSource(database.dataSource(), store, sqlPatientList));
+        source = new HeldSource(new StoreResourceSource(database.dataSource(), store, sqlPatientList, pageBytes));
         plugin = BulkFhirPlugin.builder(BulkClient.CONTEXT)
                 .resources(source)
                 .dataDirectory(dataDir)
@@ -151,6 +158,11 @@ final class EmbeddedExportServer implements AutoCloseable {
                     sink.error(reference, message);
                 }
             });
+        }
+
+        @Override
+        public KeyRange firstRange(String type, KeyRange within, long rangeSize) {
+            return store.firstRange(type, within, rangeSize);
         }
 
         @Override

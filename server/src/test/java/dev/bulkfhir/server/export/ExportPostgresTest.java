@@ -22,9 +22,10 @@ class ExportPostgresTest {
     void exportsAreExactOnPostgreSql(@TempDir Path dataDir) throws Exception {
         try (EmbeddedPostgres postgres = EmbeddedPostgres.builder().start()) {
             String url = postgres.getJdbcUrl("postgres", "postgres");
-            // Both patient-list paths: the Group (5 members) in memory, two patients in SQL.
+            // Both patient-list paths: the Group (5 members) in memory, two patients in SQL; types cut
+            // into ranges of 40 resources; pages ended by size (16 KB) every few rows, through the cursor.
             try (EmbeddedExportServer server = new EmbeddedExportServer(dataDir, url, "postgres",
-                    ExportSettings.defaults(), 3)) {
+                    ExportSettings.defaults().withRangeResources(40), 3, 16 * 1024)) {
                 int patients = 15;
                 DemoData.populate(server.store, patients, 5);
                 BulkClient client = new BulkClient(server.base);

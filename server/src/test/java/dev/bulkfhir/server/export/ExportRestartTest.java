@@ -43,7 +43,8 @@ class ExportRestartTest {
     static final int PATIENTS = 100;
     static final long SEED = 11;
     /** One worker, small files, and _elements (every resource parsed and re-encoded) keep the export running long enough to be killed in the middle. */
-    static final String[] SLOW = {"--export-workers", "1", "--export-file-max-resources", "50"};
+    static final String[] SLOW = {"--export-workers", "1", "--export-file-max-resources", "50",
+            "--export-range-resources", "300"};
     static final Pattern TYPES_DONE = Pattern.compile(": (\\d+) of (\\d+) types, (\\d+)");
 
     @Test

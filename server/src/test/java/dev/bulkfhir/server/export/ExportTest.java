@@ -50,6 +50,8 @@ class ExportTest {
 
     static final int PATIENTS = 30;
     static final long SEED = 7;
+    /** Ranges of 250 resources, files of 100: Observation is split, and each range rolls over to more files. */
+    static final int RANGE = 250;
 
     @TempDir
     static Path dataDir;
@@ -61,7 +63,7 @@ class ExportTest {
     @BeforeAll
     static void start() throws Exception {
         ServerSettings settings = ServerSettings.defaults(dataDir)
-                .withExport(ExportSettings.defaults().withFileLimits(100, 512L * 1024 * 1024));
+                .withExport(ExportSettings.defaults().withFileLimits(100, 512L * 1024 * 1024).withRangeResources(RANGE));
         server = new StandaloneServer(settings).start();
         DemoData.populate(server.store(), PATIENTS, SEED);
         new DemoData(CONTEXT, SEED).generate(PATIENTS, resource -> generated
@@ -126,13 +128,17 @@ class ExportTest {
         generated.forEach((type, resources) -> expected.put(type, new TreeSet<>(resources.keySet())));
         assertTrue(expected.containsKey("Binary"));
         assertSameSets(expected, exported);
-        // Rollover at 100 resources: Observation comes in several files, each with its own count.
+        // Observation is cut into ranges of 250, each written into files of at most 100 resources, each
+        // file with its own count.
         long observationFiles = 0;
         for (JsonNode file : manifest.get("output")) {
             if (file.get("type").asText().equals("Observation")) observationFiles++;
             assertTrue(file.get("count").asLong() <= 100);
         }
-        assertEquals((generatedIds("Observation").size() + 99) / 100, observationFiles);
+        int observations = generatedIds("Observation").size();
+        assertTrue(observations > 2 * RANGE, "too few Observations to split: " + observations);
+        int rest = observations % RANGE;
+        assertEquals(observations / RANGE * ((RANGE + 99) / 100) + (rest + 99) / 100, observationFiles);
     }
 
     @Test

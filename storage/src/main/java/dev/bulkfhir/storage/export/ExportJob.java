@@ -118,7 +118,10 @@ public class ExportJob {
     public String leaseOwner() { return leaseOwner; }
     public Instant leaseExpiresAt() { return leaseExpiresAt; }
 
-    /** The types whose files are complete: a resumed job does not export them again. */
+    /**
+     * The types, or key ranges of types (as the export engine names them), whose files are complete:
+     * a resumed job does not export them again.
+     */
     public Set<String> doneTypes() {
         Set<String> types = new LinkedHashSet<>();
         for (String type : doneTypes.split(",")) {

@@ -12,14 +12,26 @@ import java.util.Set;
  * @param patientCompartment only resources in the Patient compartment of {@code patients}
  * @param patients           with {@code patientCompartment}: these patients' compartments, or null for
  *                           the compartment of any patient; ignored otherwise
+ * @param range              only the resources in this slice of the type (see {@link ResourceSource#split})
  */
-public record ExportQuery(String type, Instant since, Instant asOf, boolean patientCompartment, Set<String> patients) {
+public record ExportQuery(String type, Instant since, Instant asOf, boolean patientCompartment, Set<String> patients,
+        KeyRange range) {
 
     public ExportQuery {
-        if (type == null || asOf == null) {
-            throw new IllegalArgumentException("type and asOf are required");
+        if (type == null || asOf == null || range == null) {
+            throw new IllegalArgumentException("type, asOf and range are required");
         }
         patients = patients == null ? null : Set.copyOf(patients);
+    }
+
+    /** The whole type. */
+    public ExportQuery(String type, Instant since, Instant asOf, boolean patientCompartment, Set<String> patients) {
+        this(type, since, asOf, patientCompartment, patients, KeyRange.ALL);
+    }
+
+    /** The same query, on one slice of the type. */
+    public ExportQuery in(KeyRange slice) {
+        return new ExportQuery(type, since, asOf, patientCompartment, patients, slice);
     }
 
     /** Every resource of the type (a system-level export). */

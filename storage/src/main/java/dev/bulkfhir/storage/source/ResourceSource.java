@@ -21,7 +21,14 @@ import java.util.Set;
  *   <li>{@link #transactionTime}: the time an export kicked off now is as of.</li>
  * </ul>
  *
- * Implementations must be thread-safe: an export streams several types at once.
+ * Optionally, {@link #firstRange} cuts a large type into key ranges that several workers export at once;
+ * the default keeps each type whole.
+ *
+ * <p>Implementations must be thread-safe: an export streams several types, or ranges, at once.
+ *
+ * <p>Memory: a source holds at most a bounded number of bytes of resources at a time (a page of rows is
+ * cut short by size as well as by count), so that resources of several megabytes each export at a
+ * small heap.
  */
 public interface ResourceSource {
 
@@ -37,6 +44,20 @@ public interface ResourceSource {
      *                     to stop the export must pass through unchanged
      */
     void stream(ExportQuery query, ResourceSink sink) throws IOException;
+
+    /**
+     * The first key range of {@code within} that holds about {@code rangeSize} resources of the type
+     * (counting every stored row, whatever a query would filter), beginning where {@code within}
+     * begins; {@code within} itself when it holds no more. The export takes a type range by range this
+     * way, each by another worker. Where the cut falls may differ from one call to the next; what must
+     * hold is that a resource keeps its key for good, so that a range exported before a restart holds
+     * the same resources after it (a resumed job cuts only what is left between its done ranges). The
+     * default, for a source without usable keys, is {@code within} whole; {@link #stream} then only
+     * ever sees {@link KeyRange#ALL}.
+     */
+    default KeyRange firstRange(String type, KeyRange within, long rangeSize) {
+        return within;
+    }
 
     /**
      * The ids of the Patients that were members of the Group at {@code asOf} (its member entities that

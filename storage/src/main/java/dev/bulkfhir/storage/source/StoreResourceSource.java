@@ -46,12 +46,22 @@ import java.util.Set;
  * <p>Binary: its stored JSON has no {@code data}; the content is read from the {@link BinarySource}
  * and embedded base64 (up to {@link #MAX_EMBEDDED_BINARY} bytes; a larger Binary goes to the error
  * file with a pointer to its download URL).
+ *
+ * <p>Ranges: a large type is cut into ranges ({@link #firstRange}) by primary key, which a row keeps for good (an update
+ * rewrites the row, a delete marks it), so a range means the same resources on every run.
+ *
+ * <p>Memory: a page ends after {@value #PAGE} rows or once its JSON reaches the page byte limit,
+ * whichever comes first, and rows are read one by one as the page is walked: H2 runs the export's
+ * queries lazily (otherwise it builds the whole page in memory before the first row), PostgreSQL
+ * reads them through a cursor, fetching fewer rows at a time once rows turn out large.
  */
 public final class StoreResourceSource implements ResourceSource {
 
     /** Binary content embedded in an export line at most; the line is built in memory. */
     public static final long MAX_EMBEDDED_BINARY = 10L * 1024 * 1024;
     private static final int PAGE = 1000;
+    /** The JSON a page holds at most (about: the row that passes it is the page's last). */
+    public static final long PAGE_BYTES = 16L * 1024 * 1024;
     /** Patient lists up to this size are matched in SQL by default; larger ones page by page in memory. */
     public static final int SQL_PATIENT_LIST = 500;
     /**
@@ -71,20 +81,25 @@ public final class StoreResourceSource implements ResourceSource {
     private final PatientCompartment compartment;
     private final int sqlPatientList;
     private final WritesInFlight writesInFlight;
+    private final long pageBytes;
 
     /** The store's resources, read through {@code dataSource}, with its Binary content and open writes. */
     public StoreResourceSource(DataSource dataSource, ResourceStore store) {
-        this(dataSource, store, SQL_PATIENT_LIST);
+        this(dataSource, store, SQL_PATIENT_LIST, PAGE_BYTES);
     }
 
-    /** @param sqlPatientList the longest patient list matched in SQL (an IN list); longer ones are matched in memory */
-    public StoreResourceSource(DataSource dataSource, ResourceStore store, int sqlPatientList) {
+    /**
+     * @param sqlPatientList the longest patient list matched in SQL (an IN list); longer ones are matched in memory
+     * @param pageBytes      the JSON a page of rows holds at most (about)
+     */
+    public StoreResourceSource(DataSource dataSource, ResourceStore store, int sqlPatientList, long pageBytes) {
         this.dataSource = dataSource;
         this.context = store.context();
         this.binaries = store.binaries();
         this.writesInFlight = store.writesInFlight();
         this.compartment = new PatientCompartment(context);
         this.sqlPatientList = Math.max(1, sqlPatientList);
+        this.pageBytes = Math.max(1, pageBytes);
     }
 
     /** Before the oldest write of the store still open, so that the next {@code _since} export finds it. */
@@ -95,20 +110,60 @@ public final class StoreResourceSource implements ResourceSource {
 
     @Override
     public void stream(ExportQuery query, ResourceSink sink) throws IOException {
+        if (query.patientCompartment() && query.patients() != null && query.patients().isEmpty()) {
+            return;
+        }
         try (Connection connection = dataSource.getConnection()) {
-            boolean largePatientList = query.patientCompartment() && query.patients() != null
-                    && query.patients().size() > sqlPatientList;
-            if (query.patientCompartment() && query.patients() != null && query.patients().isEmpty()) {
-                return;
+            boolean h2 = connection.getMetaData().getDatabaseProductName().contains("H2");
+            streaming(connection, h2, true);
+            try {
+                if (query.patientCompartment() && query.patients() != null && query.patients().size() > sqlPatientList) {
+                    streamLargePatientList(connection, query, sink);
+                } else {
+                    streamCurrent(connection, query, sink);
+                }
+                streamLate(connection, query, sink);
+            } finally {
+                streaming(connection, h2, false);
             }
-            if (largePatientList) {
-                streamLargePatientList(connection, query, sink);
-            } else {
-                streamCurrent(connection, query, sink);
-            }
-            streamLate(connection, query, sink);
         } catch (SQLException e) {
             throw new StorageException("Export read of " + query.type() + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Rows as the result is walked rather than all at once: H2 (embedded) builds a whole result in memory
+     * unless the query runs lazily; PostgreSQL's driver reads all rows at once unless inside a transaction.
+     */
+    private static void streaming(Connection connection, boolean h2, boolean on) throws SQLException {
+        if (h2) {
+            try (var statement = connection.createStatement()) {
+                statement.execute("SET LAZY_QUERY_EXECUTION " + (on ? "TRUE" : "FALSE"));
+            }
+        } else if (on) {
+            connection.setAutoCommit(false);
+        } else {
+            connection.rollback(); // it only read
+            connection.setAutoCommit(true);
+        }
+    }
+
+    @Override
+    public KeyRange firstRange(String type, KeyRange within, long rangeSize) {
+        // The row after the first rangeSize rows of the type in the (res_type, pk) index: the range
+        // ends just below it. A walk of the index; no row is read.
+        try (Connection connection = dataSource.getConnection();
+                PreparedStatement next = connection.prepareStatement("SELECT r.pk FROM bf_resource r"
+                        + " WHERE r.res_type = ? AND r.pk > ? AND r.pk <= ?" + INDEX_ORDER + " LIMIT 1 OFFSET ?")) {
+            next.setString(1, type);
+            next.setLong(2, within.afterOrMin());
+            next.setLong(3, within.upToOrMax());
+            next.setLong(4, Math.max(1, rangeSize));
+            try (ResultSet row = next.executeQuery()) {
+                return row.next() ? new KeyRange(within.after(), row.getLong(1) - 1) : within;
+            }
+        } catch (SQLException e) {
+            throw new StorageException("Cutting a range of " + type + " failed: " + e.getMessage(), e);
         }
     }
 
@@ -124,35 +179,79 @@ public final class StoreResourceSource implements ResourceSource {
                 ? new ArrayList<>(query.patients()) : List.of();
         if (patients.isEmpty()) {
             if (query.patientCompartment()) sql.append(" AND r.patients IS NOT NULL");
-            sql.append(" AND r.pk > ?").append(INDEX_ORDER);
+            sql.append(" AND r.pk > ? AND r.pk <= ?").append(INDEX_ORDER);
         } else {
             // The listed patients' rows, found through the patient index, the cursor among them
             // (beside the subquery, "r.pk > ?" makes H2 walk the table from the cursor instead).
             // IN (subquery), not a correlated EXISTS with an IN list: H2 evaluates the latter very slowly.
             sql.append(" AND r.pk IN (SELECT p.resource_pk FROM bf_resource_patient p WHERE p.patient_id IN (")
-                    .append(placeholders(patients.size())).append(") AND p.resource_pk > ?) ORDER BY r.pk");
+                    .append(placeholders(patients.size()))
+                    .append(") AND p.resource_pk > ? AND p.resource_pk <= ?) ORDER BY r.pk");
         }
         sql.append(" LIMIT ").append(PAGE);
         try (PreparedStatement statement = connection.prepareStatement(sql.toString())) {
-            statement.setFetchSize(PAGE);
-            long after = Long.MIN_VALUE;
+            Page page = new Page();
+            long after = query.range().afterOrMin();
             while (true) {
                 int i = 1;
                 statement.setString(i++, query.type());
                 statement.setLong(i++, query.asOf().toEpochMilli());
                 if (query.since() != null) statement.setLong(i++, query.since().toEpochMilli());
                 for (String patient : patients) statement.setString(i++, patient);
-                statement.setLong(i, after);
-                int rows = 0;
+                statement.setLong(i++, after);
+                statement.setLong(i, query.range().upToOrMax());
+                page.start(statement);
                 try (ResultSet row = statement.executeQuery()) {
-                    while (row.next()) {
-                        rows++;
+                    while (page.next(row)) {
                         after = row.getLong(1);
-                        emit(query, row, 2, sink);
+                        page.read(emit(query, row, 2, sink), row);
                     }
                 }
-                if (rows < PAGE) return;
+                if (page.last()) return;
             }
+        }
+    }
+
+    /**
+     * One page of rows, ended by count ({@value #PAGE}) or by the bytes read. With a driver that fetches
+     * ahead (PostgreSQL), it fetches only as many rows at a time as the largest row so far lets fit.
+     */
+    private final class Page {
+        private int rows;
+        private long bytes;
+        private int largest;
+        /** Rows per fetch; few until the size of the rows is known. */
+        private int fetch = 8;
+
+        void start(PreparedStatement statement) throws SQLException {
+            rows = 0;
+            bytes = 0;
+            statement.setFetchSize(fetch);
+        }
+
+        boolean next(ResultSet row) throws SQLException {
+            return bytes < pageBytes && row.next();
+        }
+
+        void read(int length, ResultSet row) throws SQLException {
+            rows++;
+            bytes += length;
+            largest = Math.max(largest, length);
+            int fits = (int) Math.max(1, Math.min(PAGE, pageBytes / Math.max(1, largest)));
+            if (fits != fetch) {
+                fetch = fits;
+                row.setFetchSize(fits);
+            }
+        }
+
+        /** Whether the page ended on its byte limit. */
+        boolean full() {
+            return bytes >= pageBytes;
+        }
+
+        /** Whether the walk is over: the page ended short of both limits. */
+        boolean last() {
+            return rows < PAGE && !full();
         }
     }
 
@@ -162,33 +261,45 @@ public final class StoreResourceSource implements ResourceSource {
      */
     private void streamLargePatientList(Connection connection, ExportQuery query, ResourceSink sink)
             throws SQLException, IOException {
-        String keys = "SELECT r.pk, r.patients FROM bf_resource r WHERE r.res_type = ? AND r.pk > ? AND r.deleted = FALSE"
-                + " AND " + LAST_UPDATED + " <= ?" + (query.since() != null ? " AND " + LAST_UPDATED + " > ?" : "")
+        String keys = "SELECT r.pk, r.patients FROM bf_resource r WHERE r.res_type = ? AND r.pk > ? AND r.pk <= ?"
+                + " AND r.deleted = FALSE AND " + LAST_UPDATED + " <= ?"
+                + (query.since() != null ? " AND " + LAST_UPDATED + " > ?" : "")
                 + " AND r.patients IS NOT NULL" + INDEX_ORDER + " LIMIT " + PAGE;
         try (PreparedStatement keyQuery = connection.prepareStatement(keys)) {
-            long after = Long.MIN_VALUE;
+            Page page = new Page();
+            long after = query.range().afterOrMin();
             while (true) {
                 keyQuery.setString(1, query.type());
                 keyQuery.setLong(2, after);
-                keyQuery.setLong(3, query.asOf().toEpochMilli());
-                if (query.since() != null) keyQuery.setLong(4, query.since().toEpochMilli());
+                keyQuery.setLong(3, query.range().upToOrMax());
+                keyQuery.setLong(4, query.asOf().toEpochMilli());
+                if (query.since() != null) keyQuery.setLong(5, query.since().toEpochMilli());
+                keyQuery.setFetchSize(PAGE);
                 List<Long> wanted = new ArrayList<>();
                 int rows = 0;
+                long lastKey = after;
                 try (ResultSet row = keyQuery.executeQuery()) {
                     while (row.next()) {
                         rows++;
-                        after = row.getLong(1);
-                        if (query.inScope(ResourceStore.patientsOf(row.getString(2)))) wanted.add(after);
+                        lastKey = row.getLong(1);
+                        if (query.inScope(ResourceStore.patientsOf(row.getString(2)))) wanted.add(lastKey);
                     }
                 }
+                after = lastKey;
                 if (!wanted.isEmpty()) {
                     try (PreparedStatement json = connection.prepareStatement("SELECT pk, json" + idColumns(query, "")
                             + " FROM bf_resource WHERE pk IN (" + placeholders(wanted.size()) + ") ORDER BY pk")) {
                         for (int i = 0; i < wanted.size(); i++) json.setLong(i + 1, wanted.get(i));
+                        page.start(json);
                         try (ResultSet row = json.executeQuery()) {
-                            while (row.next()) emit(query, row, 2, sink);
+                            while (page.next(row)) {
+                                long key = row.getLong(1);
+                                page.read(emit(query, row, 2, sink), row);
+                                if (page.full()) after = key; // the rest of this page's keys again, next time
+                            }
                         }
                     }
+                    if (page.full()) continue;
                 }
                 if (rows < PAGE) return;
             }
@@ -198,15 +309,19 @@ public final class StoreResourceSource implements ResourceSource {
     /**
      * Rows changed after the transaction time: export the version that was current then, if any.
      * Usually none or few, found through the (res_type, last_updated) index; no ORDER BY, or H2 walks
-     * the whole type in pk order looking for them.
+     * the whole type in pk order looking for them. The range's bounds are on an expression for the
+     * same reason: on the bare pk, H2 walks the range's rows by the (res_type, pk) index instead.
      */
     private void streamLate(Connection connection, ExportQuery query, ResourceSink sink)
             throws SQLException, IOException {
         try (PreparedStatement late = connection.prepareStatement(
-                "SELECT r.res_id FROM bf_resource r WHERE r.res_type = ? AND r.last_updated > ?")) {
+                "SELECT r.res_id FROM bf_resource r WHERE r.res_type = ? AND r.last_updated > ?"
+                        + " AND (r.pk + 0) > ? AND (r.pk + 0) <= ?")) {
             late.setFetchSize(PAGE);
             late.setString(1, query.type());
             late.setLong(2, query.asOf().toEpochMilli());
+            late.setLong(3, query.range().afterOrMin());
+            late.setLong(4, query.range().upToOrMax());
             try (ResultSet row = late.executeQuery()) {
                 while (row.next()) {
                     String id = row.getString(1);
@@ -242,12 +357,14 @@ public final class StoreResourceSource implements ResourceSource {
         return query.type().equals("Binary") ? ", " + alias + "res_id, " + alias + "version" : "";
     }
 
-    /** The row's JSON (in column {@code jsonColumn}), and for Binary its id and version after it. */
-    private void emit(ExportQuery query, ResultSet row, int jsonColumn, ResourceSink sink)
+    /** The row's JSON (in column {@code jsonColumn}), and for Binary its id and version after it; returns its length. */
+    private int emit(ExportQuery query, ResultSet row, int jsonColumn, ResourceSink sink)
             throws SQLException, IOException {
         boolean binary = query.type().equals("Binary");
+        byte[] json = row.getBytes(jsonColumn);
         emit(query.type(), binary ? row.getString(jsonColumn + 1) : null, binary ? row.getLong(jsonColumn + 2) : 0,
-                row.getBytes(jsonColumn), sink);
+                json, sink);
+        return json == null ? 0 : json.length;
     }
 
     private void emit(String type, String id, long version, byte[] json, ResourceSink sink) throws IOException {

@@ -78,6 +78,8 @@ import java.util.stream.Stream;
 public final class JpaResourceSource implements ResourceSource {
 
     private static final int BATCH = 500;
+    /** The JSON a batch holds at most (about): resources of several megabytes load a few at a time. */
+    private static final long BATCH_BYTES = 16L * 1024 * 1024;
     /** Patients looked up by {@code _id} per search at most (some databases limit bind parameters). */
     private static final int ID_CHUNK = 500;
 
@@ -113,6 +115,9 @@ public final class JpaResourceSource implements ResourceSource {
 
     @Override
     public void stream(ExportQuery query, ResourceSink sink) throws IOException {
+        if (!query.range().all()) {
+            throw new IllegalArgumentException("This source does not split types; it streams KeyRange.ALL only");
+        }
         if (!daos.isResourceTypeSupported(query.type()) || nothingInScope(query)) {
             return;
         }
@@ -138,7 +143,8 @@ public final class JpaResourceSource implements ResourceSource {
 
     /**
      * All resources but those already exported as changed: persistent ids from a database cursor, loaded
-     * {@value #BATCH} at a time.
+     * up to {@value #BATCH} at a time, fewer when the resources are large (a batch holds about
+     * {@link #BATCH_BYTES} of JSON).
      */
     private void streamCurrent(ExportQuery query, Set<String> changed, SystemRequestDetails request, IParser parser,
             ResourceSink sink) {
@@ -173,21 +179,25 @@ public final class JpaResourceSource implements ResourceSource {
                 RequestPartitionId.allPartitions())) {
             Iterator<JpaPid> cursor = ids.iterator();
             List<JpaPid> batch = new ArrayList<>(BATCH);
+            int batchSize = 8; // until the size of the resources is known
+            int largest = 1;
             while (cursor.hasNext()) {
                 batch.add(cursor.next());
-                if (batch.size() == BATCH || !cursor.hasNext()) {
+                if (batch.size() >= batchSize || !cursor.hasNext()) {
                     List<IBaseResource> resources = new ArrayList<>(batch.size());
                     builder.loadResourcesByPid(batch, List.of(), resources, false, request);
-                    for (IBaseResource resource : resources) {
+                    for (int i = 0; i < resources.size(); i++) {
+                        IBaseResource resource = resources.set(i, null); // each goes once written
                         if (changed.contains(resource.getIdElement().getIdPart())) continue;
                         if (lastUpdated(resource).isAfter(query.asOf())) {
                             // changed since the history pass: export the version as of then
                             resource = versionAt(dao, resource.getIdElement().getIdPart(), query.asOf(), request);
                         }
                         if (resource != null && !isDeleted(resource)) {
-                            emitIfWanted(resource, query, parser, sink);
+                            largest = Math.max(largest, emitIfWanted(resource, query, parser, sink));
                         }
                     }
+                    batchSize = (int) Math.max(1, Math.min(BATCH, BATCH_BYTES / largest));
                     batch.clear();
                     entityManager.clear(); // read-only: nothing to flush, and the loaded versions would pile up
                 }
@@ -224,16 +234,19 @@ public final class JpaResourceSource implements ResourceSource {
         return changed;
     }
 
-    private void emitIfWanted(IBaseResource resource, ExportQuery query, IParser parser, ResourceSink sink) {
+    /** Exports the resource if the query wants it; returns the length of its JSON (0 if not exported). */
+    private int emitIfWanted(IBaseResource resource, ExportQuery query, IParser parser, ResourceSink sink) {
         if (query.since() != null && !lastUpdated(resource).isAfter(query.since())) {
-            return;
+            return 0;
         }
         if (query.patientCompartment() && !query.inScope(compartment.patientIds(resource))) {
-            return;
+            return 0;
         }
         try {
-            if (!inflateBinaries(resource, sink)) return;
-            sink.resource(json(resource, parser));
+            if (!inflateBinaries(resource, sink)) return 0;
+            byte[] json = json(resource, parser);
+            sink.resource(json);
+            return json.length;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Parallel export within one type: a single-type export (_type=Observation, about 73 % of the demo
+# data) with --export-workers 1 and 2 side by side, on the data bench/export.sh prepares (loaded once,
+# reused). ROUNDS rounds, each starting a 1-worker and a 2-worker server (-Xmx512m) in turn and
+# exporting RUNS times on each after one uncounted warm-up export; prints every run, then the medians and their ratio on the last line.
+# Usage: bench/export-type.sh [PATIENTS=35700] [ROUNDS=2] [RUNS=2] [TYPE=Observation]
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+PATIENTS="${1:-35700}"; ROUNDS="${2:-2}"; RUNS="${3:-2}"; TYPE="${4:-Observation}"
+build_once
+DATA="${BENCH_DATA:-${TMPDIR:-/tmp}/bulk-fhir-bench/export-$PATIENTS}"
+prepare_export_data "$PATIENTS" "$DATA"
+trap stop_server EXIT
+declare -A RATES=([1]="" [2]="")
+for round in $(seq 1 "$ROUNDS"); do
+  for workers in 1 2; do
+    rm -rf "$DATA/db/export"
+    BULKFHIR_AUTH=off start_server "$DATA/db" -Xmx512m -- --export-workers "$workers"
+    # One export first, not counted: the JIT and the page cache warm up.
+    java -cp "$BENCH_CP" dev.bulkfhir.server.bench.ExportBench "$BASE_URL" 1 0 "_type=$TYPE" > /dev/null
+    OUT=$(java -cp "$BENCH_CP" dev.bulkfhir.server.bench.ExportBench "$BASE_URL" "$RUNS" 0 "_type=$TYPE")
+    stop_server
+    echo "$OUT" | sed "s/^/round $round, $workers worker(s): /"
+    RATES[$workers]+=$(echo "$OUT" | grep '^export' | grep -o '= [0-9]* resources/s' | tr -dc '0-9\n')$'\n'
+  done
+done
+ONE=$(echo -n "${RATES[1]}" | grep . | median)
+TWO=$(echo -n "${RATES[2]}" | grep . | median)
+echo "export-type: 1 worker $ONE res/s, 2 workers $TWO res/s, ratio $(awk -v a="$ONE" -v b="$TWO" 'BEGIN { printf "%.2f", b / a }')"
