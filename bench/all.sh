@@ -95,7 +95,7 @@ done
 OFF=$(med "${off[@]}"); ON=$(med "${on[@]}")
 figure "native read 1 KB: auth off $OFF req/s, auth on $ON req/s, ratio $(awk -v a="$ON" -v b="$OFF" 'BEGIN {printf "%.2f", a / b}'), p99 auth on $(med "${onp99[@]}") ms"
 figure "\$binary-access-read 1 KB: $(med "${access[@]}") req/s"
-figure "wrapped read 1 KB (Accept: application/fhir+json): $(med "${wrapped[@]}") req/s, p99 $(med "${wrappedp99[@]}") ms"
+figure "wrapped read 1 KB (FHIR JSON by Accept): $(med "${wrapped[@]}") req/s, p99 $(med "${wrappedp99[@]}") ms"
 figure "metadata (CapabilityStatement, $(curl -s "$ON_URL/metadata" | wc -c) bytes): $(med "${meta[@]}") req/s, p99 $(med "${metap99[@]}") ms"
 kill "$OFF_PID"; wait "$OFF_PID" 2>/dev/null || true; OFF_PID=""
 
