@@ -20,6 +20,8 @@ import java.util.List;
  * @param typeFilters    {@code _typeFilter} queries (validated), e.g. {@code Observation?category=laboratory}
  * @param patients       patient ids from {@code patient}, or null for all the level covers
  * @param warnings       what the kickoff accepted but ignored (written to the error file)
+ * @param until          {@code _until}, an ISO instant, or null: the export is as of then (if before the
+ *                       transaction time)
  */
 public record ExportRequest(
         Level level,
@@ -30,7 +32,8 @@ public record ExportRequest(
         List<String> elements,
         List<String> typeFilters,
         List<String> patients,
-        List<String> warnings) {
+        List<String> warnings,
+        String until) {
 
     public enum Level { SYSTEM, PATIENT, GROUP }
 
@@ -52,6 +55,16 @@ public record ExportRequest(
 
     public Instant sinceInstant() {
         return since == null ? null : Instant.parse(since);
+    }
+
+    /**
+     * The instant each resource is exported as of: {@code _until} (its changes up to and including it),
+     * but never later than the transaction time, after which nothing may be exported.
+     */
+    public Instant asOf(Instant transactionTime) {
+        if (until == null) return transactionTime;
+        Instant limit = Instant.parse(until);
+        return limit.isBefore(transactionTime) ? limit : transactionTime;
     }
 
     /** Only the patients' compartments: Patient and Group exports. */

@@ -188,7 +188,7 @@ final class JobRun {
             }
             required.add(RangeKeys.key(type, range));
             currentType = type;
-            ExportQuery query = new ExportQuery(type, request.sinceInstant(), job.transactionTime(),
+            ExportQuery query = new ExportQuery(type, request.sinceInstant(), request.asOf(job.transactionTime()),
                     request.patientCompartment(), patients, range);
             LineTransform transform = LineTransform.of(engine.context, type, filters.getOrDefault(type, List.of()),
                     request.elements());

@@ -45,7 +45,7 @@ final class KickoffParser {
     /** Parameters HAPI itself honours for the answer's own format. */
     private static final Set<String> RESPONSE_PARAMETERS = Set.of("_format", "_pretty");
     private static final Set<String> EXPORT_PARAMETERS = Set.of("_outputFormat", "_since", "_type", "_elements",
-            "patient", "_typeFilter", "includeAssociatedData");
+            "patient", "_typeFilter", "includeAssociatedData", "_until");
     private static final Set<String> JSON_ACCEPT = Set.of("application/fhir+json", "application/json+fhir",
             "application/json", "application/*", "*/*");
     /** FHIR instant: a full date and time with seconds and a zone. */
@@ -84,7 +84,7 @@ final class KickoffParser {
         for (String name : parameters.keySet()) {
             if (!EXPORT_PARAMETERS.contains(name) && !RESPONSE_PARAMETERS.contains(name) && !name.equals(BODY_PATIENT)) {
                 soft(lenient, problems, warnings, name, "Unknown parameter '" + name + "': an export takes _outputFormat,"
-                        + " _since, _type, _elements, patient, _typeFilter and includeAssociatedData.");
+                        + " _since, _until, _type, _elements, patient, _typeFilter and includeAssociatedData.");
             }
         }
 
@@ -107,7 +107,20 @@ final class KickoffParser {
         if (sinces.size() > 1) {
             problems.add(new Problem("_since", "invalid", "_since may be given once."));
         } else if (sinces.size() == 1) {
-            since = instant(sinces.get(0), problems);
+            since = instant("_since", sinces.get(0), problems);
+        }
+
+        // _until: later than _since; one in the future is as good as the transaction time (ExportRequest.asOf)
+        String until = null;
+        List<String> untils = parameters.getOrDefault("_until", List.of());
+        if (untils.size() > 1) {
+            problems.add(new Problem("_until", "invalid", "_until may be given once."));
+        } else if (untils.size() == 1) {
+            until = instant("_until", untils.get(0), problems);
+            if (until != null && since != null && !Instant.parse(until).isAfter(Instant.parse(since))) {
+                problems.add(new Problem("_until", "invalid", "_until (" + until + ") must be later than _since ("
+                        + since + "): nothing changed between them."));
+            }
         }
 
         // _type: when given, exactly its valid types are exported (none, if leniency dropped them all)
@@ -167,7 +180,7 @@ final class KickoffParser {
         }
         List<String> typeList = !typesNamed && client.readableTypes() == null ? List.of() : List.copyOf(candidates);
         return new Parsed(new ExportRequest(level, groupId, typeList, typesNamed, since, elements, filters, patients,
-                warnings), warnings);
+                warnings, until), warnings);
     }
 
     /** Accept and Prefer, as the class comment says; returns whether handling=lenient was asked for. */
@@ -278,7 +291,7 @@ final class KickoffParser {
                 .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
     }
 
-    private static String instant(String raw, List<Problem> problems) {
+    private static String instant(String name, String raw, List<Problem> problems) {
         // An unencoded '+' of a zone offset arrives as a space.
         String value = raw.trim().replace(' ', '+');
         if (INSTANT.matcher(value).matches()) {
@@ -288,7 +301,7 @@ final class KickoffParser {
                 // fall through
             }
         }
-        problems.add(new Problem("_since", "invalid", "_since '" + raw + "' is not a FHIR instant: give a date and"
+        problems.add(new Problem(name, "invalid", name + " '" + raw + "' is not a FHIR instant: give a date and"
                 + " time with seconds and a time zone, e.g. 2024-01-01T00:00:00Z (URL-encode a '+' as %2B)."));
         return null;
     }

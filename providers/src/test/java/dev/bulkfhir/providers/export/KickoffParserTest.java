@@ -127,4 +127,32 @@ class KickoffParserTest {
         assertTrue(new ExportTypes(FHIR).defaults(Level.SYSTEM).contains("Binary"));
         assertFalse(new ExportTypes(FHIR).defaults(Level.PATIENT).contains("Binary"));
     }
+
+    @Test
+    void untilIsKeptAsAnInstantAndTheExportIsAsOfTheEarlierOfItAndTheTransactionTime() {
+        ExportRequest request = parse(false, "_since", "2024-01-01T00:00:00Z", "_until", "2024-02-01T01:00:00+01:00")
+                .request();
+        assertEquals("2024-02-01T00:00:00Z", request.until());
+        Instant transactionTime = Instant.parse("2025-01-01T00:00:00Z");
+        assertEquals(Instant.parse("2024-02-01T00:00:00Z"), request.asOf(transactionTime));
+        ExportRequest future = parse(false, "_until", "2999-01-01T00:00:00Z").request();
+        assertEquals(transactionTime, future.asOf(transactionTime), "a future _until is the transaction time");
+        assertEquals(transactionTime, parse(false).request().asOf(transactionTime), "no _until");
+    }
+
+    @Test
+    void untilNotLaterThanSinceIsMalformedEvenLeniently() {
+        for (boolean lenient : new boolean[] {false, true}) {
+            String outcome = refusal(lenient, "_since", "2024-01-02T00:00:00Z", "_until", "2024-01-01T00:00:00Z");
+            assertTrue(outcome.contains("_until") && outcome.contains("must be later than _since"), outcome);
+            assertTrue(refusal(lenient, "_until", "2024-01-01").contains("not a FHIR instant"));
+        }
+    }
+
+    @Test
+    void aRequestStoredBeforeUntilExistedReadsBackWithoutIt() {
+        ExportRequest old = ExportRequest.fromJson("{\"level\":\"SYSTEM\",\"types\":[],\"typesNamed\":false}");
+        assertEquals(null, old.until());
+        assertEquals(Instant.EPOCH, old.asOf(Instant.EPOCH));
+    }
 }
