@@ -370,8 +370,18 @@ final class KickoffParser {
                 }
             }
         }
-        // Leniently dropping one of a type's ORed queries would narrow the others: drop them all.
-        filters.removeIf(filter -> droppedTypes.contains(filter.substring(0, filter.indexOf('?'))));
+        // Leniently dropping one of a type's ORed queries would narrow the others: drop them all, and say so.
+        filters.removeIf(filter -> {
+            String type = filter.substring(0, filter.indexOf('?'));
+            if (!droppedTypes.contains(type)) return false;
+            // Strictly, the kickoff is refused anyway, for the query that was not understood.
+            if (lenient) {
+                soft(true, problems, warnings, "_typeFilter", "_typeFilter '" + filter + "' is not applied either:"
+                        + " another " + type + " query was ignored, and the queries of a type are ORed, so the rest"
+                        + " alone would leave out what it matches. Every " + type + " in scope is exported.");
+            }
+            return true;
+        });
         return filters;
     }
 

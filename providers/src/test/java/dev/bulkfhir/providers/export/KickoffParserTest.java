@@ -155,4 +155,30 @@ class KickoffParserTest {
         assertEquals(null, old.until());
         assertEquals(Instant.EPOCH, old.asOf(Instant.EPOCH));
     }
+
+    @Test
+    void repeatedTypeFiltersAreKeptApartToBeOredAndLeniencyDropsAllOfATypeNamingEach() {
+        SystemRequestDetails details = new SystemRequestDetails();
+        details.setRequestType(RequestTypeEnum.GET);
+        details.addHeader("Prefer", "respond-async, handling=lenient");
+        Map<String, String[]> query = Map.of("_typeFilter", new String[] {"Observation?category=laboratory",
+                "Observation?status=final,Condition?clinical-status=active", "Observation?value-string=x"});
+        KickoffParser.Parsed parsed = parser.parse(details, query, Level.PATIENT, null, null, ExportClient.ANONYMOUS,
+                Instant.now());
+        assertEquals(List.of("Condition?clinical-status=active"), parsed.request().typeFilters());
+        String warnings = String.join("\n", parsed.warnings());
+        assertEquals(3, parsed.warnings().size(), warnings);
+        assertTrue(warnings.contains("'Observation?value-string=x'") && warnings.contains("value-string"), warnings);
+        assertTrue(warnings.contains("'Observation?category=laboratory' is not applied either")
+                && warnings.contains("'Observation?status=final' is not applied either"), warnings);
+
+        SystemRequestDetails strict = new SystemRequestDetails();
+        strict.setRequestType(RequestTypeEnum.GET);
+        strict.addHeader("Prefer", "respond-async");
+        KickoffParser.Parsed both = parser.parse(strict, Map.of("_typeFilter", new String[] {
+                "Observation?category=laboratory", "Observation?category=vital-signs"}), Level.GROUP, "g", null,
+                ExportClient.ANONYMOUS, Instant.now());
+        assertEquals(List.of("Observation?category=laboratory", "Observation?category=vital-signs"),
+                both.request().typeFilters());
+    }
 }

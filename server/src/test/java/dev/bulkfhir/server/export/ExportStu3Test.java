@@ -133,4 +133,53 @@ class ExportStu3Test {
             }
         }
     }
+
+    /** The ids of one type in an export's files. */
+    static java.util.Set<String> idsOf(Map<String, List<IBaseResource>> byType, String type) {
+        return new java.util.TreeSet<>(BulkClient.ids(byType, type));
+    }
+
+    static Map<String, List<IBaseResource>> export(String kickoff) throws Exception {
+        return client.download(client.await(client.start(kickoff)));
+    }
+
+    @Test
+    void repeatedTypeFiltersAreOredOnEveryLevelWithElements() throws Exception {
+        String lab = "_typeFilter=Observation%3Fcategory%3Dlaboratory";
+        String vitals = "_typeFilter=Observation%3Fcategory%3Dvital-signs";
+        for (String level : LEVELS) {
+            java.util.Set<String> labs = idsOf(export(level + "?_type=Observation&" + lab), "Observation");
+            java.util.Set<String> signs = idsOf(export(level + "?_type=Observation&" + vitals), "Observation");
+            assertTrue(!labs.isEmpty() && !signs.isEmpty(), level);
+            java.util.Set<String> union = new java.util.TreeSet<>(labs);
+            union.addAll(signs);
+            Map<String, List<IBaseResource>> either = export(level + "?_type=Observation,Patient&" + lab + "&" + vitals
+                    + "&_elements=Observation.category,Patient.id");
+            assertEquals(union, idsOf(either, "Observation"), level);
+            for (IBaseResource resource : either.get("Observation")) {
+                Observation observation = (Observation) resource;
+                assertTrue(observation.hasCategory() && !observation.hasEffective(), level + ": _elements applies");
+            }
+            assertTrue(!either.get("Patient").isEmpty(), level + ": types without a filter are whole");
+        }
+    }
+
+    @Test
+    void lenientlyIgnoredTypeFiltersAreNamedWithTheirReasonInTheErrorFile() throws Exception {
+        int all = export("Patient/$export?_type=Observation").get("Observation").size();
+        HttpResponse<byte[]> response = client.kickoff("Patient/$export?_type=Observation"
+                + "&_typeFilter=Observation%3Fcategory%3Dlaboratory&_typeFilter=Observation%3Fvalue-string%3Dx",
+                "Prefer", "respond-async, handling=lenient");
+        assertEquals(202, response.statusCode(), text(response));
+        Map<String, List<IBaseResource>> files = client.download(client.await(BulkClient.statusUrl(response)));
+        List<String> messages = files.get("OperationOutcome").stream()
+                .map(o -> ((org.hl7.fhir.r4.model.OperationOutcome) o).getIssueFirstRep())
+                .map(issue -> issue.getSeverity().toCode() + ": " + issue.getDiagnostics()).toList();
+        assertEquals(2, messages.size(), messages.toString());
+        assertTrue(messages.stream().anyMatch(m -> m.startsWith("warning: _typeFilter 'Observation?value-string=x'")
+                && m.contains("value-string")), messages.toString());
+        assertTrue(messages.stream().anyMatch(m -> m.startsWith("warning: _typeFilter 'Observation?category=laboratory'"
+                + " is not applied either")), messages.toString());
+        assertEquals(all, files.get("Observation").size(), "the ignored filters filter nothing");
+    }
 }
