@@ -67,8 +67,13 @@ public final class StandaloneServer implements AutoCloseable {
 
     public StandaloneServer start() throws Exception {
         Files.createDirectories(settings.dataDir());
-        auth = settings.auth().open(settings.dataDir());
         database = Database.open(settings.effectiveJdbcUrl(), settings.jdbcUser(), settings.jdbcPassword(), 16);
+        try {
+            auth = settings.auth().open(settings.dataDir(), database.dataSource());
+        } catch (Exception e) {
+            database.close();
+            throw e;
+        }
         store = new ResourceStore(database.dataSource(), context, BinaryStore.inDataDirectory(
                 database.dataSource(), settings.dataDir(), settings.binary().inlineThreshold()));
         if (settings.demo() && store.isEmpty()) {

@@ -3,10 +3,8 @@ package dev.bulkfhir.providers.auth;
 import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;
-import com.nimbusds.jose.JWSSigner;
 import com.nimbusds.jose.jwk.ECKey;
 import com.nimbusds.jose.jwk.JWK;
-import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.RSAKey;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
@@ -24,26 +22,33 @@ import java.util.List;
 import java.util.UUID;
 
 /**
- * Signs access tokens with the server's key (RFC 9068 JWTs; {@link AccessTokenVerifier} checks
- * them). The key is kept in a file, made on first start, so tokens outlive a restart and several
- * nodes given the same file accept each other's tokens.
+ * Signs access tokens with the server's current key (RFC 9068 JWTs; {@link AccessTokenVerifier} checks
+ * them). The keys are a {@link SigningKeyRing}: one kept in a file, or keys shared by all nodes through
+ * the database, so tokens outlive a restart and every node accepts every node's tokens.
  */
 public final class AccessTokenIssuer {
 
     private static final Logger log = LoggerFactory.getLogger(AccessTokenIssuer.class);
 
-    private final JWK key;
-    private final JWSSigner signer;
-    private final String issuer;
+    private final SigningKeyRing keys;
     private final Duration lifetime;
 
-    public AccessTokenIssuer(JWK key, Duration lifetime) throws JOSEException {
-        this.key = key;
-        this.signer = SigningKeys.signer(key);
-        // Not the URL the server was reached at: a token stays valid whatever name or port the
-        // client uses, across restarts, and on every node that shares the key.
-        this.issuer = "urn:bulk-fhir:" + key.getKeyID();
+    public AccessTokenIssuer(SigningKeyRing keys, Duration lifetime) {
+        this.keys = keys;
         this.lifetime = lifetime;
+    }
+
+    /** With one key, for ever. */
+    public AccessTokenIssuer(JWK key, Duration lifetime) {
+        this(SigningKeyRing.fixed(key), lifetime);
+    }
+
+    /**
+     * The {@code iss} and {@code aud} of the tokens a key signs. Not the URL the server was reached at:
+     * a token stays valid whatever name or port the client uses, across restarts, and on every node.
+     */
+    static String issuer(String kid) {
+        return "urn:bulk-fhir:" + kid;
     }
 
     /** The key in {@code file}, or a new ES256 key written there if there is none yet. */
@@ -66,6 +71,8 @@ public final class AccessTokenIssuer {
     }
 
     public String issue(String clientId, List<SmartScope> scopes) throws JOSEException {
+        JWK key = keys.current();
+        String issuer = issuer(key.getKeyID());
         Instant now = Instant.now();
         JWTClaimsSet claims = new JWTClaimsSet.Builder()
                 .issuer(issuer)
@@ -80,13 +87,13 @@ public final class AccessTokenIssuer {
         JWSHeader header = new JWSHeader.Builder(SigningKeys.algorithm(key))
                 .type(AccessTokenVerifier.TYPE).keyID(key.getKeyID()).build();
         SignedJWT token = new SignedJWT(header, claims);
-        token.sign(signer);
+        token.sign(SigningKeys.signer(key));
         return token.serialize();
     }
 
     /** What checks this issuer's tokens. */
     public AccessTokenVerifier verifier() {
-        return new AccessTokenVerifier(new JWKSet(key.toPublicJWK()), issuer, issuer);
+        return new AccessTokenVerifier(keys);
     }
 
     public Duration lifetime() {

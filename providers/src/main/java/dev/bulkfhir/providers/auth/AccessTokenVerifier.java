@@ -7,12 +7,14 @@ import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JOSEObjectType;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.jwk.JWKSet;
-import com.nimbusds.jose.jwk.source.ImmutableJWKSet;
+import com.nimbusds.jose.jwk.JWK;
+import com.nimbusds.jose.jwk.source.JWKSource;
 import com.nimbusds.jose.proc.BadJOSEException;
 import com.nimbusds.jose.proc.DefaultJOSEObjectTypeVerifier;
 import com.nimbusds.jose.proc.JWSVerificationKeySelector;
 import com.nimbusds.jose.proc.SecurityContext;
 import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
 import com.nimbusds.jwt.proc.BadJWTException;
 import com.nimbusds.jwt.proc.DefaultJWTClaimsVerifier;
 import com.nimbusds.jwt.proc.DefaultJWTProcessor;
@@ -21,6 +23,7 @@ import java.text.ParseException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -43,7 +46,7 @@ public final class AccessTokenVerifier {
     public static final JOSEObjectType TYPE = new JOSEObjectType("at+jwt");
     public static final String CLIENT_ID = "client_id";
     public static final String SCOPE = "scope";
-    /** Tolerance for the clocks of nodes that share the signing key. */
+    /** Tolerance for the clocks of nodes that share the signing keys. */
     static final int CLOCK_SKEW_SECONDS = 10;
     /** About 1 KB each: some tens of clients with several live tokens each fit many times over. */
     static final int REMEMBERED_TOKENS = 10_000;
@@ -73,23 +76,33 @@ public final class AccessTokenVerifier {
             .build();
 
     private final DefaultJWTProcessor<SecurityContext> processor = new DefaultJWTProcessor<>();
-    private final DefaultJWTClaimsVerifier<SecurityContext> claimsVerifier;
 
     /**
-     * @param serverKeys the server's signing key(s); only the public parts are used
+     * @param serverKeys the server's signing keys; a token's {@code kid} picks one (only its public part
+     *                   is used), and its {@code iss} and {@code aud} must name that key
      */
-    public AccessTokenVerifier(JWKSet serverKeys, String issuer, String audience) {
+    public AccessTokenVerifier(SigningKeyRing serverKeys) {
         Set<JWSAlgorithm> asymmetric = new HashSet<>(JWSAlgorithm.Family.RSA);
         asymmetric.addAll(JWSAlgorithm.Family.EC);
         processor.setJWSTypeVerifier(new DefaultJOSEObjectTypeVerifier<>(TYPE));
-        processor.setJWSKeySelector(new JWSVerificationKeySelector<>(asymmetric,
-                new ImmutableJWKSet<>(serverKeys.toPublicJWKSet())));
+        JWKSource<SecurityContext> keys = (selector, context) -> {
+            JWK key = serverKeys.find(selector.getMatcher().getKeyIDs() == null ? null
+                    : selector.getMatcher().getKeyIDs().stream().findFirst().orElse(null));
+            return key == null ? List.of() : selector.select(new JWKSet(key));
+        };
+        processor.setJWSKeySelector(new JWSVerificationKeySelector<>(asymmetric, keys));
         processor.setJWTClaimsSetVerifier(null); // checked below, to say precisely what is wrong
+    }
+
+    /** The claims a token signed with key {@code kid} must carry. */
+    private static DefaultJWTClaimsVerifier<SecurityContext> claimsVerifier(String kid) {
+        String issuer = AccessTokenIssuer.issuer(kid);
         // Mutable sets: Nimbus asks them contains(null), which Set.of refuses.
-        claimsVerifier = new DefaultJWTClaimsVerifier<>(new HashSet<>(Set.of(audience)),
-                new JWTClaimsSet.Builder().issuer(issuer).build(),
+        DefaultJWTClaimsVerifier<SecurityContext> verifier = new DefaultJWTClaimsVerifier<>(
+                new HashSet<>(Set.of(issuer)), new JWTClaimsSet.Builder().issuer(issuer).build(),
                 new HashSet<>(Set.of("sub", CLIENT_ID, SCOPE, "exp", "iat", "jti")), null);
-        claimsVerifier.setMaxClockSkew(CLOCK_SKEW_SECONDS);
+        verifier.setMaxClockSkew(CLOCK_SKEW_SECONDS);
+        return verifier;
     }
 
     /** The client and scopes of a valid token. */
@@ -102,8 +115,14 @@ public final class AccessTokenVerifier {
             verified.invalidate(token); // the cache's own expiry is not exact to the millisecond
         }
         JWTClaimsSet claims;
+        String kid;
         try {
-            claims = processor.process(token, null);
+            SignedJWT jwt = SignedJWT.parse(token);
+            kid = jwt.getHeader().getKeyID();
+            if (kid == null) {
+                throw new InvalidTokenException("The access token was not issued by this server: it names no key.");
+            }
+            claims = processor.process(jwt, null);
         } catch (ParseException e) {
             throw new InvalidTokenException("The access token is not a JWT (" + e.getMessage() + ").");
         } catch (BadJOSEException | JOSEException e) {
@@ -115,7 +134,7 @@ public final class AccessTokenVerifier {
                     + ": get a new one from the token endpoint.");
         }
         try {
-            claimsVerifier.verify(claims, null);
+            claimsVerifier(kid).verify(claims, null);
             String clientId = claims.getStringClaim(CLIENT_ID);
             if (!clientId.equals(claims.getSubject())) {
                 throw new InvalidTokenException("The access token's sub and client_id differ.");

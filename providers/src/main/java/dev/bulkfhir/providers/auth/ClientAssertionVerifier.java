@@ -17,9 +17,7 @@ import java.text.ParseException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
-import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Checks a SMART Backend Services client assertion (RFC 7523 {@code private_key_jwt}): signed
@@ -35,11 +33,11 @@ final class ClientAssertionVerifier {
     static final int CLOCK_SKEW_SECONDS = 30;
 
     private final ClientRegistry registry;
-    /** client_id + jti of assertions already used, until they expire. Per node. */
-    private final Map<String, Instant> usedAssertions = new ConcurrentHashMap<>();
+    private final UsedAssertions used;
 
-    ClientAssertionVerifier(ClientRegistry registry) {
+    ClientAssertionVerifier(ClientRegistry registry, UsedAssertions used) {
         this.registry = registry;
+        this.used = used;
     }
 
     /**
@@ -121,8 +119,7 @@ final class ClientAssertionVerifier {
             throw TokenError.invalidClient("client_assertion has an empty jti: give every assertion a new,"
                     + " unique jti (e.g. a random UUID).");
         }
-        usedAssertions.values().removeIf(expiry -> expiry.plusSeconds(CLOCK_SKEW_SECONDS).isBefore(now));
-        if (usedAssertions.putIfAbsent(clientId + " " + claims.getJWTID(), expires) != null) {
+        if (!used.firstUse(clientId, claims.getJWTID(), expires.plusSeconds(CLOCK_SKEW_SECONDS))) {
             throw TokenError.invalidClient("client_assertion with jti '" + claims.getJWTID()
                     + "' was used before: make a new assertion, with a new jti, for every token request.");
         }

@@ -4,11 +4,15 @@ import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.server.RestfulServer;
 import com.nimbusds.jose.JOSEException;
 import dev.bulkfhir.providers.ServerBase;
+import dev.bulkfhir.storage.Database;
+import dev.bulkfhir.storage.auth.SigningKeyRepository;
+import dev.bulkfhir.storage.auth.UsedAssertionRepository;
 
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 
+import javax.sql.DataSource;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -32,22 +36,30 @@ public final class SmartAuth {
 
     private final ClientRegistry clients;
     private final AccessTokenIssuer issuer;
+    private final UsedAssertions usedAssertions;
     private final BearerAuthInterceptor interceptor;
 
-    private SmartAuth(RequestAuthorizer authorizer, ClientRegistry clients, AccessTokenIssuer issuer) {
+    private SmartAuth(RequestAuthorizer authorizer, ClientRegistry clients, AccessTokenIssuer issuer,
+            UsedAssertions usedAssertions) {
         this.clients = clients;
         this.issuer = issuer;
+        this.usedAssertions = usedAssertions;
         this.interceptor = new BearerAuthInterceptor(authorizer);
     }
 
+    /** Our own tokens; replayed client assertions are seen on this node only. */
     public static SmartAuth tokens(ClientRegistry clients, AccessTokenIssuer issuer) {
+        return tokens(clients, issuer, UsedAssertions.inMemory());
+    }
+
+    public static SmartAuth tokens(ClientRegistry clients, AccessTokenIssuer issuer, UsedAssertions usedAssertions) {
         RequestAuthorizer bearer = RequestAuthorizer.bearerTokens(issuer.verifier());
         // A token holds no more than its client's registration holds now (the client may be gone).
         RequestAuthorizer registered = request -> {
             ClientAccess issued = bearer.authorize(request);
             return issued == null ? null : clients.recheck(issued);
         };
-        return new SmartAuth(registered, clients, issuer);
+        return new SmartAuth(registered, clients, issuer, usedAssertions);
     }
 
     /**
@@ -59,12 +71,27 @@ public final class SmartAuth {
         return tokens(ClientRegistry.load(clientsFile), AccessTokenIssuer.fromKeyFile(signingKeyFile, tokenLifetime));
     }
 
+    /**
+     * Our own tokens for every node on one database: the clients registered in {@code clientsFile}; the
+     * signing keys in the database (made there, a new one every {@code keyRotation}; a token from any
+     * node verifies on all); used client assertions there too (a replay is refused on every node). Our
+     * tables are created or migrated in {@code database} first.
+     */
+    public static SmartAuth shared(Path clientsFile, DataSource database, Duration tokenLifetime,
+            Duration keyRotation) throws IOException {
+        Database.migrate(database);
+        AccessTokenIssuer issuer = new AccessTokenIssuer(
+                SigningKeyRing.shared(new SigningKeyRepository(database), keyRotation), tokenLifetime);
+        return tokens(ClientRegistry.load(clientsFile), issuer,
+                UsedAssertions.inDatabase(new UsedAssertionRepository(database)));
+    }
+
     public static SmartAuth host(RequestAuthorizer authorizer) {
-        return new SmartAuth(authorizer, null, null);
+        return new SmartAuth(authorizer, null, null, null);
     }
 
     public static SmartAuth off() {
-        return new SmartAuth(RequestAuthorizer.off(), null, null);
+        return new SmartAuth(RequestAuthorizer.off(), null, null, null);
     }
 
     /** Whether this server issues its own tokens (and serves the token endpoint). */
@@ -108,7 +135,7 @@ public final class SmartAuth {
         server.registerInterceptor(interceptor);
         if (issuesTokens()) {
             FhirContext context = server.getFhirContext();
-            server.registerInterceptor(new SmartEndpoints(new TokenEndpoint(clients, issuer, context), base.url()));
+            server.registerInterceptor(new SmartEndpoints(new TokenEndpoint(clients, issuer, usedAssertions, context), base.url()));
             server.registerInterceptor(new SmartCapabilityStatement(base));
         }
     }

@@ -28,8 +28,9 @@ final class TokenEndpoint {
     private final AccessTokenIssuer issuer;
     private final Set<String> resourceTypes;
 
-    TokenEndpoint(ClientRegistry registry, AccessTokenIssuer issuer, FhirContext context) {
-        this.assertions = new ClientAssertionVerifier(registry);
+    TokenEndpoint(ClientRegistry registry, AccessTokenIssuer issuer, UsedAssertions usedAssertions,
+            FhirContext context) {
+        this.assertions = new ClientAssertionVerifier(registry, usedAssertions);
         this.issuer = issuer;
         this.resourceTypes = context.getResourceTypes();
     }

@@ -1,5 +1,6 @@
 package dev.bulkfhir.server.cli;
 
+import dev.bulkfhir.providers.export.ExportSettings;
 import dev.bulkfhir.server.StandaloneServer;
 import dev.bulkfhir.server.auth.AuthSettings;
 import dev.bulkfhir.providers.auth.SmartAuth;
@@ -35,16 +36,32 @@ final class AuthOptions {
     long tokenLifetime;
 
     @Option(names = "--signing-key", paramLabel = "FILE",
-            description = "The server's private JWK that signs access tokens; made on first start if missing"
-                    + " (default: signing-key.jwk in the data directory). Give every node the same file.")
+            description = "A private JWK file that signs access tokens, for ever; made on first start if missing"
+                    + " (default: none: the signing keys are kept in the database, shared by every node on it,"
+                    + " and rotated, see --signing-key-rotation).")
     Path signingKey;
+
+    @Option(names = "--signing-key-rotation", paramLabel = "DURATION", defaultValue = "30d",
+            description = "Without --signing-key: how long one signing key signs before a new one takes over, e.g."
+                    + " 30d, 12h; tokens signed with older keys stay valid until they expire (default: ${DEFAULT-VALUE}).")
+    String signingKeyRotation;
 
     AuthSettings settings() {
         if (tokenLifetime < 1 || tokenLifetime > Duration.ofDays(1).toSeconds()) {
             throw new CommandLine.ParameterException(command.commandLine(),
                     "--token-lifetime must be between 1 and 86400 seconds, not " + tokenLifetime);
         }
-        return new AuthSettings(auth, clients, Duration.ofSeconds(tokenLifetime), signingKey);
+        Duration rotation;
+        try {
+            rotation = ExportSettings.parseDuration(signingKeyRotation);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(command.commandLine(), "--signing-key-rotation: " + e.getMessage());
+        }
+        if (rotation == null || rotation.isZero() || rotation.isNegative()) {
+            throw new CommandLine.ParameterException(command.commandLine(),
+                    "--signing-key-rotation must be a positive duration, e.g. 30d");
+        }
+        return new AuthSettings(auth, clients, Duration.ofSeconds(tokenLifetime), signingKey, rotation);
     }
 
     /** The banner's auth lines: how to get a token, or a loud warning when there is no auth. */

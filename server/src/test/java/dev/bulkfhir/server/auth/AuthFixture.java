@@ -64,7 +64,7 @@ final class AuthFixture implements AutoCloseable {
             register("narrow", JWSAlgorithm.RS384, "system/Patient.read system/Observation.rs");
         }
         server = new StandaloneServer(ServerSettings.defaults(dataDir)
-                .withAuth(new AuthSettings(true, clientsFile, tokenLifetime, null)).withBaseUrl(baseUrl)).start();
+                .withAuth(new AuthSettings(true, clientsFile, tokenLifetime, null, null)).withBaseUrl(baseUrl)).start();
     }
 
     static AuthFixture start(Path dataDir) throws Exception {

@@ -1,6 +1,9 @@
 package dev.bulkfhir.server.auth;
 
 import dev.bulkfhir.providers.auth.AccessTokenIssuer;
+import dev.bulkfhir.storage.Database;
+import dev.bulkfhir.storage.auth.SigningKeyRepository;
+import org.h2.jdbcx.JdbcDataSource;
 import dev.bulkfhir.providers.auth.SigningKeys;
 import ca.uhn.fhir.context.FhirContext;
 import com.nimbusds.jose.JWSAlgorithm;
@@ -129,7 +132,10 @@ class AuthInterceptorTest {
 
     @Test
     void expiredTokenIs401() throws Exception {
-        JWK serverKey = SigningKeys.readPrivate(dataDir.resolve("signing-key.jwk"));
+        // The server's own current key, from the database it shares with any other node.
+        JdbcDataSource database = new JdbcDataSource();
+        database.setURL(Database.h2Url(dataDir));
+        JWK serverKey = JWK.parse(new SigningKeyRepository(database).current().orElseThrow().privateJwk());
         String expired = new AccessTokenIssuer(serverKey, Duration.ofMinutes(-2))
                 .issue("reader", SmartScope.parseAll("system/*.read"));
         assertUnauthorized(auth.get("/Patient/p1", expired), true, "expired");
