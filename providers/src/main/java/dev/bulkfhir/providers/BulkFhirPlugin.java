@@ -97,10 +97,11 @@ public final class BulkFhirPlugin implements AutoCloseable {
         ServerBase resolved = base.resolvedFor(server);
         auth.requireUsableBase(resolved);
         requireNoConflict(server);
-        binaries.withSource(export.binarySource()).install(server);
+        server.registerInterceptor(new AuditRefusals(audit));
+        binaries.withSource(export.binarySource()).audit(audit).install(server);
         auth.interceptor().protect(export); // export's owner and readable types come from the token
-        export.install(server, resolved);
-        auth.install(server, resolved);
+        export.audit(audit).install(server, resolved);
+        auth.install(server, resolved, audit);
         installedIn = server;
     }
 
