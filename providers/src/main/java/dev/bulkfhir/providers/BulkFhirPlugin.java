@@ -4,6 +4,8 @@ import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.annotation.Operation;
 import ca.uhn.fhir.rest.server.IResourceProvider;
 import ca.uhn.fhir.rest.server.RestfulServer;
+import dev.bulkfhir.providers.audit.AuditSink;
+import dev.bulkfhir.providers.audit.AuditWriter;
 import dev.bulkfhir.providers.auth.SmartAuth;
 import dev.bulkfhir.providers.binary.BinaryAccess;
 import dev.bulkfhir.providers.binary.BinaryAccessSettings;
@@ -59,11 +61,16 @@ public final class BulkFhirPlugin implements AutoCloseable {
     private final BinaryAccess binaries;
     private final SmartAuth auth;
     private final ServerBase base;
+    private final AuditSink audit;
+    /** The default audit writer, which the plugin made and so closes; null for a sink the host gave. */
+    private final AuditWriter ownAudit;
     private RestfulServer installedIn;
 
     private BulkFhirPlugin(Database ownDatabase, BulkExport export, BinaryAccess binaries, SmartAuth auth,
-            ServerBase base) {
+            ServerBase base, AuditSink audit, AuditWriter ownAudit) {
         this.ownDatabase = ownDatabase;
+        this.audit = audit;
+        this.ownAudit = ownAudit;
         this.export = export;
         this.binaries = binaries;
         this.auth = auth;
@@ -90,10 +97,11 @@ public final class BulkFhirPlugin implements AutoCloseable {
         ServerBase resolved = base.resolvedFor(server);
         auth.requireUsableBase(resolved);
         requireNoConflict(server);
-        binaries.withSource(export.binarySource()).install(server);
+        server.registerInterceptor(new AuditRefusals(audit));
+        binaries.withSource(export.binarySource()).audit(audit).install(server);
         auth.interceptor().protect(export); // export's owner and readable types come from the token
-        export.install(server, resolved);
-        auth.install(server, resolved);
+        export.audit(audit).install(server, resolved);
+        auth.install(server, resolved, audit);
         installedIn = server;
     }
 
@@ -134,12 +142,23 @@ public final class BulkFhirPlugin implements AutoCloseable {
         return auth;
     }
 
-    /** Stops the export workers (running jobs stay resumable) and closes the plugin's own database, if any. */
+    /** Where audit records go (see {@link Builder#audit}). */
+    public AuditSink audit() {
+        return audit;
+    }
+
+    /**
+     * Stops the export workers (running jobs stay resumable), writes out the default audit log and
+     * closes the plugin's own database, if any. A sink given to {@link Builder#audit} is the host's to close.
+     */
     @Override
     public void close() {
         try {
             export.close();
         } finally {
+            if (ownAudit != null) {
+                ownAudit.close();
+            }
             if (ownDatabase != null) {
                 ownDatabase.close();
             }
@@ -159,6 +178,7 @@ public final class BulkFhirPlugin implements AutoCloseable {
         private ServerBase base = ServerBase.fromServer();
         private ExportSettings exportSettings = ExportSettings.defaults();
         private BinaryAccessSettings binarySettings = BinaryAccessSettings.defaults();
+        private AuditSink audit;
 
         private Builder(FhirContext context) {
             this.context = Objects.requireNonNull(context, "context");
@@ -241,6 +261,18 @@ public final class BulkFhirPlugin implements AutoCloseable {
         }
 
         /**
+         * Where the audit trail goes: tokens issued and refused, exports kicked off, completed, cancelled and
+         * expired, files downloaded, Binaries read, and refused requests ({@link dev.bulkfhir.providers.audit.AuditRecord}).
+         * Default: {@link AuditSink#logger()}. To keep them as AuditEvents in a HAPI JPA host, give an
+         * {@link AuditWriter} that writes each batch through the host's AuditEvent DAO; {@link AuditSink#off()}
+         * records nothing. The sink is called on request threads and must not block.
+         */
+        public Builder audit(AuditSink sink) {
+            this.audit = Objects.requireNonNull(sink, "sink");
+            return this;
+        }
+
+        /**
          * Opens the databases and starts the export workers, which resume any job a stopped node left
          * unfinished.
          */
@@ -274,7 +306,9 @@ public final class BulkFhirPlugin implements AutoCloseable {
                 }
                 BulkExport export = BulkExport.start(jobs, resources, dataDirectory.resolve("export"), context,
                         exportSettings);
-                return new BulkFhirPlugin(own, export, binaries, auth, base);
+                AuditWriter ownAudit = audit == null ? AuditSink.logger() : null;
+                return new BulkFhirPlugin(own, export, binaries, auth, base, audit == null ? ownAudit : audit,
+                        ownAudit);
             } catch (RuntimeException e) {
                 if (own != null) own.close();
                 throw e;

@@ -4,6 +4,7 @@ import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.server.RestfulServer;
 import com.nimbusds.jose.JOSEException;
 import dev.bulkfhir.providers.ServerBase;
+import dev.bulkfhir.providers.audit.AuditSink;
 import dev.bulkfhir.storage.Database;
 import dev.bulkfhir.storage.auth.SigningKeyRepository;
 import dev.bulkfhir.storage.auth.UsedAssertionRepository;
@@ -131,11 +132,17 @@ public final class SmartAuth {
      * (which need a {@link ServerBase#isFixed() fixed} base).
      */
     public void install(RestfulServer server, ServerBase base) {
+        install(server, base, AuditSink.off());
+    }
+
+    /** As {@link #install(RestfulServer, ServerBase)}, recording tokens issued and refused in {@code audit}. */
+    public void install(RestfulServer server, ServerBase base, AuditSink audit) {
         requireUsableBase(base);
         server.registerInterceptor(interceptor);
         if (issuesTokens()) {
             FhirContext context = server.getFhirContext();
-            server.registerInterceptor(new SmartEndpoints(new TokenEndpoint(clients, issuer, usedAssertions, context), base.url()));
+            server.registerInterceptor(new SmartEndpoints(
+                    new TokenEndpoint(clients, issuer, usedAssertions, context, audit), base.url()));
             server.registerInterceptor(new SmartCapabilityStatement(base));
         }
     }

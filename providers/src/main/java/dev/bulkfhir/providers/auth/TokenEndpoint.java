@@ -2,6 +2,9 @@ package dev.bulkfhir.providers.auth;
 
 import ca.uhn.fhir.context.FhirContext;
 import com.nimbusds.jose.JOSEException;
+import dev.bulkfhir.providers.audit.AuditAction;
+import dev.bulkfhir.providers.audit.AuditRecord;
+import dev.bulkfhir.providers.audit.AuditSink;
 import com.nimbusds.jose.util.JSONObjectUtils;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -27,9 +30,11 @@ final class TokenEndpoint {
     private final ClientAssertionVerifier assertions;
     private final AccessTokenIssuer issuer;
     private final Set<String> resourceTypes;
+    private final AuditSink audit;
 
     TokenEndpoint(ClientRegistry registry, AccessTokenIssuer issuer, UsedAssertions usedAssertions,
-            FhirContext context) {
+            FhirContext context, AuditSink audit) {
+        this.audit = audit;
         this.assertions = new ClientAssertionVerifier(registry, usedAssertions);
         this.issuer = issuer;
         this.resourceTypes = context.getResourceTypes();
@@ -49,6 +54,8 @@ final class TokenEndpoint {
         } catch (TokenError e) {
             // The description may quote the unverified assertion: no control characters into the log.
             log.info("Token request refused: {}: {}", e.error(), e.getMessage().replaceAll("\\p{Cntrl}", "?"));
+            audit.record(AuditRecord.now(AuditAction.TOKEN_REFUSED, 400, null, null,
+                    e.error() + ": " + e.getMessage(), 0, 0));
             send(response, 400, error(e.error(), e.getMessage()));
         }
     }
@@ -111,6 +118,8 @@ final class TokenEndpoint {
             throw new IllegalStateException("Cannot sign with the server's key", e);
         }
         log.info("Access token issued to client '{}' for {}", client.clientId(), SmartScope.join(granted));
+        audit.record(AuditRecord.now(AuditAction.TOKEN_ISSUED, 200, client.clientId(), null,
+                SmartScope.join(granted), 0, 0));
         Map<String, Object> answer = new LinkedHashMap<>();
         answer.put("access_token", token);
         answer.put("token_type", "bearer");

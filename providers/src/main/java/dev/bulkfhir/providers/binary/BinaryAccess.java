@@ -1,5 +1,7 @@
 package dev.bulkfhir.providers.binary;
 
+import dev.bulkfhir.providers.audit.AuditSink;
+
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.server.RestfulServer;
 import dev.bulkfhir.storage.binary.BinarySource;
@@ -29,6 +31,7 @@ public final class BinaryAccess {
     private final BinarySource binaries;
     private final BinaryAccessSettings settings;
     private final List<BinarySource> sources = new ArrayList<>();
+    private AuditSink audit = AuditSink.off();
 
     private BinaryAccess(FhirContext context, ResourceStore store, BinarySource binaries,
             BinaryAccessSettings settings) {
@@ -54,6 +57,12 @@ public final class BinaryAccess {
         return this;
     }
 
+    /** Where reads and downloads are recorded (default: nowhere); set before {@link #install}. */
+    public BinaryAccess audit(AuditSink sink) {
+        this.audit = sink;
+        return this;
+    }
+
     /** Whether this registers a Binary resource provider of its own. */
     public boolean ownsBinary() {
         return store != null;
@@ -67,7 +76,8 @@ public final class BinaryAccess {
         if (store != null) {
             server.registerProvider(new BinaryResourceProvider(store, source, settings));
         }
-        server.registerProvider(new BinaryDownloadOperations(context, source));
-        server.registerInterceptor(new BinaryInterceptor(context, store, source, settings));
+        BinaryReads reads = new BinaryReads(source, audit);
+        server.registerProvider(new BinaryDownloadOperations(context, source, reads));
+        server.registerInterceptor(new BinaryInterceptor(context, store, source, settings, reads));
     }
 }

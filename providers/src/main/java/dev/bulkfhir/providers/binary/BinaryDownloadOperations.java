@@ -26,10 +26,12 @@ public final class BinaryDownloadOperations {
 
     private final FhirContext context;
     private final BinarySource source;
+    private final BinaryReads reads;
 
-    BinaryDownloadOperations(FhirContext context, BinarySource source) {
+    BinaryDownloadOperations(FhirContext context, BinarySource source, BinaryReads reads) {
         this.context = context;
         this.source = source;
+        this.reads = reads;
     }
 
     @Operation(name = "$binary-access-read", type = Binary.class, idempotent = true, manualResponse = true)
@@ -56,5 +58,6 @@ public final class BinaryDownloadOperations {
             throws IOException {
         BinaryDocument document = BinaryErrors.lookup(context, source, id.getIdPart(), null);
         NativeContent.send(context, details, document, NativeContent.Disposition.ATTACHMENT, request, response);
+        reads.served(details, document, "native");
     }
 }

@@ -65,9 +65,12 @@ public final class BinaryInterceptor {
     private final ResourceStore store;
     private final BinarySource source;
     private final BinaryAccessSettings settings;
+    private final BinaryReads reads;
 
     /** @param store where uploads go; null when the host's own Binary provider takes them */
-    BinaryInterceptor(FhirContext context, ResourceStore store, BinarySource source, BinaryAccessSettings settings) {
+    BinaryInterceptor(FhirContext context, ResourceStore store, BinarySource source, BinaryAccessSettings settings,
+            BinaryReads reads) {
+        this.reads = reads;
         this.context = context;
         this.store = store;
         this.source = source;
@@ -154,13 +157,16 @@ public final class BinaryInterceptor {
         if (ReadRule.decide(context, request, document.contentType()) == ReadRule.Form.WRAPPED) {
             if (WrappedJson.applies(request, document, settings.maxWrappedContent())) {
                 WrappedJson.send(request, document, servletResponse);
+                reads.served(request, document, "wrapped");
                 return false;
             }
             request.getUserData().put(DOCUMENT, document);
+            reads.served(request, document, "wrapped"); // HAPI's provider method writes it next
             return true;
         }
         NativeContent.send(context, request, document, NativeContent.Disposition.INLINE_IF_PASSIVE, servletRequest,
                 servletResponse);
+        reads.served(request, document, "native");
         return false;
     }
 

@@ -3,6 +3,7 @@ package dev.bulkfhir.providers.export;
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.server.RestfulServer;
 import dev.bulkfhir.providers.ServerBase;
+import dev.bulkfhir.providers.audit.AuditSink;
 import dev.bulkfhir.storage.binary.BinarySource;
 import dev.bulkfhir.storage.export.ExportBinarySource;
 import dev.bulkfhir.storage.export.ExportFileStore;
@@ -51,6 +52,12 @@ public final class BulkExport implements AutoCloseable {
     /** Who owns the jobs a request starts (default: everyone is {@link ExportClient#ANONYMOUS}); set before {@link #install}. */
     public BulkExport identity(ClientIdentity value) {
         this.identity = value;
+        return this;
+    }
+
+    /** Where kickoffs, completions, cancels and expiries are recorded (default: nowhere). */
+    public BulkExport audit(AuditSink sink) {
+        engine.audit = sink;
         return this;
     }
 

@@ -1,5 +1,9 @@
 package dev.bulkfhir.providers.export;
 
+import dev.bulkfhir.providers.audit.AuditAction;
+import dev.bulkfhir.providers.audit.AuditRecord;
+import dev.bulkfhir.providers.audit.AuditSink;
+
 import ca.uhn.fhir.context.FhirContext;
 import dev.bulkfhir.storage.export.ExportFileStore;
 import dev.bulkfhir.storage.export.ExportJob;
@@ -54,6 +58,7 @@ final class ExportEngine implements AutoCloseable {
     private final Map<String, JobRun> running = new ConcurrentHashMap<>();
     private final Object claims = new Object();
     private volatile boolean closed;
+    volatile AuditSink audit = AuditSink.off();
 
     ExportEngine(FhirContext context, ExportJobRepository jobs, ExportFileStore files, ResourceSource source,
             ExportSettings settings) {
@@ -166,6 +171,7 @@ final class ExportEngine implements AutoCloseable {
         Instant now = Instant.now();
         for (String id : jobs.dueToExpire(now, 200)) {
             if (jobs.markExpired(id)) {
+                audit.record(AuditRecord.now(AuditAction.EXPORT_EXPIRED, 0, null, id, null, 0, 0));
                 files.deleteJob(id);
                 log.info("Export job {} expired; its files are deleted", id);
             }

@@ -1,5 +1,8 @@
 package dev.bulkfhir.providers.export;
 
+import dev.bulkfhir.providers.audit.AuditAction;
+import dev.bulkfhir.providers.audit.AuditRecord;
+
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.annotation.IdParam;
 import ca.uhn.fhir.rest.annotation.Operation;
@@ -171,6 +174,8 @@ public final class ExportOperations {
             // No database connection in time: the server is saturated, a reason to come back later, not a 5xx.
             throw tooMany(1, "The server is too busy to accept an export now. Retry later.");
         }
+        engine.audit.record(AuditRecord.now(AuditAction.EXPORT_KICKOFF, 202, client.id(), jobId,
+                parsed.request().describe(), 0, 0));
         String statusUrl = base.of(details) + "/" + STATUS_OPERATION + "?_jobId=" + jobId;
         IBaseOperationOutcome outcome = OperationOutcomeUtil.newInstance(context);
         OperationOutcomeUtil.addIssue(context, outcome, "information", "Export accepted, as of " + transactionTime
@@ -288,6 +293,8 @@ public final class ExportOperations {
             throw unknownJob();
         }
         pollThrottle.forget(jobId);
+        engine.audit.record(AuditRecord.now(AuditAction.EXPORT_CANCELLED, 202, client.id(), jobId,
+                "was " + before.state(), before.resourcesDone(), 0));
         engine.cancelled(before);
         IBaseOperationOutcome outcome = ExportErrors.outcome(context, "information", "informational",
                 "Export " + jobId + " was cancelled" + (before.state() == ExportState.COMPLETED

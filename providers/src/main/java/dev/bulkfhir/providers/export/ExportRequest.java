@@ -48,6 +48,13 @@ public record ExportRequest(
         warnings = warnings == null ? List.of() : List.copyOf(warnings);
     }
 
+    /** For the audit trail: level, group and types, e.g. {@code group g1 Patient,Observation}. */
+    public String describe() {
+        return level.name().toLowerCase(java.util.Locale.ROOT) + (groupId == null ? "" : " " + groupId)
+                + (types.isEmpty() ? " all types" : " " + String.join(",", types))
+                + (since == null ? "" : " _since=" + since);
+    }
+
     /** Every type the level allows (that has data) rather than a list. */
     public boolean allTypes() {
         return types.isEmpty() && !typesNamed;

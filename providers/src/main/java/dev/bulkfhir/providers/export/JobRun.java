@@ -1,5 +1,8 @@
 package dev.bulkfhir.providers.export;
 
+import dev.bulkfhir.providers.audit.AuditAction;
+import dev.bulkfhir.providers.audit.AuditRecord;
+
 import ca.uhn.fhir.parser.DataFormatException;
 import ca.uhn.fhir.util.OperationOutcomeUtil;
 import dev.bulkfhir.storage.export.ExportFile;
@@ -292,7 +295,10 @@ final class JobRun {
                         // Cancelled right after: ExportEngine.cancelled left the files to this run.
                         reason = Stop.CANCELLED;
                     } else {
-                        log.info("Export job {} completed: {} resources", job.id(), baseline + resources.sum());
+                        long total = baseline + resources.sum();
+                        log.info("Export job {} completed: {} resources", job.id(), total);
+                        engine.audit.record(AuditRecord.now(AuditAction.EXPORT_COMPLETED, 0, job.ownerId(), job.id(),
+                                request == null ? null : request.describe(), total, 0));
                     }
                 } else {
                     refused();
