@@ -12,6 +12,7 @@ import dev.bulkfhir.storage.source.KeyRange;
 import dev.bulkfhir.storage.source.ResourceSink;
 import dev.bulkfhir.storage.source.ResourceSource;
 import org.hl7.fhir.instance.model.api.IBaseOperationOutcome;
+import org.hl7.fhir.r4.model.Bundle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,6 +20,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Date;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -141,7 +143,7 @@ final class JobRun {
             long keptResources = 0;
             for (ExportFile file : kept) {
                 keep.add(file.location());
-                if (!file.errorFile()) keptResources += file.resourceCount();
+                if (!file.errorFile() && !file.deletedFile()) keptResources += file.resourceCount();
             }
             engine.files.deleteUnlisted(job.id(), keep);
             synchronized (done) {
@@ -196,16 +198,26 @@ final class JobRun {
             try (NdjsonFiles out = new NdjsonFiles(engine.files, job.id(), type, false, settings.fileMaxResources(),
                     settings.fileMaxBytes());
                     NdjsonFiles errors = new NdjsonFiles(engine.files, job.id(), "OperationOutcome", true,
-                            settings.fileMaxResources(), settings.fileMaxBytes())) {
+                            settings.fileMaxResources(), settings.fileMaxBytes());
+                    NdjsonFiles deletions = new NdjsonFiles(engine.files, job.id(), "Bundle", false,
+                            settings.fileMaxResources(), settings.fileMaxBytes(), true)) {
                 engine.source.stream(query, new Sink(type, out, errors, transform));
+                if (request.since() != null) {
+                    engine.source.streamDeleted(query, (id, deletedAt, lastVersion) -> {
+                        if (stop != null) throw STOPPED;
+                        if (matches(transform, lastVersion)) deletions.write(deletionLine(type, id, deletedAt));
+                    });
+                }
                 if (stop != null) return;
                 List<ExportFile> produced = new ArrayList<>(out.finish());
                 produced.addAll(errors.finish());
+                produced.addAll(deletions.finish());
                 if (record(RangeKeys.key(type, range), produced)) {
                     partsLeft.get(type).decrementAndGet();
                 } else {
                     out.abort();
                     errors.abort();
+                    deletions.abort();
                 }
             }
         } catch (Stopped e) {
@@ -312,6 +324,27 @@ final class JobRun {
         } finally {
             engine.ended(this);
         }
+    }
+
+    /**
+     * Whether a deleted resource's last version passes the type's {@code _typeFilter}: a deletion is
+     * reported when it did, or when that cannot be told (no last version, or an unreadable one).
+     */
+    private static boolean matches(LineTransform transform, byte[] lastVersion) {
+        if (transform == null || lastVersion == null) return true;
+        try {
+            return transform.apply(lastVersion) != null;
+        } catch (DataFormatException | IllegalArgumentException e) {
+            return true;
+        }
+    }
+
+    /** A line of the manifest's {@code deleted} files: a transaction Bundle with the one DELETE (the IG's form). */
+    private byte[] deletionLine(String type, String id, Instant deletedAt) {
+        Bundle bundle = new Bundle().setType(Bundle.BundleType.TRANSACTION);
+        bundle.getMeta().setLastUpdated(Date.from(deletedAt));
+        bundle.addEntry().getRequest().setMethod(Bundle.HTTPVerb.DELETE).setUrl(type + "/" + id);
+        return engine.context.newJsonParser().encodeResourceToString(bundle).getBytes(StandardCharsets.UTF_8);
     }
 
     private byte[] outcomeLine(String severity, String code, String message) {

@@ -41,8 +41,9 @@ class ExportStu3Test {
     static Path dataDir;
     static StandaloneServer server;
     static BulkClient client;
-    /** A patient in the demo Group, so that every level exports its data. */
+    /** A patient in the demo Group, so that every level exports its data; and one outside it. */
     static String member;
+    static String outsider;
 
     @BeforeAll
     static void start() throws Exception {
@@ -53,7 +54,12 @@ class ExportStu3Test {
         new DemoData(CONTEXT, SEED).generate(PATIENTS, resource -> {
             if (resource instanceof Group group) groups.put(group.getIdElement().getIdPart(), group);
         });
-        member = groups.get(DemoData.GROUP_ID).getMemberFirstRep().getEntity().getReferenceElement().getIdPart();
+        Group group = groups.get(DemoData.GROUP_ID);
+        member = group.getMemberFirstRep().getEntity().getReferenceElement().getIdPart();
+        for (int i = 0; i < PATIENTS && outsider == null; i++) {
+            String id = DemoData.patientId(i);
+            if (group.getMember().stream().noneMatch(m -> m.getEntity().getReference().endsWith("/" + id))) outsider = id;
+        }
         client = new BulkClient(server.baseUrl());
     }
 
@@ -181,5 +187,89 @@ class ExportStu3Test {
         assertTrue(messages.stream().anyMatch(m -> m.startsWith("warning: _typeFilter 'Observation?category=laboratory'"
                 + " is not applied either")), messages.toString());
         assertEquals(all, files.get("Observation").size(), "the ignored filters filter nothing");
+    }
+
+    /** The "deleted" files of a manifest, each line checked to be the IG's transaction Bundle of one DELETE. */
+    static List<String> deletedUrls(JsonNode manifest) throws Exception {
+        List<String> urls = new java.util.ArrayList<>();
+        for (JsonNode file : manifest.get("deleted")) {
+            assertEquals("Bundle", file.get("type").asText());
+            HttpResponse<byte[]> response = client.get(file.get("url").asText());
+            assertEquals(200, response.statusCode(), text(response));
+            List<IBaseResource> bundles = BulkClient.parseLines(response.body(), "Bundle");
+            assertEquals(file.get("count").asLong(), bundles.size());
+            for (IBaseResource resource : bundles) {
+                org.hl7.fhir.r4.model.Bundle bundle = (org.hl7.fhir.r4.model.Bundle) resource;
+                assertEquals(org.hl7.fhir.r4.model.Bundle.BundleType.TRANSACTION, bundle.getType());
+                assertTrue(bundle.getMeta().hasLastUpdated());
+                assertEquals(1, bundle.getEntry().size());
+                assertEquals(org.hl7.fhir.r4.model.Bundle.HTTPVerb.DELETE, bundle.getEntryFirstRep().getRequest().getMethod());
+                urls.add(bundle.getEntryFirstRep().getRequest().getUrl());
+            }
+        }
+        return urls.stream().sorted().toList();
+    }
+
+    static List<String> sorted(String... values) {
+        return java.util.Arrays.stream(values).sorted().toList();
+    }
+
+    @Test
+    void withSinceTheManifestListsWhatWasDeletedAsTransactionBundlesInScope() throws Exception {
+        Observation ofMember = observation("1111-1");
+        String x = server.store().create(ofMember).id();
+        Observation ofOutsider = observation("2222-2");
+        ofOutsider.getSubject().setReference("Patient/" + outsider);
+        String y = server.store().create(ofOutsider).id();
+        Instant since = pause();
+        String w = server.store().create(observation("3333-3")).id();
+        server.store().delete("Observation", x);
+        server.store().delete("Observation", y);
+        Instant until = pause();
+        server.store().delete("Observation", w);
+
+        JsonNode system = client.await(client.start("$export?_type=Observation&_since=" + since));
+        assertEquals(sorted("Observation/" + w, "Observation/" + x, "Observation/" + y), deletedUrls(system));
+        assertTrue(BulkClient.ids(client.download(system), "Observation").isEmpty(), "deleted is not in output");
+        // Patient and Group level: only deletions in scope, by the deleted resource's last version.
+        JsonNode patients = client.await(client.start("Patient/$export?_type=Observation&_since=" + since));
+        assertEquals(sorted("Observation/" + w, "Observation/" + x, "Observation/" + y), deletedUrls(patients));
+        JsonNode group = client.await(client.start("Group/" + DemoData.GROUP_ID + "/$export?_type=Observation&_since="
+                + since));
+        assertEquals(sorted("Observation/" + w, "Observation/" + x), deletedUrls(group));
+        // _typeFilter applies to the last version; _until leaves later deletions out (W is then exported).
+        JsonNode filtered = client.await(client.start("$export?_type=Observation&_typeFilter=Observation%3Fcode%3D2222-2"
+                + "&_since=" + since));
+        assertEquals(sorted("Observation/" + y), deletedUrls(filtered));
+        JsonNode windowed = client.await(client.start("$export?_type=Observation&_since=" + since + "&_until=" + until));
+        assertEquals(sorted("Observation/" + x, "Observation/" + y), deletedUrls(windowed));
+        assertEquals(List.of(w), BulkClient.ids(client.download(windowed), "Observation"));
+        // Without _since, no deletions are exported and the manifest has no "deleted", as before.
+        JsonNode whole = client.await(client.start("$export?_type=Observation"));
+        assertTrue(whole.get("deleted") == null, whole.toString());
+    }
+
+    @Test
+    void filesCarryTheirExpiryAndADeleteAfterCompletionReleasesThem() throws Exception {
+        String status = client.start("$export?_type=Patient");
+        HttpResponse<byte[]> done = client.poll(status);
+        while (done.statusCode() == 202) {
+            Thread.sleep(50);
+            done = client.poll(status);
+        }
+        assertEquals(200, done.statusCode(), text(done));
+        String expires = done.headers().firstValue("Expires").orElseThrow();
+        String url = BulkClient.JSON.readTree(done.body()).get("output").get(0).get("url").asText();
+        HttpResponse<byte[]> file = client.get(url);
+        assertEquals(200, file.statusCode());
+        assertEquals(expires, file.headers().firstValue("Expires").orElse(null), "file without the manifest's Expires");
+
+        HttpResponse<byte[]> delete = client.send("DELETE", status, null);
+        assertEquals(202, delete.statusCode(), text(delete));
+        for (String gone : List.of(url, url + "/$export-download", status)) {
+            HttpResponse<byte[]> after = client.get(gone);
+            assertEquals(404, after.statusCode(), gone + " -> " + text(after));
+            outcome(after);
+        }
     }
 }
