@@ -272,4 +272,24 @@ class ExportStu3Test {
             outcome(after);
         }
     }
+
+    @Test
+    void capabilityStatementInstantiatesTheIgVersionAndMarksWhatExportCannotDo() throws Exception {
+        HttpResponse<byte[]> response = client.get("metadata", "Accept", "application/fhir+json");
+        assertEquals(200, response.statusCode());
+        org.hl7.fhir.r4.model.CapabilityStatement capability = CONTEXT.newJsonParser().parseResource(
+                org.hl7.fhir.r4.model.CapabilityStatement.class, new String(response.body(), java.nio.charset.StandardCharsets.UTF_8));
+        List<String> instantiates = capability.getInstantiates().stream().map(c -> c.getValue()).toList();
+        assertTrue(instantiates.contains("http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data|3.0.0")
+                && instantiates.contains("http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"), instantiates.toString());
+        String notSupported = "http://hl7.org/fhir/uv/bulkdata/Extension/operation-not-supported";
+        var organization = capability.getRestFirstRep().getResource().stream()
+                .filter(r -> r.getType().equals("Organization")).findFirst().orElseThrow();
+        assertEquals(List.of("http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export",
+                "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"),
+                organization.getExtensionsByUrl(notSupported).stream().map(e -> e.getValue().primitiveValue()).toList());
+        // The statement is served from its cached encoding: the same bytes again.
+        assertEquals(new String(response.body(), java.nio.charset.StandardCharsets.UTF_8),
+                new String(client.get("metadata", "Accept", "application/fhir+json").body(), java.nio.charset.StandardCharsets.UTF_8));
+    }
 }
