@@ -71,6 +71,8 @@ final class JobRun {
     private ExportRequest request;
     private Set<String> patients;
     private Map<String, List<TypeFilter>> filters = Map.of();
+    /** With includeAssociatedData: picks the Provenance to export. */
+    private AssociatedProvenance associated;
     /** Every done-types key this run must record before the job may complete. */
     private final Set<String> required = ConcurrentHashMap.newKeySet();
     /** The parts (type or ranges) of each type not yet recorded, for the progress count of done types. */
@@ -136,6 +138,14 @@ final class JobRun {
                 byType.computeIfAbsent(filter.type(), t -> new ArrayList<>()).add(filter);
             }
             filters = byType;
+            if (request.associatedData() != null) {
+                // The Provenance type is then exported as the Provenance of the other types' resources.
+                Set<String> targets = new HashSet<>(types);
+                targets.remove("Provenance");
+                if (!types.contains("Provenance")) types.add("Provenance");
+                associated = new AssociatedProvenance(engine.context, engine.source, request, targets, patients,
+                        request.asOf(asOf), filters);
+            }
 
             // Resume: keep what was recorded complete, drop whatever else a dead worker left behind.
             List<ExportFile> kept = engine.jobs.files(job.id());
@@ -181,7 +191,9 @@ final class JobRun {
     private void exportPart(String type, KeyRange part) {
         try {
             if (stop != null) return;
-            KeyRange range = engine.source.firstRange(type, part, engine.settings.rangeResources());
+            // Associated Provenance are picked over the whole type (Latest compares them all): one part.
+            boolean provenancePass = associated != null && type.equals("Provenance");
+            KeyRange range = provenancePass ? part : engine.source.firstRange(type, part, engine.settings.rangeResources());
             if (!range.equals(part)) {
                 KeyRange rest = new KeyRange(range.upTo(), part.upTo());
                 partsLeft.get(type).incrementAndGet();
@@ -190,8 +202,10 @@ final class JobRun {
             }
             required.add(RangeKeys.key(type, range));
             currentType = type;
-            ExportQuery query = new ExportQuery(type, request.sinceInstant(), request.asOf(job.transactionTime()),
-                    request.patientCompartment(), patients, range);
+            ExportQuery query = provenancePass
+                    ? new ExportQuery(type, null, request.asOf(job.transactionTime()), false, null, range)
+                    : new ExportQuery(type, request.sinceInstant(), request.asOf(job.transactionTime()),
+                            request.patientCompartment(), patients, range);
             LineTransform transform = LineTransform.of(engine.context, type, filters.getOrDefault(type, List.of()),
                     request.elements());
             ExportSettings settings = engine.settings;
@@ -201,7 +215,12 @@ final class JobRun {
                             settings.fileMaxResources(), settings.fileMaxBytes());
                     NdjsonFiles deletions = new NdjsonFiles(engine.files, job.id(), "Bundle", false,
                             settings.fileMaxResources(), settings.fileMaxBytes(), true)) {
-                engine.source.stream(query, new Sink(type, out, errors, transform));
+                Sink sink = new Sink(type, out, errors, transform);
+                if (provenancePass) {
+                    associated.export(query, sink);
+                } else {
+                    engine.source.stream(query, sink);
+                }
                 if (request.since() != null) {
                     engine.source.streamDeleted(query, (id, deletedAt, lastVersion) -> {
                         if (stop != null) throw STOPPED;

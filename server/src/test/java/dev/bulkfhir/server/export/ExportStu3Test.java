@@ -292,4 +292,54 @@ class ExportStu3Test {
         assertEquals(new String(response.body(), java.nio.charset.StandardCharsets.UTF_8),
                 new String(client.get("metadata", "Accept", "application/fhir+json").body(), java.nio.charset.StandardCharsets.UTF_8));
     }
+
+    static String provenance(String target, String recorded) {
+        org.hl7.fhir.r4.model.Provenance provenance = new org.hl7.fhir.r4.model.Provenance();
+        provenance.addTarget().setReference(target);
+        provenance.setRecorded(java.util.Date.from(Instant.parse(recorded)));
+        provenance.addAgent().getWho().setReference("Practitioner/someone");
+        return server.store().create(provenance).id();
+    }
+
+    static List<String> provenanceIds(String kickoff) throws Exception {
+        return BulkClient.ids(export(kickoff), "Provenance").stream().sorted().toList();
+    }
+
+    @Test
+    void includeAssociatedDataExportsTheProvenanceOfExportedResources() throws Exception {
+        Instant since = pause();
+        String ofMember = server.store().create(observation("4444-4")).id();
+        Observation other = observation("5555-5");
+        other.getSubject().setReference("Patient/" + outsider);
+        String ofOutsider = server.store().create(other).id();
+        String older = provenance("Observation/" + ofMember, "2024-01-01T00:00:00Z");
+        String newer = provenance("Observation/" + ofMember + "/_history/1", "2024-06-01T00:00:00Z");
+        String outsiders = provenance("Observation/" + ofOutsider, "2024-01-01T00:00:00Z");
+        provenance("Organization/elsewhere", "2024-01-01T00:00:00Z"); // of nothing exported
+
+        String window = "?_type=Observation&_since=" + since + "&includeAssociatedData=";
+        assertEquals(sorted(older, newer, outsiders), provenanceIds("$export" + window + "RelevantProvenanceResources"));
+        assertEquals(sorted(newer, outsiders), provenanceIds("$export" + window + "LatestProvenanceResources"));
+        // Both values: the less restrictive one.
+        assertEquals(sorted(older, newer, outsiders), provenanceIds("Patient/$export" + window
+                + "LatestProvenanceResources,RelevantProvenanceResources"));
+        // Group level: only the Provenance of the members' resources; _typeFilter narrows the targets.
+        String group = "Group/" + DemoData.GROUP_ID + "/$export" + window;
+        assertEquals(sorted(older, newer), provenanceIds(group + "RelevantProvenanceResources"));
+        assertEquals(sorted(newer), provenanceIds(group + "LatestProvenanceResources"));
+        assertEquals(sorted(outsiders), provenanceIds("$export" + window
+                + "RelevantProvenanceResources&_typeFilter=Observation%3Fcode%3D5555-5"));
+
+        // An unknown value: 400 strictly, a warning in the error file leniently.
+        HttpResponse<byte[]> strict = client.kickoff("$export" + window + "_myCustomPreset");
+        assertEquals(400, strict.statusCode(), text(strict));
+        assertTrue(outcome(strict).contains("_myCustomPreset"));
+        HttpResponse<byte[]> lenient = client.kickoff("$export" + window + "_myCustomPreset,LatestProvenanceResources",
+                "Prefer", "respond-async, handling=lenient");
+        assertEquals(202, lenient.statusCode(), text(lenient));
+        Map<String, List<IBaseResource>> files = client.download(client.await(BulkClient.statusUrl(lenient)));
+        assertEquals(sorted(newer, outsiders), BulkClient.ids(files, "Provenance").stream().sorted().toList());
+        assertTrue(((org.hl7.fhir.r4.model.OperationOutcome) files.get("OperationOutcome").get(0)).getIssueFirstRep()
+                .getDiagnostics().contains("_myCustomPreset"));
+    }
 }

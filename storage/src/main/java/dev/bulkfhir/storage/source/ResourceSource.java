@@ -57,6 +57,16 @@ public interface ResourceSource {
     }
 
     /**
+     * One resource: the JSON of its version current at {@code asOf} (a Binary without its content),
+     * empty if it did not exist then or was deleted. An export asks this for the targets of Provenance
+     * ({@code includeAssociatedData}). The default, for a source that cannot read single resources,
+     * finds none.
+     */
+    default Optional<byte[]> read(String type, String id, Instant asOf) {
+        return Optional.empty();
+    }
+
+    /**
      * The first key range of {@code within} that holds about {@code rangeSize} resources of the type
      * (counting every stored row, whatever a query would filter), beginning where {@code within}
      * begins; {@code within} itself when it holds no more. The export takes a type range by range this

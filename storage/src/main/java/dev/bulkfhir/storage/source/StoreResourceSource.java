@@ -487,6 +487,16 @@ public final class StoreResourceSource implements ResourceSource {
     }
 
     @Override
+    public Optional<byte[]> read(String type, String id, Instant asOf) {
+        try (Connection connection = dataSource.getConnection()) {
+            Version version = versionAt(connection, type, id, asOf);
+            return version == null || version.deleted() ? Optional.empty() : Optional.ofNullable(version.json());
+        } catch (SQLException e) {
+            throw new StorageException("Reading " + type + "/" + id + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
     public Set<String> existingPatients(Set<String> patientIds, Instant asOf) {
         Set<String> existing = new HashSet<>();
         List<String> ids = new ArrayList<>(patientIds);
