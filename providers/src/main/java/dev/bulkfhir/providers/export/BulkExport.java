@@ -73,7 +73,7 @@ public final class BulkExport implements AutoCloseable {
     public void install(RestfulServer server, ServerBase base) {
         server.registerProvider(new ExportOperations(engine, identity, base));
         server.registerInterceptor(new ExportDownloadGuard(engine.context, jobs, identity));
-        server.registerInterceptor(new ExportCapabilities());
+        server.registerInterceptor(new ExportCapabilities(engine.context, engine.types));
     }
 
     /** Stops the workers (their jobs stay resumable) and closes the job table. */

@@ -6,13 +6,18 @@ import dev.bulkfhir.providers.HookRefusals;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
+import java.util.Date;
+import java.util.Optional;
 import java.util.Set;
 import ca.uhn.fhir.interceptor.api.Pointcut;
 import ca.uhn.fhir.rest.api.RestOperationTypeEnum;
 import ca.uhn.fhir.rest.api.server.RequestDetails;
+import ca.uhn.fhir.util.DateUtils;
 import dev.bulkfhir.providers.binary.BinaryInterceptor;
 import dev.bulkfhir.storage.export.ExportFileStore;
+import dev.bulkfhir.storage.export.ExportJob;
 import dev.bulkfhir.storage.export.ExportJobRepository;
+import dev.bulkfhir.storage.export.ExportState;
 import org.hl7.fhir.instance.model.api.IIdType;
 
 /**
@@ -55,10 +60,16 @@ final class ExportDownloadGuard {
         String owner = identity.of(request).id();
         // No such file and another client's file get the same answer, so that ids cannot be probed;
         // and no Binary of the host's in the reserved id space is read past the scope check.
-        if (jobs.findFile(id.getIdPart()).filter(file -> file.job().ownerId().equals(owner)).isEmpty()) {
+        Optional<ExportJob> job = jobs.findFile(id.getIdPart()).map(ExportJobRepository.OwnedFile::job)
+                .filter(owned -> owned.ownerId().equals(owner));
+        if (job.isEmpty()) {
             HookRefusals.answer(ExportErrors.notFound(context, "Could not locate this Binary."), request,
                     servletRequest, servletResponse);
             return false;
+        }
+        // Like the manifest: until when the file can be had.
+        if (job.get().state() == ExportState.COMPLETED && job.get().expiresAt() != null) {
+            servletResponse.setHeader("Expires", DateUtils.formatDate(Date.from(job.get().expiresAt())));
         }
         return true;
     }

@@ -259,10 +259,13 @@ public final class ExportOperations {
             json.writeStringField("transactionTime", job.transactionTime().toString());
             json.writeStringField("request", job.requestUrl());
             json.writeBooleanField("requiresAccessToken", client.requiresAccessToken());
-            for (boolean errors : new boolean[] {false, true}) {
-                json.writeArrayFieldStart(errors ? "error" : "output");
+            // "deleted" (IG: SHOULD with _since) only for an export with _since: without, there are none.
+            boolean deletions = ExportRequest.fromJson(job.parameters()).since() != null;
+            for (String section : deletions ? List.of("output", "deleted", "error") : List.of("output", "error")) {
+                json.writeArrayFieldStart(section);
                 for (ExportFile file : files) {
-                    if (file.errorFile() != errors) continue;
+                    String kind = file.errorFile() ? "error" : file.deletedFile() ? "deleted" : "output";
+                    if (!kind.equals(section)) continue;
                     json.writeStartObject();
                     json.writeStringField("type", file.type());
                     json.writeStringField("url", base + "/Binary/" + file.id());

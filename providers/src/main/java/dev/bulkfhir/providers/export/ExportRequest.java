@@ -22,6 +22,8 @@ import java.util.List;
  * @param warnings       what the kickoff accepted but ignored (written to the error file)
  * @param until          {@code _until}, an ISO instant, or null: the export is as of then (if before the
  *                       transaction time)
+ * @param associatedData {@code includeAssociatedData} as it applies: {@code LatestProvenanceResources},
+ *                       {@code RelevantProvenanceResources} (the less restrictive, if both), or null
  */
 public record ExportRequest(
         Level level,
@@ -33,7 +35,8 @@ public record ExportRequest(
         List<String> typeFilters,
         List<String> patients,
         List<String> warnings,
-        String until) {
+        String until,
+        String associatedData) {
 
     public enum Level { SYSTEM, PATIENT, GROUP }
 

@@ -15,6 +15,7 @@ import dev.bulkfhir.storage.source.KeyRange;
 import dev.bulkfhir.storage.source.ResourceSink;
 import dev.bulkfhir.storage.source.ResourceSource;
 import org.hl7.fhir.instance.model.api.IBaseOperationOutcome;
+import org.hl7.fhir.r4.model.Bundle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,6 +23,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Date;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -72,6 +74,8 @@ final class JobRun {
     private ExportRequest request;
     private Set<String> patients;
     private Map<String, List<TypeFilter>> filters = Map.of();
+    /** With includeAssociatedData: picks the Provenance to export. */
+    private AssociatedProvenance associated;
     /** Every done-types key this run must record before the job may complete. */
     private final Set<String> required = ConcurrentHashMap.newKeySet();
     /** The parts (type or ranges) of each type not yet recorded, for the progress count of done types. */
@@ -137,6 +141,14 @@ final class JobRun {
                 byType.computeIfAbsent(filter.type(), t -> new ArrayList<>()).add(filter);
             }
             filters = byType;
+            if (request.associatedData() != null) {
+                // The Provenance type is then exported as the Provenance of the other types' resources.
+                Set<String> targets = new HashSet<>(types);
+                targets.remove("Provenance");
+                if (!types.contains("Provenance")) types.add("Provenance");
+                associated = new AssociatedProvenance(engine.context, engine.source, request, targets, patients,
+                        request.asOf(asOf), filters);
+            }
 
             // Resume: keep what was recorded complete, drop whatever else a dead worker left behind.
             List<ExportFile> kept = engine.jobs.files(job.id());
@@ -144,7 +156,7 @@ final class JobRun {
             long keptResources = 0;
             for (ExportFile file : kept) {
                 keep.add(file.location());
-                if (!file.errorFile()) keptResources += file.resourceCount();
+                if (!file.errorFile() && !file.deletedFile()) keptResources += file.resourceCount();
             }
             engine.files.deleteUnlisted(job.id(), keep);
             synchronized (done) {
@@ -182,7 +194,9 @@ final class JobRun {
     private void exportPart(String type, KeyRange part) {
         try {
             if (stop != null) return;
-            KeyRange range = engine.source.firstRange(type, part, engine.settings.rangeResources());
+            // Associated Provenance are picked over the whole type (Latest compares them all): one part.
+            boolean provenancePass = associated != null && type.equals("Provenance");
+            KeyRange range = provenancePass ? part : engine.source.firstRange(type, part, engine.settings.rangeResources());
             if (!range.equals(part)) {
                 KeyRange rest = new KeyRange(range.upTo(), part.upTo());
                 partsLeft.get(type).incrementAndGet();
@@ -191,24 +205,41 @@ final class JobRun {
             }
             required.add(RangeKeys.key(type, range));
             currentType = type;
-            ExportQuery query = new ExportQuery(type, request.sinceInstant(), request.asOf(job.transactionTime()),
-                    request.patientCompartment(), patients, range);
+            ExportQuery query = provenancePass
+                    ? new ExportQuery(type, null, request.asOf(job.transactionTime()), false, null, range)
+                    : new ExportQuery(type, request.sinceInstant(), request.asOf(job.transactionTime()),
+                            request.patientCompartment(), patients, range);
             LineTransform transform = LineTransform.of(engine.context, type, filters.getOrDefault(type, List.of()),
                     request.elements());
             ExportSettings settings = engine.settings;
             try (NdjsonFiles out = new NdjsonFiles(engine.files, job.id(), type, false, settings.fileMaxResources(),
                     settings.fileMaxBytes());
                     NdjsonFiles errors = new NdjsonFiles(engine.files, job.id(), "OperationOutcome", true,
-                            settings.fileMaxResources(), settings.fileMaxBytes())) {
-                engine.source.stream(query, new Sink(type, out, errors, transform));
+                            settings.fileMaxResources(), settings.fileMaxBytes());
+                    NdjsonFiles deletions = new NdjsonFiles(engine.files, job.id(), "Bundle", false,
+                            settings.fileMaxResources(), settings.fileMaxBytes(), true)) {
+                Sink sink = new Sink(type, out, errors, transform);
+                if (provenancePass) {
+                    associated.export(query, sink);
+                } else {
+                    engine.source.stream(query, sink);
+                }
+                if (request.since() != null) {
+                    engine.source.streamDeleted(query, (id, deletedAt, lastVersion) -> {
+                        if (stop != null) throw STOPPED;
+                        if (matches(transform, lastVersion)) deletions.write(deletionLine(type, id, deletedAt));
+                    });
+                }
                 if (stop != null) return;
                 List<ExportFile> produced = new ArrayList<>(out.finish());
                 produced.addAll(errors.finish());
+                produced.addAll(deletions.finish());
                 if (record(RangeKeys.key(type, range), produced)) {
                     partsLeft.get(type).decrementAndGet();
                 } else {
                     out.abort();
                     errors.abort();
+                    deletions.abort();
                 }
             }
         } catch (Stopped e) {
@@ -318,6 +349,27 @@ final class JobRun {
         } finally {
             engine.ended(this);
         }
+    }
+
+    /**
+     * Whether a deleted resource's last version passes the type's {@code _typeFilter}: a deletion is
+     * reported when it did, or when that cannot be told (no last version, or an unreadable one).
+     */
+    private static boolean matches(LineTransform transform, byte[] lastVersion) {
+        if (transform == null || lastVersion == null) return true;
+        try {
+            return transform.apply(lastVersion) != null;
+        } catch (DataFormatException | IllegalArgumentException e) {
+            return true;
+        }
+    }
+
+    /** A line of the manifest's {@code deleted} files: a transaction Bundle with the one DELETE (the IG's form). */
+    private byte[] deletionLine(String type, String id, Instant deletedAt) {
+        Bundle bundle = new Bundle().setType(Bundle.BundleType.TRANSACTION);
+        bundle.getMeta().setLastUpdated(Date.from(deletedAt));
+        bundle.addEntry().getRequest().setMethod(Bundle.HTTPVerb.DELETE).setUrl(type + "/" + id);
+        return engine.context.newJsonParser().encodeResourceToString(bundle).getBytes(StandardCharsets.UTF_8);
     }
 
     private byte[] outcomeLine(String severity, String code, String message) {

@@ -165,14 +165,24 @@ final class KickoffParser {
         List<String> patients = patients(details, parameters, level, groupMembers, transactionTime, lenient,
                 problems, warnings);
 
+        String associatedData = null;
         for (String value : parameters.getOrDefault("includeAssociatedData", List.of())) {
             for (String item : value.split(",")) {
-                if (!item.isBlank()) {
-                    soft(lenient, problems, warnings, "includeAssociatedData", "includeAssociatedData="
-                            + item.strip() + " is not supported by this server; Provenance resources are exported"
-                            + " like any other type (ask for them with _type).");
+                String code = item.strip();
+                if (code.equals(AssociatedProvenance.LATEST) || code.equals(AssociatedProvenance.RELEVANT)) {
+                    // Both: the least restrictive applies (the IG), and Relevant holds all that Latest does.
+                    if (!AssociatedProvenance.RELEVANT.equals(associatedData)) associatedData = code;
+                } else if (!code.isEmpty()) {
+                    soft(lenient, problems, warnings, "includeAssociatedData", "includeAssociatedData=" + code
+                            + " is not supported by this server: it supports " + AssociatedProvenance.LATEST + " and "
+                            + AssociatedProvenance.RELEVANT + ".");
                 }
             }
+        }
+        if (associatedData != null && !client.mayRead("Provenance")) {
+            throw new ForbiddenOperationException("This client may not read Provenance (includeAssociatedData).",
+                    ExportErrors.outcome(context, "error", "forbidden", "This client may not read Provenance,"
+                            + " which includeAssociatedData=" + associatedData + " exports."));
         }
 
         if (!problems.isEmpty()) {
@@ -180,7 +190,7 @@ final class KickoffParser {
         }
         List<String> typeList = !typesNamed && client.readableTypes() == null ? List.of() : List.copyOf(candidates);
         return new Parsed(new ExportRequest(level, groupId, typeList, typesNamed, since, elements, filters, patients,
-                warnings, until), warnings);
+                warnings, until, associatedData), warnings);
     }
 
     /** Accept and Prefer, as the class comment says; returns whether handling=lenient was asked for. */

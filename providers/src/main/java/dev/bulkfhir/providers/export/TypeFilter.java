@@ -4,6 +4,7 @@ import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.context.RuntimeResourceDefinition;
 import ca.uhn.fhir.context.RuntimeSearchParam;
 import ca.uhn.fhir.parser.DataFormatException;
+import ca.uhn.fhir.rest.api.RestSearchParameterTypeEnum;
 import ca.uhn.fhir.rest.param.DateParam;
 import ca.uhn.fhir.rest.param.ParamPrefixEnum;
 import ca.uhn.fhir.util.FhirTerser;
@@ -130,6 +131,19 @@ final class TypeFilter {
                     + " one, e.g. " + type + "?_lastUpdated=ge2024-01-01.");
         }
         return new TypeFilter(type, text, conditions);
+    }
+
+    /** Whether search parameter {@code name} of {@code type} can be used in a {@code _typeFilter}. */
+    static boolean supports(FhirContext context, String type, String name) {
+        RuntimeSearchParam param = context.getResourceDefinition(type).getSearchParam(name);
+        if (param == null) return false;
+        String probe = param.getParamType() == RestSearchParameterTypeEnum.DATE ? "2000-01-01" : "x";
+        try {
+            parse(context, type + "?" + name + "=" + probe);
+            return true;
+        } catch (Unsupported e) {
+            return false;
+        }
     }
 
     private static Condition condition(FhirContext context, String type, String text, RuntimeSearchParam param,

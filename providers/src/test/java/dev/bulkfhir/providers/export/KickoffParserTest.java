@@ -116,10 +116,20 @@ class KickoffParserTest {
 
     @Test
     void includeAssociatedDataIsRefusedStrictlyAndAWarningLeniently() {
-        String outcome = refusal(false, "includeAssociatedData", "LatestProvenanceResources");
+        String outcome = refusal(false, "includeAssociatedData", "_myCustomPreset");
         assertTrue(outcome.contains("includeAssociatedData") && outcome.contains("not-supported"), outcome);
-        KickoffParser.Parsed lenient = parse(true, "includeAssociatedData", "LatestProvenanceResources");
-        assertTrue(lenient.warnings().get(0).contains("LatestProvenanceResources"), lenient.warnings().toString());
+        KickoffParser.Parsed lenient = parse(true, "includeAssociatedData", "LatestProvenanceResources,_myCustomPreset");
+        assertTrue(lenient.warnings().get(0).contains("_myCustomPreset"), lenient.warnings().toString());
+        assertEquals(AssociatedProvenance.LATEST, lenient.request().associatedData());
+    }
+
+    @Test
+    void bothProvenanceValuesMeanTheLessRestrictiveOne() {
+        assertEquals(AssociatedProvenance.RELEVANT, parse(false, "includeAssociatedData",
+                "RelevantProvenanceResources,LatestProvenanceResources").request().associatedData());
+        assertEquals(AssociatedProvenance.RELEVANT, parse(false, "includeAssociatedData",
+                "LatestProvenanceResources, RelevantProvenanceResources").request().associatedData());
+        assertEquals(null, parse(false).request().associatedData());
     }
 
     @Test

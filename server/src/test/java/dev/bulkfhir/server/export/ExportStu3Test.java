@@ -41,8 +41,9 @@ class ExportStu3Test {
     static Path dataDir;
     static StandaloneServer server;
     static BulkClient client;
-    /** A patient in the demo Group, so that every level exports its data. */
+    /** A patient in the demo Group, so that every level exports its data; and one outside it. */
     static String member;
+    static String outsider;
 
     @BeforeAll
     static void start() throws Exception {
@@ -53,7 +54,12 @@ class ExportStu3Test {
         new DemoData(CONTEXT, SEED).generate(PATIENTS, resource -> {
             if (resource instanceof Group group) groups.put(group.getIdElement().getIdPart(), group);
         });
-        member = groups.get(DemoData.GROUP_ID).getMemberFirstRep().getEntity().getReferenceElement().getIdPart();
+        Group group = groups.get(DemoData.GROUP_ID);
+        member = group.getMemberFirstRep().getEntity().getReferenceElement().getIdPart();
+        for (int i = 0; i < PATIENTS && outsider == null; i++) {
+            String id = DemoData.patientId(i);
+            if (group.getMember().stream().noneMatch(m -> m.getEntity().getReference().endsWith("/" + id))) outsider = id;
+        }
         client = new BulkClient(server.baseUrl());
     }
 
@@ -181,5 +187,159 @@ class ExportStu3Test {
         assertTrue(messages.stream().anyMatch(m -> m.startsWith("warning: _typeFilter 'Observation?category=laboratory'"
                 + " is not applied either")), messages.toString());
         assertEquals(all, files.get("Observation").size(), "the ignored filters filter nothing");
+    }
+
+    /** The "deleted" files of a manifest, each line checked to be the IG's transaction Bundle of one DELETE. */
+    static List<String> deletedUrls(JsonNode manifest) throws Exception {
+        List<String> urls = new java.util.ArrayList<>();
+        for (JsonNode file : manifest.get("deleted")) {
+            assertEquals("Bundle", file.get("type").asText());
+            HttpResponse<byte[]> response = client.get(file.get("url").asText());
+            assertEquals(200, response.statusCode(), text(response));
+            List<IBaseResource> bundles = BulkClient.parseLines(response.body(), "Bundle");
+            assertEquals(file.get("count").asLong(), bundles.size());
+            for (IBaseResource resource : bundles) {
+                org.hl7.fhir.r4.model.Bundle bundle = (org.hl7.fhir.r4.model.Bundle) resource;
+                assertEquals(org.hl7.fhir.r4.model.Bundle.BundleType.TRANSACTION, bundle.getType());
+                assertTrue(bundle.getMeta().hasLastUpdated());
+                assertEquals(1, bundle.getEntry().size());
+                assertEquals(org.hl7.fhir.r4.model.Bundle.HTTPVerb.DELETE, bundle.getEntryFirstRep().getRequest().getMethod());
+                urls.add(bundle.getEntryFirstRep().getRequest().getUrl());
+            }
+        }
+        return urls.stream().sorted().toList();
+    }
+
+    static List<String> sorted(String... values) {
+        return java.util.Arrays.stream(values).sorted().toList();
+    }
+
+    @Test
+    void withSinceTheManifestListsWhatWasDeletedAsTransactionBundlesInScope() throws Exception {
+        Observation ofMember = observation("1111-1");
+        String x = server.store().create(ofMember).id();
+        Observation ofOutsider = observation("2222-2");
+        ofOutsider.getSubject().setReference("Patient/" + outsider);
+        String y = server.store().create(ofOutsider).id();
+        Instant since = pause();
+        String w = server.store().create(observation("3333-3")).id();
+        server.store().delete("Observation", x);
+        server.store().delete("Observation", y);
+        Instant until = pause();
+        server.store().delete("Observation", w);
+
+        JsonNode system = client.await(client.start("$export?_type=Observation&_since=" + since));
+        assertEquals(sorted("Observation/" + w, "Observation/" + x, "Observation/" + y), deletedUrls(system));
+        assertTrue(BulkClient.ids(client.download(system), "Observation").isEmpty(), "deleted is not in output");
+        // Patient and Group level: only deletions in scope, by the deleted resource's last version.
+        JsonNode patients = client.await(client.start("Patient/$export?_type=Observation&_since=" + since));
+        assertEquals(sorted("Observation/" + w, "Observation/" + x, "Observation/" + y), deletedUrls(patients));
+        JsonNode group = client.await(client.start("Group/" + DemoData.GROUP_ID + "/$export?_type=Observation&_since="
+                + since));
+        assertEquals(sorted("Observation/" + w, "Observation/" + x), deletedUrls(group));
+        // _typeFilter applies to the last version; _until leaves later deletions out (W is then exported).
+        JsonNode filtered = client.await(client.start("$export?_type=Observation&_typeFilter=Observation%3Fcode%3D2222-2"
+                + "&_since=" + since));
+        assertEquals(sorted("Observation/" + y), deletedUrls(filtered));
+        JsonNode windowed = client.await(client.start("$export?_type=Observation&_since=" + since + "&_until=" + until));
+        assertEquals(sorted("Observation/" + x, "Observation/" + y), deletedUrls(windowed));
+        assertEquals(List.of(w), BulkClient.ids(client.download(windowed), "Observation"));
+        // Without _since, no deletions are exported and the manifest has no "deleted", as before.
+        JsonNode whole = client.await(client.start("$export?_type=Observation"));
+        assertTrue(whole.get("deleted") == null, whole.toString());
+    }
+
+    @Test
+    void filesCarryTheirExpiryAndADeleteAfterCompletionReleasesThem() throws Exception {
+        String status = client.start("$export?_type=Patient");
+        HttpResponse<byte[]> done = client.poll(status);
+        while (done.statusCode() == 202) {
+            Thread.sleep(50);
+            done = client.poll(status);
+        }
+        assertEquals(200, done.statusCode(), text(done));
+        String expires = done.headers().firstValue("Expires").orElseThrow();
+        String url = BulkClient.JSON.readTree(done.body()).get("output").get(0).get("url").asText();
+        HttpResponse<byte[]> file = client.get(url);
+        assertEquals(200, file.statusCode());
+        assertEquals(expires, file.headers().firstValue("Expires").orElse(null), "file without the manifest's Expires");
+
+        HttpResponse<byte[]> delete = client.send("DELETE", status, null);
+        assertEquals(202, delete.statusCode(), text(delete));
+        for (String gone : List.of(url, url + "/$export-download", status)) {
+            HttpResponse<byte[]> after = client.get(gone);
+            assertEquals(404, after.statusCode(), gone + " -> " + text(after));
+            outcome(after);
+        }
+    }
+
+    @Test
+    void capabilityStatementInstantiatesTheIgVersionAndMarksWhatExportCannotDo() throws Exception {
+        HttpResponse<byte[]> response = client.get("metadata", "Accept", "application/fhir+json");
+        assertEquals(200, response.statusCode());
+        org.hl7.fhir.r4.model.CapabilityStatement capability = CONTEXT.newJsonParser().parseResource(
+                org.hl7.fhir.r4.model.CapabilityStatement.class, new String(response.body(), java.nio.charset.StandardCharsets.UTF_8));
+        List<String> instantiates = capability.getInstantiates().stream().map(c -> c.getValue()).toList();
+        assertTrue(instantiates.contains("http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data|3.0.0")
+                && instantiates.contains("http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"), instantiates.toString());
+        String notSupported = "http://hl7.org/fhir/uv/bulkdata/Extension/operation-not-supported";
+        var organization = capability.getRestFirstRep().getResource().stream()
+                .filter(r -> r.getType().equals("Organization")).findFirst().orElseThrow();
+        assertEquals(List.of("http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export",
+                "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"),
+                organization.getExtensionsByUrl(notSupported).stream().map(e -> e.getValue().primitiveValue()).toList());
+        // The statement is served from its cached encoding: the same bytes again.
+        assertEquals(new String(response.body(), java.nio.charset.StandardCharsets.UTF_8),
+                new String(client.get("metadata", "Accept", "application/fhir+json").body(), java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    static String provenance(String target, String recorded) {
+        org.hl7.fhir.r4.model.Provenance provenance = new org.hl7.fhir.r4.model.Provenance();
+        provenance.addTarget().setReference(target);
+        provenance.setRecorded(java.util.Date.from(Instant.parse(recorded)));
+        provenance.addAgent().getWho().setReference("Practitioner/someone");
+        return server.store().create(provenance).id();
+    }
+
+    static List<String> provenanceIds(String kickoff) throws Exception {
+        return BulkClient.ids(export(kickoff), "Provenance").stream().sorted().toList();
+    }
+
+    @Test
+    void includeAssociatedDataExportsTheProvenanceOfExportedResources() throws Exception {
+        Instant since = pause();
+        String ofMember = server.store().create(observation("4444-4")).id();
+        Observation other = observation("5555-5");
+        other.getSubject().setReference("Patient/" + outsider);
+        String ofOutsider = server.store().create(other).id();
+        String older = provenance("Observation/" + ofMember, "2024-01-01T00:00:00Z");
+        String newer = provenance("Observation/" + ofMember + "/_history/1", "2024-06-01T00:00:00Z");
+        String outsiders = provenance("Observation/" + ofOutsider, "2024-01-01T00:00:00Z");
+        provenance("Organization/elsewhere", "2024-01-01T00:00:00Z"); // of nothing exported
+
+        String window = "?_type=Observation&_since=" + since + "&includeAssociatedData=";
+        assertEquals(sorted(older, newer, outsiders), provenanceIds("$export" + window + "RelevantProvenanceResources"));
+        assertEquals(sorted(newer, outsiders), provenanceIds("$export" + window + "LatestProvenanceResources"));
+        // Both values: the less restrictive one.
+        assertEquals(sorted(older, newer, outsiders), provenanceIds("Patient/$export" + window
+                + "LatestProvenanceResources,RelevantProvenanceResources"));
+        // Group level: only the Provenance of the members' resources; _typeFilter narrows the targets.
+        String group = "Group/" + DemoData.GROUP_ID + "/$export" + window;
+        assertEquals(sorted(older, newer), provenanceIds(group + "RelevantProvenanceResources"));
+        assertEquals(sorted(newer), provenanceIds(group + "LatestProvenanceResources"));
+        assertEquals(sorted(outsiders), provenanceIds("$export" + window
+                + "RelevantProvenanceResources&_typeFilter=Observation%3Fcode%3D5555-5"));
+
+        // An unknown value: 400 strictly, a warning in the error file leniently.
+        HttpResponse<byte[]> strict = client.kickoff("$export" + window + "_myCustomPreset");
+        assertEquals(400, strict.statusCode(), text(strict));
+        assertTrue(outcome(strict).contains("_myCustomPreset"));
+        HttpResponse<byte[]> lenient = client.kickoff("$export" + window + "_myCustomPreset,LatestProvenanceResources",
+                "Prefer", "respond-async, handling=lenient");
+        assertEquals(202, lenient.statusCode(), text(lenient));
+        Map<String, List<IBaseResource>> files = client.download(client.await(BulkClient.statusUrl(lenient)));
+        assertEquals(sorted(newer, outsiders), BulkClient.ids(files, "Provenance").stream().sorted().toList());
+        assertTrue(((org.hl7.fhir.r4.model.OperationOutcome) files.get("OperationOutcome").get(0)).getIssueFirstRep()
+                .getDiagnostics().contains("_myCustomPreset"));
     }
 }

@@ -338,16 +338,16 @@ class ExportTest {
 
     @Test
     void includeAssociatedDataIsRefusedStrictlyAndAWarningInTheKickoffAndTheErrorFileLeniently() throws Exception {
-        HttpResponse<byte[]> strict = client.kickoff("$export?_type=Organization&includeAssociatedData=LatestProvenanceResources");
+        HttpResponse<byte[]> strict = client.kickoff("$export?_type=Organization&includeAssociatedData=_myCustomPreset");
         assertEquals(400, strict.statusCode(), text(strict));
         assertTrue(outcome(strict).contains("includeAssociatedData") && outcome(strict).contains("not-supported"),
                 text(strict));
 
-        HttpResponse<byte[]> response = client.kickoff("$export?_type=Organization&includeAssociatedData=LatestProvenanceResources",
+        HttpResponse<byte[]> response = client.kickoff("$export?_type=Organization&includeAssociatedData=_myCustomPreset",
                 "Prefer", "respond-async, handling=lenient");
         assertEquals(202, response.statusCode(), text(response));
         String kickoff = outcome(response);
-        assertTrue(kickoff.contains("\"severity\":\"warning\"") && kickoff.contains("LatestProvenanceResources"), kickoff);
+        assertTrue(kickoff.contains("\"severity\":\"warning\"") && kickoff.contains("_myCustomPreset"), kickoff);
         JsonNode manifest = client.await(BulkClient.statusUrl(response));
         assertEquals(1, manifest.get("error").size());
         Map<String, List<IBaseResource>> files = client.download(manifest);

@@ -30,7 +30,7 @@ public final class ExportBinarySource implements BinarySource {
         }
         return jobs.findFile(id).flatMap(owned -> {
             ExportFile file = owned.file();
-            String filename = file.type() + "-" + file.seq() + ".ndjson";
+            String filename = (file.deletedFile() ? "deleted-" : "") + file.type() + "-" + file.seq() + ".ndjson";
             return switch (owned.job().state()) {
                 case COMPLETED -> Optional.of(new BinaryDocument(id, 1, file.createdAt(), false, CONTENT_TYPE, null,
                         filename, null, store.content(file.location(), file.byteCount())));

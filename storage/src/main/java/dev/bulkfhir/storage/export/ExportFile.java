@@ -9,7 +9,8 @@ import java.time.Instant;
 
 /**
  * One finished NDJSON file of a job: its Binary id, the resource type it holds (OperationOutcome for
- * error files), how many resources and bytes, and where it lies in the {@link ExportFileStore}.
+ * error files, Bundle for files of deletions), how many resources and bytes, and where it lies in the
+ * {@link ExportFileStore}.
  */
 @Entity
 @Table(name = "bf_export_file")
@@ -43,6 +44,9 @@ public class ExportFile {
     @Column(name = "created_at", nullable = false)
     private Instant createdAt;
 
+    @Column(name = "deleted_file", nullable = false)
+    private boolean deletedFile;
+
     protected ExportFile() {
         // for Hibernate
     }
@@ -60,6 +64,13 @@ public class ExportFile {
         this.createdAt = createdAt;
     }
 
+    /** @param deletedFile whether the file is one of the manifest's {@code deleted} entries (Bundles of deletions) */
+    public ExportFile(String id, String jobId, String type, int seq, long resourceCount, long byteCount,
+            String location, boolean errorFile, Instant createdAt, boolean deletedFile) {
+        this(id, jobId, type, seq, resourceCount, byteCount, location, errorFile, createdAt);
+        this.deletedFile = deletedFile;
+    }
+
     public String id() { return id; }
     public String jobId() { return jobId; }
     public String type() { return type; }
@@ -69,4 +80,5 @@ public class ExportFile {
     public String location() { return location; }
     public boolean errorFile() { return errorFile; }
     public Instant createdAt() { return createdAt; }
+    public boolean deletedFile() { return deletedFile; }
 }

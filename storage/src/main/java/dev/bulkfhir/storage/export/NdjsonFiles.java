@@ -22,6 +22,7 @@ public final class NdjsonFiles implements AutoCloseable {
     private final String jobId;
     private final String type;
     private final boolean errorFile;
+    private final boolean deletedFile;
     private final long maxResources;
     private final long maxBytes;
     private final List<ExportFile> files = new ArrayList<>();
@@ -40,6 +41,12 @@ public final class NdjsonFiles implements AutoCloseable {
      */
     public NdjsonFiles(ExportFileStore store, String jobId, String type, boolean errorFile, long maxResources,
             long maxBytes) {
+        this(store, jobId, type, errorFile, maxResources, maxBytes, false);
+    }
+
+    /** @param deletedFile whether the files are the manifest's {@code deleted} entries (then type is Bundle) */
+    public NdjsonFiles(ExportFileStore store, String jobId, String type, boolean errorFile, long maxResources,
+            long maxBytes, boolean deletedFile) {
         if (maxResources < 1 || maxBytes < 1) {
             throw new IllegalArgumentException("File limits must be positive");
         }
@@ -47,6 +54,7 @@ public final class NdjsonFiles implements AutoCloseable {
         this.jobId = jobId;
         this.type = type;
         this.errorFile = errorFile;
+        this.deletedFile = deletedFile;
         this.maxResources = maxResources;
         this.maxBytes = maxBytes;
     }
@@ -120,6 +128,6 @@ public final class NdjsonFiles implements AutoCloseable {
             channel.force(true);
         }
         files.add(new ExportFile(fileId, jobId, type, files.size() + 1, count, bytes, location, errorFile,
-                Instant.now()));
+                Instant.now(), deletedFile));
     }
 }

@@ -46,6 +46,27 @@ public interface ResourceSource {
     void stream(ExportQuery query, ResourceSink sink) throws IOException;
 
     /**
+     * Hands to {@code sink} every resource of the query's type, in its range, that is deleted at
+     * {@link ExportQuery#asOf()} and was deleted after {@link ExportQuery#since()} (which is set), with its
+     * last version; for a Patient or Group export only those whose last version was in scope. These
+     * fill the manifest's {@code deleted} array. The default, for a source that keeps no deletions,
+     * reports none.
+     */
+    default void streamDeleted(ExportQuery query, DeletionSink sink) throws IOException {
+        // no deletions known
+    }
+
+    /**
+     * One resource: the JSON of its version current at {@code asOf} (a Binary without its content),
+     * empty if it did not exist then or was deleted. An export asks this for the targets of Provenance
+     * ({@code includeAssociatedData}). The default, for a source that cannot read single resources,
+     * finds none.
+     */
+    default Optional<byte[]> read(String type, String id, Instant asOf) {
+        return Optional.empty();
+    }
+
+    /**
      * The first key range of {@code within} that holds about {@code rangeSize} resources of the type
      * (counting every stored row, whatever a query would filter), beginning where {@code within}
      * begins; {@code within} itself when it holds no more. The export takes a type range by range this

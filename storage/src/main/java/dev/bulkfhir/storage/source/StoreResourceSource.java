@@ -339,6 +339,64 @@ public final class StoreResourceSource implements ResourceSource {
         }
     }
 
+    /**
+     * Candidates through the (res_type, last_updated) index: rows changed after {@code _since} that are
+     * deleted now, or changed again after the transaction time (then their state as of it decides).
+     * Deletions are few; each one's last version is read from the history for its compartment.
+     */
+    @Override
+    public void streamDeleted(ExportQuery query, DeletionSink sink) throws IOException {
+        if (query.since() == null) return;
+        long since = query.since().toEpochMilli();
+        try (Connection connection = dataSource.getConnection();
+                PreparedStatement candidates = connection.prepareStatement("SELECT r.res_id FROM bf_resource r"
+                        + " WHERE r.res_type = ? AND r.last_updated > ? AND (r.deleted = TRUE OR r.last_updated > ?)"
+                        + " AND (r.pk + 0) > ? AND (r.pk + 0) <= ?")) {
+            candidates.setString(1, query.type());
+            candidates.setLong(2, since);
+            candidates.setLong(3, query.asOf().toEpochMilli());
+            candidates.setLong(4, query.range().afterOrMin());
+            candidates.setLong(5, query.range().upToOrMax());
+            List<String> ids = new ArrayList<>();
+            try (ResultSet row = candidates.executeQuery()) {
+                while (row.next()) ids.add(row.getString(1));
+            }
+            for (String id : ids) {
+                Version at = versionAt(connection, query.type(), id, query.asOf());
+                if (at == null || !at.deleted() || at.lastUpdated() <= since) continue;
+                byte[] last = lastVersionBefore(connection, query.type(), id, at.version());
+                if (query.patientCompartment() && (last == null || !inScope(query, last))) continue;
+                sink.deleted(id, Instant.ofEpochMilli(at.lastUpdated()), last);
+            }
+        } catch (SQLException e) {
+            throw new StorageException("Export read of deleted " + query.type() + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** The JSON of the newest version before {@code version} that is not a deletion, or null. */
+    private static byte[] lastVersionBefore(Connection connection, String type, String id, long version)
+            throws SQLException {
+        try (PreparedStatement history = connection.prepareStatement("SELECT json FROM bf_resource_history"
+                + " WHERE res_type = ? AND res_id = ? AND version < ? AND deleted = FALSE ORDER BY version DESC LIMIT 1")) {
+            history.setString(1, type);
+            history.setString(2, id);
+            history.setLong(3, version);
+            try (ResultSet row = history.executeQuery()) {
+                return row.next() ? row.getBytes(1) : null;
+            }
+        }
+    }
+
+    /** Whether a version's compartment is in the query's scope; an unreadable one is not. */
+    private boolean inScope(ExportQuery query, byte[] json) {
+        try {
+            IBaseResource resource = context.newJsonParser().parseResource(new String(json, StandardCharsets.UTF_8));
+            return query.inScope(compartment.patientIds(resource));
+        } catch (DataFormatException e) {
+            return false;
+        }
+    }
+
     private boolean inScope(ExportQuery query, byte[] json, String id, ResourceSink sink) throws IOException {
         try {
             IBaseResource resource = context.newJsonParser().parseResource(new String(json, StandardCharsets.UTF_8));
@@ -425,6 +483,16 @@ public final class StoreResourceSource implements ResourceSource {
             return Optional.of(members);
         } catch (SQLException e) {
             throw new StorageException("Reading Group/" + groupId + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public Optional<byte[]> read(String type, String id, Instant asOf) {
+        try (Connection connection = dataSource.getConnection()) {
+            Version version = versionAt(connection, type, id, asOf);
+            return version == null || version.deleted() ? Optional.empty() : Optional.ofNullable(version.json());
+        } catch (SQLException e) {
+            throw new StorageException("Reading " + type + "/" + id + " failed: " + e.getMessage(), e);
         }
     }
 

@@ -307,6 +307,14 @@ public final class JpaResourceSource implements ResourceSource {
     }
 
     @Override
+    public Optional<byte[]> read(String type, String id, Instant asOf) {
+        IBaseResource version = versionAtOrNull(daos.getResourceDao(type), id, asOf,
+                SystemRequestDetails.forAllPartitions());
+        return version == null || isDeleted(version) ? Optional.empty()
+                : Optional.of(json(version, context.newJsonParser()));
+    }
+
+    @Override
     public Set<String> existingPatients(Set<String> patientIds, Instant asOf) {
         SystemRequestDetails request = SystemRequestDetails.forAllPartitions();
         IFhirResourceDao<?> dao = daos.getResourceDao("Patient");
