@@ -247,27 +247,13 @@ public final class ExportOperations {
         if (!missing.isEmpty()) {
             throw BinaryErrors.missingContent(context, missing);
         }
-        String base = this.base.of(details);
-        ByteArrayOutputStream body = new ByteArrayOutputStream();
-        try (JsonGenerator json = JSON.createGenerator(body)) {
-            json.writeStartObject();
-            json.writeStringField("transactionTime", job.transactionTime().toString());
-            json.writeStringField("request", job.requestUrl());
-            json.writeBooleanField("requiresAccessToken", client.requiresAccessToken());
-            for (boolean errors : new boolean[] {false, true}) {
-                json.writeArrayFieldStart(errors ? "error" : "output");
-                for (ExportFile file : files) {
-                    if (file.errorFile() != errors) continue;
-                    json.writeStartObject();
-                    json.writeStringField("type", file.type());
-                    json.writeStringField("url", base + "/Binary/" + file.id());
-                    json.writeNumberField("count", file.resourceCount());
-                    json.writeEndObject();
-                }
-                json.writeEndArray();
-            }
-            json.writeEndObject();
+        String organizedBy = ExportRequest.fromJson(job.parameters()).organizeOutputBy();
+        if (organizedBy != null) {
+            // In the order written, so that a file's continuation follows it.
+            files = files.stream().sorted(java.util.Comparator.comparing(ExportFile::errorFile)
+                    .thenComparingLong(ExportFile::ordinal)).toList();
         }
+        ByteArrayOutputStream body = manifestBody(job, client, organizedBy, files, this.base.of(details));
         copyHapiHeaders(details, response);
         response.setStatus(HttpServletResponse.SC_OK);
         // JSON is UTF-8 by definition (RFC 8259): no charset parameter, and none wrong.
@@ -279,6 +265,40 @@ public final class ExportOperations {
         try (OutputStream out = response.getOutputStream()) {
             body.writeTo(out);
         }
+    }
+
+    /**
+     * A manifest: its fields, then the files given. Output organized by a type (IG STU3) names it in
+     * {@code outputOrganizedBy}; its files then hold several types (no {@code type}), count their
+     * resources without the block headers, and name the file a cut block goes on in ({@code continuesInFile}).
+     */
+    private static ByteArrayOutputStream manifestBody(ExportJob job, ExportClient client, String organizedBy,
+            List<ExportFile> files, String base) throws IOException {
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        try (JsonGenerator json = JSON.createGenerator(body)) {
+            json.writeStartObject();
+            json.writeStringField("transactionTime", job.transactionTime().toString());
+            json.writeStringField("request", job.requestUrl());
+            json.writeBooleanField("requiresAccessToken", client.requiresAccessToken());
+            if (organizedBy != null) json.writeStringField("outputOrganizedBy", organizedBy);
+            for (boolean errors : new boolean[] {false, true}) {
+                json.writeArrayFieldStart(errors ? "error" : "output");
+                for (ExportFile file : files) {
+                    if (file.errorFile() != errors) continue;
+                    json.writeStartObject();
+                    if (errors || organizedBy == null) json.writeStringField("type", file.type());
+                    json.writeStringField("url", base + "/Binary/" + file.id());
+                    json.writeNumberField("count", file.resourceCount());
+                    if (file.continuesIn() != null) {
+                        json.writeStringField("continuesInFile", base + "/Binary/" + file.continuesIn());
+                    }
+                    json.writeEndObject();
+                }
+                json.writeEndArray();
+            }
+            json.writeEndObject();
+        }
+        return body;
     }
 
     private void cancel(String jobId, ExportClient client, RequestDetails details) throws IOException {

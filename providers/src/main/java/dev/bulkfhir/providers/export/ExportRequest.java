@@ -20,6 +20,10 @@ import java.util.List;
  * @param typeFilters    {@code _typeFilter} queries (validated), e.g. {@code Observation?category=laboratory}
  * @param patients       patient ids from {@code patient}, or null for all the level covers
  * @param warnings       what the kickoff accepted but ignored (written to the error file)
+ * @param organizeOutputBy {@code organizeOutputBy} (IG STU3): the type whose instances head the resource
+ *                       blocks of the output files ({@code Patient}), or null for files by type
+ * @param allowPartialManifests {@code allowPartialManifests} (IG STU3): the manifest comes in pages, and a
+ *                       202 may carry a page of the files already complete
  */
 public record ExportRequest(
         Level level,
@@ -30,7 +34,9 @@ public record ExportRequest(
         List<String> elements,
         List<String> typeFilters,
         List<String> patients,
-        List<String> warnings) {
+        List<String> warnings,
+        String organizeOutputBy,
+        boolean allowPartialManifests) {
 
     public enum Level { SYSTEM, PATIENT, GROUP }
 

@@ -43,6 +43,14 @@ public class ExportFile {
     @Column(name = "created_at", nullable = false)
     private Instant createdAt;
 
+    /** The file the last resource block of this one goes on in (organized output), or null. */
+    @Column(name = "continues_in", length = 64)
+    private String continuesIn;
+
+    /** The order in which the job recorded its files (1, 2, ...): manifest pages follow it. */
+    @Column(name = "ordinal", nullable = false)
+    private long ordinal;
+
     protected ExportFile() {
         // for Hibernate
     }
@@ -60,6 +68,12 @@ public class ExportFile {
         this.createdAt = createdAt;
     }
 
+    public ExportFile(String id, String jobId, String type, int seq, long resourceCount, long byteCount,
+            String location, boolean errorFile, Instant createdAt, String continuesIn) {
+        this(id, jobId, type, seq, resourceCount, byteCount, location, errorFile, createdAt);
+        this.continuesIn = continuesIn;
+    }
+
     public String id() { return id; }
     public String jobId() { return jobId; }
     public String type() { return type; }
@@ -69,4 +83,10 @@ public class ExportFile {
     public String location() { return location; }
     public boolean errorFile() { return errorFile; }
     public Instant createdAt() { return createdAt; }
+    public String continuesIn() { return continuesIn; }
+    public long ordinal() { return ordinal; }
+
+    void ordinal(long value) {
+        this.ordinal = value;
+    }
 }

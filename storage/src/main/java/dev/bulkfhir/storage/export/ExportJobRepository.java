@@ -182,7 +182,13 @@ public final class ExportJobRepository implements AutoCloseable {
             if (updated != 1) {
                 return false;
             }
-            files.forEach(session::persist);
+            // Numbered under the job row's lock (the update above), so numbers never repeat.
+            long last = session.createSelectionQuery("select coalesce(max(f.ordinal), 0) from ExportFile f"
+                    + " where f.jobId = :job", Long.class).setParameter("job", id).getSingleResult();
+            for (ExportFile file : files) {
+                file.ordinal(++last);
+                session.persist(file);
+            }
             return true;
         });
     }
