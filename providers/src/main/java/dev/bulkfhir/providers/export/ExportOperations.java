@@ -119,9 +119,26 @@ public final class ExportOperations {
         if (job == null || job.state() == ExportState.CANCELLED) {
             throw unknownJob();
         }
+        int page = page(details);
+        ExportRequest exportRequest = ExportRequest.fromJson(job.parameters());
+        if (page > 1 && !exportRequest.allowPartialManifests()) {
+            throw unknownPage(page);
+        }
         switch (job.state()) {
-            case ACCEPTED, IN_PROGRESS -> inProgress(job, details, response);
-            case COMPLETED -> manifest(job, client, details, response);
+            case ACCEPTED, IN_PROGRESS -> {
+                if (exportRequest.allowPartialManifests()) {
+                    partial(job, client, exportRequest, page, details, response);
+                } else {
+                    inProgress(job, details, response, null);
+                }
+            }
+            case COMPLETED -> {
+                if (exportRequest.allowPartialManifests()) {
+                    partial(job, client, exportRequest, page, details, response);
+                } else {
+                    manifest(job, client, details, response);
+                }
+            }
             case FAILED -> throw ExportErrors.status(context, 500, "exception", "The export failed: "
                     + job.errorText() + " Start a new export.");
             default -> throw ExportErrors.status(context, 410, "expired", "This export expired at "
@@ -200,7 +217,90 @@ public final class ExportOperations {
                 + (query == null || query.isEmpty() ? "" : "?" + query);
     }
 
-    private void inProgress(ExportJob job, RequestDetails details, HttpServletResponse response) {
+    /** {@code _page} of the status URL: 1 (the status URL itself) unless a manifest's {@code next} link says more. */
+    private int page(RequestDetails details) {
+        String[] pages = details.getParameters().get("_page");
+        if (pages == null) return 1;
+        try {
+            int page = pages.length == 1 ? Integer.parseInt(pages[0].trim()) : 0;
+            if (page >= 1) return page;
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw ExportErrors.status(context, 400, "invalid", "_page takes one page number (1 or more), as given in"
+                + " a manifest's next link.");
+    }
+
+    private BaseServerResponseException unknownPage(int page) {
+        return ExportErrors.notFound(context, "This export's manifest has no page " + page + " (yet): follow the"
+                + " manifest's next link.");
+    }
+
+    /** The files of one manifest page, in the order they were recorded, and whether more files follow. */
+    private record Page(List<ExportFile> files, boolean more) {}
+
+    /**
+     * allowPartialManifests (IG STU3): the manifest comes in pages of at most the configured number of
+     * files, in the order the files were recorded, linked by {@code next}. While the job runs, the status
+     * URL (page 1) and each next link answer 202 with the page's files available so far; a page that was
+     * answered with files is fixed (in the job table) and keeps exactly those for good, later files go to
+     * the next page. Once the job is complete, every page answers 200. Error files are paged with the
+     * data files, in the order recorded.
+     */
+    private void partial(ExportJob job, ExportClient client, ExportRequest exportRequest, int number,
+            RequestDetails details, HttpServletResponse response) throws IOException {
+        boolean running = job.state() != ExportState.COMPLETED;
+        List<ExportFile> all = jobs.files(job.id()).stream()
+                .sorted(java.util.Comparator.comparingLong(ExportFile::ordinal)).toList();
+        List<Long> ends = jobs.pageEnds(job.id());
+        int size = engine.settings.manifestPageSize();
+        int from = 0;
+        for (int k = 1; k < number; k++) {
+            if (k <= ends.size()) {
+                from = upTo(all, ends.get(k - 1));
+            } else if (running) {
+                throw unknownPage(number);
+            } else {
+                from = Math.min(all.size(), from + size);
+            }
+        }
+        int to;
+        if (number <= ends.size()) {
+            to = upTo(all, ends.get(number - 1));
+        } else {
+            to = Math.min(all.size(), from + size);
+            if (number > 1 && !running && to == from) throw unknownPage(number);
+            if (running && to > from) {
+                to = upTo(all, jobs.fixPage(job.id(), number, all.get(to - 1).ordinal()));
+            }
+        }
+        Page page = new Page(all.subList(from, to), all.size() > to);
+        if (running && page.files().isEmpty()) {
+            inProgress(job, details, response, null);
+            return;
+        }
+        checkOnDisk(page.files());
+        if (!running) pollThrottle.forget(job.id());
+        String next = page.more() ? base.of(details) + "/" + STATUS_OPERATION + "?_jobId=" + job.id() + "&_page="
+                + (number + 1) : null;
+        ByteArrayOutputStream body = manifestBody(job, client, exportRequest, page.files(), base.of(details), next);
+        if (running) {
+            inProgress(job, details, response, body);
+            return;
+        }
+        writeManifest(job, details, response, body);
+    }
+
+    /** How many of the files (sorted by number) have a number up to {@code last}. */
+    private static int upTo(List<ExportFile> files, long last) {
+        int count = 0;
+        while (count < files.size() && files.get(count).ordinal() <= last) count++;
+        return count;
+    }
+
+    /** 202 with progress headers; with {@code partialManifest}, that as the body (allowPartialManifests). */
+    private void inProgress(ExportJob job, RequestDetails details, HttpServletResponse response,
+            ByteArrayOutputStream partialManifest) throws IOException {
         ExportJobRepository.Progress progress = engine.progress(job.id()).orElse(new ExportJobRepository.Progress(
                 job.typesTotal(), job.typesDone(), job.currentType(), job.resourcesDone()));
         String text;
@@ -226,7 +326,15 @@ public final class ExportOperations {
         response.setStatus(HttpServletResponse.SC_ACCEPTED);
         response.setHeader("X-Progress", text.length() > 99 ? text.substring(0, 99) : text);
         response.setHeader(Constants.HEADER_RETRY_AFTER, Long.toString(retryAfter));
-        response.setContentLength(0);
+        if (partialManifest == null) {
+            response.setContentLength(0);
+            return;
+        }
+        response.setContentType("application/json");
+        response.setContentLength(partialManifest.size());
+        try (OutputStream out = response.getOutputStream()) {
+            partialManifest.writeTo(out);
+        }
     }
 
     /**
@@ -245,37 +353,28 @@ public final class ExportOperations {
             throws IOException {
         pollThrottle.forget(job.id());
         List<ExportFile> files = jobs.files(job.id());
-        // Promise no file that is gone from disk: the whole export is then no longer to be had.
+        checkOnDisk(files);
+        ExportRequest request = ExportRequest.fromJson(job.parameters());
+        if (request.organizeOutputBy() != null) {
+            // In the order written, so that a file's continuation follows it.
+            files = files.stream().sorted(java.util.Comparator.comparing(ExportFile::errorFile)
+                    .thenComparingLong(ExportFile::ordinal)).toList();
+        }
+        writeManifest(job, details, response, manifestBody(job, client, request, files, this.base.of(details), null));
+    }
+
+    /** Promise no file that is gone from disk: the whole export is then no longer to be had. */
+    private void checkOnDisk(List<ExportFile> files) {
         List<String> missing = files.stream()
                 .filter(file -> !engine.files.content(file.location(), file.byteCount()).isAvailable())
                 .map(ExportFile::id).toList();
         if (!missing.isEmpty()) {
             throw BinaryErrors.missingContent(context, missing);
         }
-        String base = this.base.of(details);
-        ByteArrayOutputStream body = new ByteArrayOutputStream();
-        try (JsonGenerator json = JSON.createGenerator(body)) {
-            json.writeStartObject();
-            json.writeStringField("transactionTime", job.transactionTime().toString());
-            json.writeStringField("request", job.requestUrl());
-            json.writeBooleanField("requiresAccessToken", client.requiresAccessToken());
-            // "deleted" (IG: SHOULD with _since) only for an export with _since: without, there are none.
-            boolean deletions = ExportRequest.fromJson(job.parameters()).since() != null;
-            for (String section : deletions ? List.of("output", "deleted", "error") : List.of("output", "error")) {
-                json.writeArrayFieldStart(section);
-                for (ExportFile file : files) {
-                    String kind = file.errorFile() ? "error" : file.deletedFile() ? "deleted" : "output";
-                    if (!kind.equals(section)) continue;
-                    json.writeStartObject();
-                    json.writeStringField("type", file.type());
-                    json.writeStringField("url", base + "/Binary/" + file.id());
-                    json.writeNumberField("count", file.resourceCount());
-                    json.writeEndObject();
-                }
-                json.writeEndArray();
-            }
-            json.writeEndObject();
-        }
+    }
+
+    private void writeManifest(ExportJob job, RequestDetails details, HttpServletResponse response,
+            ByteArrayOutputStream body) throws IOException {
         copyHapiHeaders(details, response);
         response.setStatus(HttpServletResponse.SC_OK);
         // JSON is UTF-8 by definition (RFC 8259): no charset parameter, and none wrong.
@@ -287,6 +386,53 @@ public final class ExportOperations {
         try (OutputStream out = response.getOutputStream()) {
             body.writeTo(out);
         }
+    }
+
+    /**
+     * A manifest: its fields, then the files given. Output organized by a type (IG STU3) names it in
+     * {@code outputOrganizedBy}; its files then hold several types (no {@code type}), count their
+     * resources without the block headers, and name the file a cut block goes on in ({@code continuesInFile}).
+     * An export with {@code _since} has a {@code deleted} section (IG: SHOULD); without, there are none.
+     */
+    private static ByteArrayOutputStream manifestBody(ExportJob job, ExportClient client, ExportRequest request,
+            List<ExportFile> files, String base, String next) throws IOException {
+        String organizedBy = request.organizeOutputBy();
+        List<String> sections = request.since() != null ? List.of("output", "deleted", "error")
+                : List.of("output", "error");
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        try (JsonGenerator json = JSON.createGenerator(body)) {
+            json.writeStartObject();
+            json.writeStringField("transactionTime", job.transactionTime().toString());
+            json.writeStringField("request", job.requestUrl());
+            json.writeBooleanField("requiresAccessToken", client.requiresAccessToken());
+            if (organizedBy != null) json.writeStringField("outputOrganizedBy", organizedBy);
+            for (String section : sections) {
+                json.writeArrayFieldStart(section);
+                for (ExportFile file : files) {
+                    String kind = file.errorFile() ? "error" : file.deletedFile() ? "deleted" : "output";
+                    if (!kind.equals(section)) continue;
+                    json.writeStartObject();
+                    if (!kind.equals("output") || organizedBy == null) json.writeStringField("type", file.type());
+                    json.writeStringField("url", base + "/Binary/" + file.id());
+                    json.writeNumberField("count", file.resourceCount());
+                    if (file.continuesIn() != null) {
+                        json.writeStringField("continuesInFile", base + "/Binary/" + file.continuesIn());
+                    }
+                    json.writeEndObject();
+                }
+                json.writeEndArray();
+            }
+            if (next != null) {
+                json.writeArrayFieldStart("link");
+                json.writeStartObject();
+                json.writeStringField("relation", "next");
+                json.writeStringField("url", next);
+                json.writeEndObject();
+                json.writeEndArray();
+            }
+            json.writeEndObject();
+        }
+        return body;
     }
 
     private void cancel(String jobId, ExportClient client, RequestDetails details) throws IOException {

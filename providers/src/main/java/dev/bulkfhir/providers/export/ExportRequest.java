@@ -24,6 +24,10 @@ import java.util.List;
  *                       transaction time)
  * @param associatedData {@code includeAssociatedData} as it applies: {@code LatestProvenanceResources},
  *                       {@code RelevantProvenanceResources} (the less restrictive, if both), or null
+ * @param organizeOutputBy {@code organizeOutputBy} (IG STU3): the type whose instances head the resource
+ *                       blocks of the output files ({@code Patient}), or null for files by type
+ * @param allowPartialManifests {@code allowPartialManifests} (IG STU3): the manifest comes in pages, and a
+ *                       202 may carry a page of the files already complete
  */
 public record ExportRequest(
         Level level,
@@ -36,7 +40,9 @@ public record ExportRequest(
         List<String> patients,
         List<String> warnings,
         String until,
-        String associatedData) {
+        String associatedData,
+        String organizeOutputBy,
+        boolean allowPartialManifests) {
 
     public enum Level { SYSTEM, PATIENT, GROUP }
 

@@ -21,6 +21,8 @@ import java.util.Locale;
  * @param rangeResources   a type with more resources than this is cut into key ranges of about this
  *                         many, each exported by a worker task of its own into files of its own (when
  *                         the source can split types)
+ * @param manifestPageSize files per manifest page when a kickoff asks for {@code allowPartialManifests}
+ *                         (IG STU3); the pages are linked with {@code link} {@code next}
  */
 public record ExportSettings(
         int workers,
@@ -31,9 +33,11 @@ public record ExportSettings(
         Duration retention,
         Duration defaultSince,
         Duration lease,
-        long rangeResources) {
+        long rangeResources,
+        int manifestPageSize) {
 
     public static final Duration DEFAULT_RETENTION = Duration.ofHours(24);
+    public static final int DEFAULT_MANIFEST_PAGE_SIZE = 100;
 
     public ExportSettings {
         if (workers < 1) throw new IllegalArgumentException("export workers must be at least 1");
@@ -50,6 +54,7 @@ public record ExportSettings(
             throw new IllegalArgumentException("the export lease must be at least 3 seconds");
         }
         if (rangeResources < 1) throw new IllegalArgumentException("export range size must be at least 1");
+        if (manifestPageSize < 1) throw new IllegalArgumentException("export manifest page size must be at least 1");
     }
 
     /**
@@ -59,37 +64,42 @@ public record ExportSettings(
     public static ExportSettings defaults() {
         int workers = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
         return new ExportSettings(workers, 4, 16, 100_000, 512L * 1024 * 1024, DEFAULT_RETENTION, null,
-                Duration.ofSeconds(30), 50_000);
+                Duration.ofSeconds(30), 50_000, DEFAULT_MANIFEST_PAGE_SIZE);
     }
 
     public ExportSettings withWorkers(int value) {
         return new ExportSettings(value, maxJobsPerClient, maxJobs, fileMaxResources, fileMaxBytes, retention,
-                defaultSince, lease, rangeResources);
+                defaultSince, lease, rangeResources, manifestPageSize);
     }
 
     public ExportSettings withLimits(int perClient, int total) {
         return new ExportSettings(workers, perClient, total, fileMaxResources, fileMaxBytes, retention, defaultSince,
-                lease, rangeResources);
+                lease, rangeResources, manifestPageSize);
     }
 
     public ExportSettings withFileLimits(long resources, long bytes) {
         return new ExportSettings(workers, maxJobsPerClient, maxJobs, resources, bytes, retention, defaultSince, lease,
-                rangeResources);
+                rangeResources, manifestPageSize);
     }
 
     public ExportSettings withRetention(Duration value) {
         return new ExportSettings(workers, maxJobsPerClient, maxJobs, fileMaxResources, fileMaxBytes, value,
-                defaultSince, lease, rangeResources);
+                defaultSince, lease, rangeResources, manifestPageSize);
     }
 
     public ExportSettings withDefaultSince(Duration value) {
         return new ExportSettings(workers, maxJobsPerClient, maxJobs, fileMaxResources, fileMaxBytes, retention,
-                value, lease, rangeResources);
+                value, lease, rangeResources, manifestPageSize);
     }
 
     public ExportSettings withRangeResources(long value) {
         return new ExportSettings(workers, maxJobsPerClient, maxJobs, fileMaxResources, fileMaxBytes, retention,
-                defaultSince, lease, value);
+                defaultSince, lease, value, manifestPageSize);
+    }
+
+    public ExportSettings withManifestPageSize(int value) {
+        return new ExportSettings(workers, maxJobsPerClient, maxJobs, fileMaxResources, fileMaxBytes, retention,
+                defaultSince, lease, rangeResources, value);
     }
 
     /**

@@ -10,6 +10,7 @@ import dev.bulkfhir.storage.export.ExportJob;
 import dev.bulkfhir.storage.export.ExportJobRepository;
 import dev.bulkfhir.storage.export.ExportState;
 import dev.bulkfhir.storage.export.NdjsonFiles;
+import dev.bulkfhir.storage.resource.PatientCompartment;
 import dev.bulkfhir.storage.source.ExportQuery;
 import dev.bulkfhir.storage.source.KeyRange;
 import dev.bulkfhir.storage.source.ResourceSink;
@@ -23,6 +24,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Date;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -48,6 +50,10 @@ final class JobRun {
     private static final Logger log = LoggerFactory.getLogger(JobRun.class);
     /** The done-types key of the file of request warnings. */
     private static final String REQUEST_WARNINGS = "#request";
+    /** The done-types key of a batch of patients (organized output), followed by its number. */
+    private static final String BATCH = "#patients:";
+    /** Patients per batch of organized output: their index list stays small, their queries use the patient index. */
+    static final int BATCH_PATIENTS = 500;
 
     enum Stop { CANCELLED, FAILED, LOST, SHUTDOWN }
 
@@ -76,6 +82,7 @@ final class JobRun {
     private Map<String, List<TypeFilter>> filters = Map.of();
     /** With includeAssociatedData: picks the Provenance to export. */
     private AssociatedProvenance associated;
+    private final PatientCompartment compartment;
     /** Every done-types key this run must record before the job may complete. */
     private final Set<String> required = ConcurrentHashMap.newKeySet();
     /** The parts (type or ranges) of each type not yet recorded, for the progress count of done types. */
@@ -85,6 +92,7 @@ final class JobRun {
         this.engine = engine;
         this.job = job;
         this.node = engine.nodeId();
+        this.compartment = new PatientCompartment(engine.context);
     }
 
     String id() {
@@ -121,7 +129,7 @@ final class JobRun {
             Instant asOf = job.transactionTime();
             List<String> types = new ArrayList<>();
             if (request.allTypes()) {
-                for (String type : engine.types.defaults(request.level())) {
+                for (String type : engine.types.defaults(organized() ? ExportRequest.Level.PATIENT : request.level())) {
                     if (stop != null) return;
                     if (engine.source.hasData(type)) types.add(type);
                 }
@@ -164,6 +172,10 @@ final class JobRun {
             }
             baseline = keptResources;
 
+            if (organized()) {
+                prepareBatches(types, asOf);
+                return;
+            }
             Map<String, List<KeyRange>> parts = new HashMap<>();
             for (String type : types) {
                 parts.put(type, RangeKeys.remaining(type, done));
@@ -171,11 +183,7 @@ final class JobRun {
             typesTotal = types.size();
             parts.forEach((type, left) -> partsLeft.put(type, new AtomicInteger(left.size())));
 
-            List<Runnable> tasks = new ArrayList<>();
-            if (!request.warnings().isEmpty() && !done.contains(REQUEST_WARNINGS)) {
-                required.add(REQUEST_WARNINGS);
-                tasks.add(this::writeWarnings);
-            }
+            List<Runnable> tasks = warningTasks();
             for (String type : types) {
                 for (KeyRange part : parts.get(type)) {
                     tasks.add(() -> exportPart(type, part));
@@ -183,11 +191,124 @@ final class JobRun {
             }
             pending.addAndGet(tasks.size());
             tasks.forEach(engine::execute);
-        } catch (TypeFilter.Unsupported | RuntimeException | Error e) {
+        } catch (Stopped e) {
+            // stopped while listing the patients of organized output
+        } catch (TypeFilter.Unsupported | IOException | RuntimeException | Error e) {
             fail("Preparing the export failed: " + e, e);
         } finally {
             taskEnded();
         }
+    }
+
+    private List<Runnable> warningTasks() {
+        List<Runnable> tasks = new ArrayList<>();
+        if (!request.warnings().isEmpty() && !done.contains(REQUEST_WARNINGS)) {
+            required.add(REQUEST_WARNINGS);
+            tasks.add(this::writeWarnings);
+        }
+        return tasks;
+    }
+
+    private boolean organized() {
+        return request.organizeOutputBy() != null;
+    }
+
+    /**
+     * Output organized by patient: the patients (sorted, so that a resumed job cuts the same batches)
+     * in batches of {@link #BATCH_PATIENTS}, one task each; a batch's done key is {@code #patients:n}.
+     */
+    private void prepareBatches(List<String> types, Instant asOf) throws IOException {
+        types.remove("Patient");
+        if (request.allTypes() || request.types().contains("Patient")) types.add(0, "Patient");
+        List<String> ids = new ArrayList<>();
+        if (patients != null) {
+            ids.addAll(patients);
+        } else {
+            Set<String> all = new HashSet<>();
+            engine.source.stream(new ExportQuery("Patient", null, asOf, true, null), new ResourceSink() {
+                @Override
+                public boolean wantsPatients() {
+                    return true;
+                }
+
+                @Override
+                public void resource(byte[] json, Set<String> patientIds) {
+                    if (stop != null) throw STOPPED;
+                    all.addAll(patientIds);
+                }
+
+                @Override
+                public void resource(byte[] json) {
+                    resource(json, patientsOf(json));
+                }
+
+                @Override
+                public void error(String reference, String message) {
+                    // the Patient's own export reports it
+                }
+            });
+            ids.addAll(all);
+        }
+        Collections.sort(ids);
+        List<Runnable> tasks = warningTasks();
+        int batches = (ids.size() + BATCH_PATIENTS - 1) / BATCH_PATIENTS;
+        typesTotal = batches;
+        for (int i = 0; i < batches; i++) {
+            String key = BATCH + i;
+            List<String> batch = List.copyOf(ids.subList(i * BATCH_PATIENTS, Math.min(ids.size(), (i + 1) * BATCH_PATIENTS)));
+            boolean finished = done.contains(key);
+            partsLeft.put(key, new AtomicInteger(finished ? 0 : 1));
+            if (finished) continue;
+            required.add(key);
+            tasks.add(() -> exportBatch(key, batch, types));
+        }
+        pending.addAndGet(tasks.size());
+        tasks.forEach(engine::execute);
+    }
+
+    /** One batch of patients: every type's resources of their compartments, then written block by block. */
+    private void exportBatch(String key, List<String> batch, List<String> types) {
+        try {
+            if (stop != null) return;
+            ExportSettings settings = engine.settings;
+            Set<String> ids = new HashSet<>(batch);
+            try (PatientBlocks blocks = new PatientBlocks(batch, engine.files.scratch(job.id()));
+                    NdjsonFiles out = new NdjsonFiles(engine.files, job.id(), request.organizeOutputBy(), false,
+                            settings.fileMaxResources(), settings.fileMaxBytes());
+                    NdjsonFiles errors = new NdjsonFiles(engine.files, job.id(), "OperationOutcome", true,
+                            settings.fileMaxResources(), settings.fileMaxBytes())) {
+                for (String type : types) {
+                    if (stop != null) return;
+                    currentType = type;
+                    ExportQuery query = new ExportQuery(type, request.sinceInstant(), job.transactionTime(), true, ids);
+                    LineTransform transform = LineTransform.of(engine.context, type,
+                            filters.getOrDefault(type, List.of()), request.elements());
+                    engine.source.stream(query, new BlockSink(type, blocks, errors, transform));
+                }
+                if (stop != null) return;
+                blocks.writeTo(out);
+                List<ExportFile> produced = new ArrayList<>(out.finish());
+                produced.addAll(errors.finish());
+                if (record(key, produced)) {
+                    partsLeft.get(key).decrementAndGet();
+                } else {
+                    out.abort();
+                    errors.abort();
+                }
+            }
+        } catch (Stopped e) {
+            // as in exportPart
+        } catch (IOException | RuntimeException | Error e) {
+            fail("Exporting a batch of patients failed: " + e, e);
+        } finally {
+            taskEnded();
+        }
+    }
+
+    /** The patients whose compartments hold a resource, for a source that does not say. */
+    private Set<String> patientsOf(byte[] json) {
+        return compartment.patientIds(engine.context.newJsonParser().parseResource(
+                new String(json, StandardCharsets.UTF_8)));
     }
 
     /** The first key range of a part of a type (the whole type, if small); the rest as a task of its own. */
@@ -376,6 +497,61 @@ final class JobRun {
         IBaseOperationOutcome outcome = OperationOutcomeUtil.newInstance(engine.context);
         OperationOutcomeUtil.addIssue(engine.context, outcome, severity, message, null, code);
         return engine.context.newJsonParser().encodeResourceToString(outcome).getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Where a batch's resources go (organized output): through the transform, if any, into its blocks. */
+    private final class BlockSink implements ResourceSink {
+        private final String type;
+        private final PatientBlocks blocks;
+        private final NdjsonFiles errors;
+        private final LineTransform transform;
+
+        BlockSink(String type, PatientBlocks blocks, NdjsonFiles errors, LineTransform transform) {
+            this.type = type;
+            this.blocks = blocks;
+            this.errors = errors;
+            this.transform = transform;
+        }
+
+        @Override
+        public boolean wantsPatients() {
+            return true;
+        }
+
+        @Override
+        public void resource(byte[] json) throws IOException {
+            Set<String> ids;
+            try {
+                ids = patientsOf(json);
+            } catch (DataFormatException e) {
+                error(type, "A stored " + type + " could not be read: " + e.getMessage());
+                return;
+            }
+            resource(json, ids);
+        }
+
+        @Override
+        public void resource(byte[] json, Set<String> patientIds) throws IOException {
+            if (stop != null) throw STOPPED;
+            if (transform != null) {
+                try {
+                    json = transform.apply(json);
+                } catch (DataFormatException | IllegalArgumentException e) {
+                    errors.write(outcomeLine("error", "processing", "A stored " + type
+                            + " could not be read for _typeFilter or _elements: " + e.getMessage()));
+                    return;
+                }
+                if (json == null) return;
+            }
+            blocks.add(json, patientIds);
+            resources.increment();
+        }
+
+        @Override
+        public void error(String reference, String message) throws IOException {
+            if (stop != null) throw STOPPED;
+            errors.write(outcomeLine("error", "processing", reference + ": " + message));
+        }
     }
 
     /** Where the source's resources go: through the transform, if any, into the type's files. */

@@ -45,7 +45,7 @@ final class KickoffParser {
     /** Parameters HAPI itself honours for the answer's own format. */
     private static final Set<String> RESPONSE_PARAMETERS = Set.of("_format", "_pretty");
     private static final Set<String> EXPORT_PARAMETERS = Set.of("_outputFormat", "_since", "_type", "_elements",
-            "patient", "_typeFilter", "includeAssociatedData", "_until");
+            "patient", "_typeFilter", "includeAssociatedData", "_until", "organizeOutputBy", "allowPartialManifests");
     private static final Set<String> JSON_ACCEPT = Set.of("application/fhir+json", "application/json+fhir",
             "application/json", "application/*", "*/*");
     /** FHIR instant: a full date and time with seconds and a zone. */
@@ -84,7 +84,8 @@ final class KickoffParser {
         for (String name : parameters.keySet()) {
             if (!EXPORT_PARAMETERS.contains(name) && !RESPONSE_PARAMETERS.contains(name) && !name.equals(BODY_PATIENT)) {
                 soft(lenient, problems, warnings, name, "Unknown parameter '" + name + "': an export takes _outputFormat,"
-                        + " _since, _until, _type, _elements, patient, _typeFilter and includeAssociatedData.");
+                        + " _since, _until, _type, _elements, patient, _typeFilter, includeAssociatedData,"
+                        + " organizeOutputBy and allowPartialManifests.");
             }
         }
 
@@ -123,6 +124,13 @@ final class KickoffParser {
             }
         }
 
+        String organizeOutputBy = organizeOutputBy(parameters.getOrDefault("organizeOutputBy", List.of()), lenient,
+                problems, warnings);
+        boolean allowPartialManifests = allowPartialManifests(parameters.getOrDefault("allowPartialManifests",
+                List.of()), problems);
+        // Output organized by patient holds only the Patient compartment's types, at every level.
+        Level typeLevel = organizeOutputBy != null ? Level.PATIENT : level;
+
         // _type: when given, exactly its valid types are exported (none, if leniency dropped them all)
         boolean typesNamed = parameters.containsKey("_type");
         Set<String> requested = new LinkedHashSet<>();
@@ -135,6 +143,10 @@ final class KickoffParser {
                 } else if (!types.isType(type)) {
                     soft(lenient, problems, warnings, "_type", "_type names '" + type
                             + "', which is not an R4 resource type.");
+                } else if (organizeOutputBy != null && level == Level.SYSTEM && !types.inPatientCompartment(type)) {
+                    soft(lenient, problems, warnings, "_type", "_type names '" + type + "', which is not in the"
+                            + " Patient compartment: output organized by Patient holds only the Patients and their"
+                            + " compartments' resources.");
                 } else if (level != Level.SYSTEM && !types.inPatientCompartment(type)) {
                     soft(lenient, problems, warnings, "_type", "_type names '" + type + "', which is not in the"
                             + " Patient compartment: a " + (level == Level.GROUP ? "Group" : "Patient")
@@ -153,14 +165,14 @@ final class KickoffParser {
                     ExportErrors.outcome(context, "error", "forbidden", "This client may not read "
                             + String.join(", ", forbidden) + "."));
         }
-        Set<String> candidates = new TreeSet<>(typesNamed ? requested : types.defaults(level));
+        Set<String> candidates = new TreeSet<>(typesNamed ? requested : types.defaults(typeLevel));
         if (!typesNamed && client.readableTypes() != null) {
             candidates.retainAll(client.readableTypes());
         }
 
         List<String> elements = elements(parameters.getOrDefault("_elements", List.of()), candidates, lenient,
                 problems, warnings);
-        List<String> filters = typeFilters(parameters.getOrDefault("_typeFilter", List.of()), level,
+        List<String> filters = typeFilters(parameters.getOrDefault("_typeFilter", List.of()), typeLevel,
                 typesNamed ? requested : null, lenient, problems, warnings);
         List<String> patients = patients(details, parameters, level, groupMembers, transactionTime, lenient,
                 problems, warnings);
@@ -190,7 +202,38 @@ final class KickoffParser {
         }
         List<String> typeList = !typesNamed && client.readableTypes() == null ? List.of() : List.copyOf(candidates);
         return new Parsed(new ExportRequest(level, groupId, typeList, typesNamed, since, elements, filters, patients,
-                warnings, until, associatedData), warnings);
+                warnings, until, associatedData, organizeOutputBy, allowPartialManifests), warnings);
+    }
+
+    /** organizeOutputBy: Patient, or null (files by type); other resource types are not supported. */
+    private String organizeOutputBy(List<String> values, boolean lenient, List<Problem> problems,
+            List<String> warnings) {
+        if (values.isEmpty()) return null;
+        if (values.size() > 1) {
+            problems.add(new Problem("organizeOutputBy", "invalid", "organizeOutputBy may be given once."));
+            return null;
+        }
+        String type = values.get(0).trim();
+        if (type.equals("Patient")) return type;
+        if (!types.isType(type)) {
+            problems.add(new Problem("organizeOutputBy", "invalid", "organizeOutputBy '" + values.get(0) + "' is not"
+                    + " an R4 resource type."));
+        } else {
+            soft(lenient, problems, warnings, "organizeOutputBy", "organizeOutputBy=" + type + " is not supported:"
+                    + " this server organizes output by Patient only (or by resource type, without organizeOutputBy).");
+        }
+        return null;
+    }
+
+    private static boolean allowPartialManifests(List<String> values, List<Problem> problems) {
+        if (values.isEmpty()) return false;
+        String value = values.get(0).trim().toLowerCase(Locale.ROOT);
+        if (values.size() > 1 || !(value.equals("true") || value.equals("false"))) {
+            problems.add(new Problem("allowPartialManifests", "invalid", "allowPartialManifests takes one value,"
+                    + " true or false."));
+            return false;
+        }
+        return value.equals("true");
     }
 
     /** Accept and Prefer, as the class comment says; returns whether handling=lenient was asked for. */

@@ -89,6 +89,10 @@ final class ServeCommand implements Callable<Integer> {
                     + " exported in parallel, each into files of its own (default: ${DEFAULT-VALUE}).")
     long exportRangeResources;
 
+    @Option(names = "--export-manifest-page-size", paramLabel = "N", defaultValue = "100",
+            description = "Files per manifest page for a kickoff with allowPartialManifests=true (default: ${DEFAULT-VALUE}).")
+    int exportManifestPageSize;
+
     @Option(names = "--export-retention", paramLabel = "DURATION", defaultValue = "24h",
             description = "How long finished exports stay downloadable, e.g. 24h, 90m, 7d (default: ${DEFAULT-VALUE}).")
     String exportRetention;
@@ -138,7 +142,7 @@ final class ServeCommand implements Callable<Integer> {
         return new ExportSettings(exportWorkers != null ? exportWorkers : defaults.workers(), exportMaxJobsPerClient,
                 exportMaxJobs, exportFileMaxResources, exportFileMaxMb * 1024 * 1024,
                 ExportSettings.parseDuration(exportRetention), ExportSettings.parseDuration(exportDefaultSince),
-                defaults.lease(), exportRangeResources);
+                defaults.lease(), exportRangeResources, exportManifestPageSize);
     }
 
     private String publicBaseUrl() {

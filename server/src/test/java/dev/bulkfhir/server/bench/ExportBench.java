@@ -14,7 +14,8 @@ import java.util.Arrays;
  * Drives the export benchmark against a running server: RUNS system exports end to end (kickoff to
  * manifest; all types, or those of the kickoff query PARAMS, e.g. {@code _type=Observation}), then
  * KICKOFFS kickoffs each cancelled at once, and prints one line per figure.
- * Usage: ExportBench BASE_URL RUNS KICKOFFS [PARAMS].
+ * Usage: ExportBench BASE_URL RUNS KICKOFFS [PARAMS] [OPERATION], OPERATION being the kickoff path under
+ * the base ({@code $export}, {@code Patient/$export}...).
  */
 public final class ExportBench {
 
@@ -25,7 +26,8 @@ public final class ExportBench {
         String base = args[0];
         int runs = Integer.parseInt(args[1]);
         int kickoffs = Integer.parseInt(args[2]);
-        String export = base + "/$export" + (args.length > 3 ? "?" + args[3] : "");
+        String export = base + "/" + (args.length > 4 ? args[4] : "$export")
+                + (args.length > 3 && !args[3].isEmpty() ? "?" + args[3] : "");
         for (int run = 1; run <= runs; run++) {
             long start = System.nanoTime();
             HttpResponse<String> accepted = send("GET", export);

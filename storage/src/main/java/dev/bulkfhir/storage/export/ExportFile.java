@@ -47,6 +47,14 @@ public class ExportFile {
     @Column(name = "deleted_file", nullable = false)
     private boolean deletedFile;
 
+    /** The file the last resource block of this one goes on in (organized output), or null. */
+    @Column(name = "continues_in", length = 64)
+    private String continuesIn;
+
+    /** The order in which the job recorded its files (1, 2, ...): manifest pages follow it. */
+    @Column(name = "ordinal", nullable = false)
+    private long ordinal;
+
     protected ExportFile() {
         // for Hibernate
     }
@@ -64,11 +72,15 @@ public class ExportFile {
         this.createdAt = createdAt;
     }
 
-    /** @param deletedFile whether the file is one of the manifest's {@code deleted} entries (Bundles of deletions) */
+    /**
+     * @param deletedFile whether the file is one of the manifest's {@code deleted} entries (Bundles of deletions)
+     * @param continuesIn the file a cut resource block goes on in (organized output), or null
+     */
     public ExportFile(String id, String jobId, String type, int seq, long resourceCount, long byteCount,
-            String location, boolean errorFile, Instant createdAt, boolean deletedFile) {
+            String location, boolean errorFile, Instant createdAt, boolean deletedFile, String continuesIn) {
         this(id, jobId, type, seq, resourceCount, byteCount, location, errorFile, createdAt);
         this.deletedFile = deletedFile;
+        this.continuesIn = continuesIn;
     }
 
     public String id() { return id; }
@@ -81,4 +93,10 @@ public class ExportFile {
     public boolean errorFile() { return errorFile; }
     public Instant createdAt() { return createdAt; }
     public boolean deletedFile() { return deletedFile; }
+    public String continuesIn() { return continuesIn; }
+    public long ordinal() { return ordinal; }
+
+    void ordinal(long value) {
+        this.ordinal = value;
+    }
 }

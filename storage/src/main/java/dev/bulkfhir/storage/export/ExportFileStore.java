@@ -73,6 +73,14 @@ public final class ExportFileStore {
         return location;
     }
 
+    /**
+     * A new working file in the job's folder, for the caller to delete; a resumed job's
+     * {@link #deleteUnlisted} removes one that a dead worker left.
+     */
+    public Path scratch(String jobId) throws IOException {
+        return resolve(create(jobId, newFileId()));
+    }
+
     OutputStream openForWrite(String location) throws IOException {
         return Files.newOutputStream(resolve(location), StandardOpenOption.WRITE);
     }

@@ -99,6 +99,37 @@ public final class ExportJobRepository implements AutoCloseable {
                 .getResultList());
     }
 
+    /**
+     * The last file number of each manifest page handed out while the job ran (page 1 first): such a
+     * page keeps exactly its files for good (allowPartialManifests).
+     */
+    public List<Long> pageEnds(String jobId) {
+        return sessions.fromSession(session -> session.createNativeQuery(
+                        "SELECT last_ordinal FROM bf_export_page WHERE job_id = :job ORDER BY page", Long.class)
+                .setParameter("job", jobId)
+                .getResultList());
+    }
+
+    /**
+     * Fixes page {@code page} of the job's manifest to end at file number {@code lastOrdinal}, unless
+     * it is fixed already (by another request, maybe on another node); returns where it ends.
+     */
+    public long fixPage(String jobId, int page, long lastOrdinal) {
+        try {
+            sessions.inTransaction(session -> session.createNativeMutationQuery(
+                            "INSERT INTO bf_export_page (job_id, page, last_ordinal) VALUES (:job, :page, :last)")
+                    .setParameter("job", jobId)
+                    .setParameter("page", page)
+                    .setParameter("last", lastOrdinal)
+                    .executeUpdate());
+            return lastOrdinal;
+        } catch (RuntimeException e) {
+            List<Long> ends = pageEnds(jobId);
+            if (ends.size() >= page) return ends.get(page - 1);
+            throw e;
+        }
+    }
+
     public Optional<OwnedFile> findFile(String fileId) {
         return sessions.fromSession(session -> session.createSelectionQuery(
                         "select f, j from ExportFile f join ExportJob j on j.id = f.jobId where f.id = :id", Object[].class)
@@ -182,7 +213,13 @@ public final class ExportJobRepository implements AutoCloseable {
             if (updated != 1) {
                 return false;
             }
-            files.forEach(session::persist);
+            // Numbered under the job row's lock (the update above), so numbers never repeat.
+            long last = session.createSelectionQuery("select coalesce(max(f.ordinal), 0) from ExportFile f"
+                    + " where f.jobId = :job", Long.class).setParameter("job", id).getSingleResult();
+            for (ExportFile file : files) {
+                file.ordinal(++last);
+                session.persist(file);
+            }
             return true;
         });
     }

@@ -32,8 +32,13 @@ public final class NdjsonFiles implements AutoCloseable {
     private String location;
     private OutputStream out;
     private long count;
+    /** Lines of the current file: its resources and, in organized output, its block headers. */
+    private long lines;
     private long bytes;
     private boolean finished;
+    /** The id the next file gets, when the current one names it as its continuation. */
+    private String nextFileId;
+    private String continuesIn;
 
     /**
      * @param type      the resource type of every line (OperationOutcome for an error file)
@@ -65,15 +70,58 @@ public final class NdjsonFiles implements AutoCloseable {
     }
 
     public void write(byte[] json, int offset, int length) throws IOException {
-        if (out != null && (count >= maxResources || bytes + length + 1 > maxBytes)) {
+        if (out != null && !fits(1, length + 1)) {
             closeCurrent();
         }
+        line(json, offset, length);
+        count++;
+    }
+
+    /** A resource line in the open file (or a new one) whatever the limits: the caller checked {@link #fits}. */
+    public void append(byte[] json) throws IOException {
+        line(json, 0, json.length);
+        count++;
+    }
+
+    /**
+     * A line that is not a resource of the file's count (a resource block's header), at the start of a
+     * block; it counts towards the file's limits all the same.
+     */
+    public void writeHeader(byte[] json) throws IOException {
+        line(json, 0, json.length);
+    }
+
+    /** Whether {@code lineCount} more lines of {@code length} bytes in all fit the open file (or an empty one). */
+    public boolean fits(long lineCount, long length) {
+        return out == null ? lineCount <= maxResources && length <= maxBytes
+                : lines + lineCount <= maxResources && bytes + length <= maxBytes;
+    }
+
+    /** Whether a file is open and has lines. */
+    public boolean started() {
+        return out != null && lines > 0;
+    }
+
+    /**
+     * Ends the open file here, so that the next line begins a new one; with {@code continues}, the file
+     * records that new one as the file its last block goes on in.
+     */
+    public void cut(boolean continues) throws IOException {
+        if (out == null) return;
+        if (continues) {
+            nextFileId = ExportFileStore.newFileId();
+            continuesIn = nextFileId;
+        }
+        closeCurrent();
+    }
+
+    private void line(byte[] json, int offset, int length) throws IOException {
         if (out == null) {
             open();
         }
         out.write(json, offset, length);
         out.write('\n');
-        count++;
+        lines++;
         bytes += length + 1;
     }
 
@@ -112,11 +160,13 @@ public final class NdjsonFiles implements AutoCloseable {
     }
 
     private void open() throws IOException {
-        fileId = ExportFileStore.newFileId();
+        fileId = nextFileId != null ? nextFileId : ExportFileStore.newFileId();
+        nextFileId = null;
         location = store.create(jobId, fileId);
         created.add(location);
         out = new BufferedOutputStream(store.openForWrite(location), ExportFileStore.BUFFER_SIZE);
         count = 0;
+        lines = 0;
         bytes = 0;
     }
 
@@ -128,6 +178,7 @@ public final class NdjsonFiles implements AutoCloseable {
             channel.force(true);
         }
         files.add(new ExportFile(fileId, jobId, type, files.size() + 1, count, bytes, location, errorFile,
-                Instant.now(), deletedFile));
+                Instant.now(), deletedFile, continuesIn));
+        continuesIn = null;
     }
 }

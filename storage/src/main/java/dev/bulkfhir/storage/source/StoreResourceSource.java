@@ -170,7 +170,8 @@ public final class StoreResourceSource implements ResourceSource {
     /** Rows whose current version is the one to export, with compartment checks in SQL. */
     private void streamCurrent(Connection connection, ExportQuery query, ResourceSink sink)
             throws SQLException, IOException {
-        StringBuilder sql = new StringBuilder("SELECT r.pk, r.json" + idColumns(query, "r.") + " FROM bf_resource r"
+        StringBuilder sql = new StringBuilder("SELECT r.pk, r.json" + idColumns(query, "r.")
+                + patientsColumn(sink, "r.") + " FROM bf_resource r"
                 + " WHERE r.res_type = ? AND r.deleted = FALSE AND " + LAST_UPDATED + " <= ?");
         if (query.since() != null) {
             sql.append(" AND ").append(LAST_UPDATED).append(" > ?");
@@ -288,7 +289,7 @@ public final class StoreResourceSource implements ResourceSource {
                 after = lastKey;
                 if (!wanted.isEmpty()) {
                     try (PreparedStatement json = connection.prepareStatement("SELECT pk, json" + idColumns(query, "")
-                            + " FROM bf_resource WHERE pk IN (" + placeholders(wanted.size()) + ") ORDER BY pk")) {
+                            + patientsColumn(sink, "") + " FROM bf_resource WHERE pk IN (" + placeholders(wanted.size()) + ") ORDER BY pk")) {
                         for (int i = 0; i < wanted.size(); i++) json.setLong(i + 1, wanted.get(i));
                         page.start(json);
                         try (ResultSet row = json.executeQuery()) {
@@ -330,10 +331,12 @@ public final class StoreResourceSource implements ResourceSource {
                             || (query.since() != null && version.lastUpdated() <= query.since().toEpochMilli())) {
                         continue;
                     }
-                    if (query.patientCompartment() && !inScope(query, version.json(), id, sink)) {
-                        continue;
+                    Set<String> patients = null;
+                    if (query.patientCompartment() || sink.wantsPatients()) {
+                        patients = patientIds(query, version.json(), id, sink);
+                        if (patients == null || !query.inScope(patients)) continue;
                     }
-                    emit(query.type(), id, version.version(), version.json(), sink);
+                    emit(query.type(), id, version.version(), version.json(), patients, sink);
                 }
             }
         }
@@ -397,14 +400,20 @@ public final class StoreResourceSource implements ResourceSource {
         }
     }
 
-    private boolean inScope(ExportQuery query, byte[] json, String id, ResourceSink sink) throws IOException {
+    /** The patients whose compartments hold the stored version; null (and an error) if it cannot be read. */
+    private Set<String> patientIds(ExportQuery query, byte[] json, String id, ResourceSink sink) throws IOException {
         try {
             IBaseResource resource = context.newJsonParser().parseResource(new String(json, StandardCharsets.UTF_8));
-            return query.inScope(compartment.patientIds(resource));
+            return compartment.patientIds(resource);
         } catch (DataFormatException e) {
             sink.error(query.type() + "/" + id, "Stored version could not be read: " + e.getMessage());
-            return false;
+            return null;
         }
+    }
+
+    /** The row's compartments as a last column, for a sink that wants them. */
+    private static String patientsColumn(ResourceSink sink, String alias) {
+        return sink.wantsPatients() ? ", " + alias + "patients" : "";
     }
 
     /**
@@ -420,12 +429,15 @@ public final class StoreResourceSource implements ResourceSource {
             throws SQLException, IOException {
         boolean binary = query.type().equals("Binary");
         byte[] json = row.getBytes(jsonColumn);
+        Set<String> patients = sink.wantsPatients()
+                ? ResourceStore.patientsOf(row.getString(jsonColumn + (binary ? 3 : 1))) : null;
         emit(query.type(), binary ? row.getString(jsonColumn + 1) : null, binary ? row.getLong(jsonColumn + 2) : 0,
-                json, sink);
+                json, patients, sink);
         return json == null ? 0 : json.length;
     }
 
-    private void emit(String type, String id, long version, byte[] json, ResourceSink sink) throws IOException {
+    private void emit(String type, String id, long version, byte[] json, Set<String> patients, ResourceSink sink)
+            throws IOException {
         if (json == null) {
             return;
         }
@@ -433,7 +445,11 @@ public final class StoreResourceSource implements ResourceSource {
             json = withBinaryData(id, version, json, sink);
             if (json == null) return;
         }
-        sink.resource(json);
+        if (patients != null) {
+            sink.resource(json, patients);
+        } else {
+            sink.resource(json);
+        }
     }
 
     /** The stored Binary JSON (which has no data) with its content spliced in as base64 {@code data}. */

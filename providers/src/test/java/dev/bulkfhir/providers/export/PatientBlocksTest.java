@@ -1,0 +1,67 @@
+package dev.bulkfhir.providers.export;
+
+import dev.bulkfhir.storage.export.ExportFile;
+import dev.bulkfhir.storage.export.ExportFileStore;
+import dev.bulkfhir.storage.export.NdjsonFiles;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+class PatientBlocksTest {
+
+    @TempDir
+    Path root;
+
+    @Test
+    void blocksStayWholeUnlessLargerThanAFileThenTheHeaderRepeatsInTheNextFile() throws Exception {
+        ExportFileStore store = new ExportFileStore(root);
+        String job = ExportFileStore.newJobId();
+        List<ExportFile> files;
+        try (PatientBlocks blocks = new PatientBlocks(List.of("a", "b", "c"), store.scratch(job));
+                NdjsonFiles out = new NdjsonFiles(store, job, "Patient", false, 5, 1 << 20)) {
+            blocks.add(line("Patient", "b"), Set.of("b"));
+            blocks.add(line("Patient", "a"), Set.of("a"));
+            blocks.add(line("Patient", "c"), Set.of("c"));
+            for (int i = 0; i < 6; i++) blocks.add(line("Observation", "b" + i), Set.of("b"));
+            blocks.add(line("Observation", "ab"), Set.of("a", "b", "elsewhere"));
+            blocks.writeTo(out);
+            files = out.finish();
+        }
+        // a: header + 2 (file 1); b: header + 8 > 5 lines, so a file of its own, cut twice; c: after b's end.
+        assertEquals(List.of(
+                List.of("Patient/a", "Patient a", "Observation ab"),
+                List.of("Patient/b", "Patient b", "Observation b0", "Observation b1", "Observation b2"),
+                List.of("Patient/b", "Observation b3", "Observation b4", "Observation b5", "Observation ab"),
+                List.of("Patient/c", "Patient c")), files.stream().map(file -> read(store, file)).toList());
+        assertEquals(List.of(2L, 4L, 4L, 1L), files.stream().map(ExportFile::resourceCount).toList());
+        assertNull(files.get(0).continuesIn());
+        assertEquals(files.get(2).id(), files.get(1).continuesIn());
+        assertNull(files.get(2).continuesIn());
+        try (var left = Files.list(root.resolve(job))) {
+            assertEquals(4, left.count(), "the scratch file is gone");
+        }
+    }
+
+    private static byte[] line(String type, String id) {
+        return ("{\"resourceType\":\"" + type + "\",\"id\":\"" + id + "\"}").getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** A file's lines: headers as the patient reference, resources as "Type id". */
+    private static List<String> read(ExportFileStore store, ExportFile file) {
+        try {
+            return Files.readAllLines(store.resolve(file.location())).stream().map(line -> line.contains("header")
+                    ? line.replaceAll(".*\"reference\":\"([^\"]+)\".*", "$1")
+                    : line.replaceAll(".*\"resourceType\":\"(\\w+)\",\"id\":\"(\\w+)\".*", "$1 $2")).toList();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+}
