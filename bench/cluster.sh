@@ -26,7 +26,10 @@ as_pg pg_ctl -D "$work/pg" -o "-p $PG_PORT -k $work/pg -c listen_addresses=127.0
 JDBC="jdbc:postgresql://127.0.0.1:$PG_PORT/postgres?user=postgres"
 PIDS=()
 cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
+  done
   as_pg pg_ctl -D "$work/pg" -m fast stop > /dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -46,6 +49,7 @@ start_node() {
   java -Xmx1g -jar "$JAR" --port 0 --auth off --data-dir "$work/data" --jdbc-url "$JDBC" \
     --export-max-jobs-per-client 8 > "$log" 2>&1 &
   local pid=$!
+  disown "$pid" # the benchmark kills one with kill -9: no job report after the last line
   PIDS+=("$pid")
   for _ in $(seq 1 240); do
     if grep -q "serving FHIR R4 at" "$log"; then
