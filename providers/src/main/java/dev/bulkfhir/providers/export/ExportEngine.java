@@ -145,7 +145,7 @@ final class ExportEngine implements AutoCloseable {
             if (free <= 0 || closed) return;
             synchronized (claims) {
                 if (running.containsKey(id)) continue;
-                Optional<ExportJob> claimed = jobs.claim(id, node.id(), now, now.plus(settings.lease()));
+                Optional<ExportJob> claimed = jobs.claim(id, node.id(), now, leaseUntil(now));
                 if (claimed.isEmpty()) continue;
                 JobRun run = new JobRun(this, claimed.get());
                 running.put(id, run);
@@ -161,10 +161,18 @@ final class ExportEngine implements AutoCloseable {
         Instant now = Instant.now();
         for (JobRun run : running.values()) {
             if (run.stopped()) continue;
-            if (!jobs.renew(run.id(), node.id(), now.plus(settings.lease()), run.progress())) {
+            if (!jobs.renew(run.id(), node.id(), leaseUntil(now), run.progress())) {
                 run.refused();
             }
         }
+    }
+
+    /**
+     * A poll's time short of the configured lease: the other nodes notice a lapsed lease at their next
+     * poll, so a dead node's job is resumed within the lease of its last renewal.
+     */
+    private Instant leaseUntil(Instant now) {
+        return now.plus(settings.lease()).minusMillis(POLL_MILLIS);
     }
 
     private void sweep() {

@@ -67,8 +67,6 @@ public final class ExportOperations {
     private final ServerBase base;
     private final KickoffParser parser;
     private final PollThrottle pollThrottle = new PollThrottle();
-    /** Counting active jobs and inserting one must not interleave, or two kickoffs could both pass a limit. */
-    private final Object limits = new Object();
 
     ExportOperations(ExportEngine engine, ClientIdentity identity, ServerBase base) {
         this.base = base;
@@ -172,19 +170,18 @@ public final class ExportOperations {
         ExportJob job = new ExportJob(jobId, client.id(), requestUrl(details, request), parsed.request().toJson(),
                 transactionTime);
         try {
-            synchronized (limits) {
-                ExportJobRepository.ActiveJobs active = jobs.countActive(client.id());
-                long mine = active.owner();
-                if (mine >= engine.settings.maxJobsPerClient()) {
-                    throw tooMany(client.id(), "This client already has " + mine + " exports waiting or running, the most allowed"
-                            + " at once (" + engine.settings.maxJobsPerClient() + "). Retry after one finishes, or"
-                            + " cancel one with DELETE on its status URL.");
-                }
-                if (active.all() >= engine.settings.maxJobs()) {
-                    throw tooMany(null, "The server is running as many exports as it allows at once ("
-                            + engine.settings.maxJobs() + "). Retry later.");
-                }
-                jobs.create(job);
+            // Counted and inserted under a row lock in the database: the limits hold across nodes.
+            ExportJobRepository.ActiveJobs active = jobs.admit(job, engine.settings.maxJobsPerClient(),
+                    engine.settings.maxJobs());
+            long mine = active.owner();
+            if (mine >= engine.settings.maxJobsPerClient()) {
+                throw tooMany(client.id(), "This client already has " + mine + " exports waiting or running, the most allowed"
+                        + " at once (" + engine.settings.maxJobsPerClient() + "). Retry after one finishes, or"
+                        + " cancel one with DELETE on its status URL.");
+            }
+            if (active.all() >= engine.settings.maxJobs()) {
+                throw tooMany(null, "The server is running as many exports as it allows at once ("
+                        + engine.settings.maxJobs() + "). Retry later.");
             }
         } catch (RuntimeException e) {
             if (!connectionTimeout(e)) throw e;

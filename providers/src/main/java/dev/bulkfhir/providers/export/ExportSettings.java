@@ -16,8 +16,9 @@ import java.util.Locale;
  * @param retention        how long a finished job's manifest and files stay available
  * @param defaultSince     with no {@code _since}, export only what changed in this window before the
  *                         kickoff (null: everything, as the IG asks)
- * @param lease            how long a node's claim on a running job lasts without renewal; after that
- *                         another node resumes the job (it is renewed every second)
+ * @param lease            the longest a running job waits for another node when its node dies: the
+ *                         node's claim (renewed every second) lapses, and another node resumes the job,
+ *                         within this time
  * @param rangeResources   a type with more resources than this is cut into key ranges of about this
  *                         many, each exported by a worker task of its own into files of its own (when
  *                         the source can split types)
@@ -90,6 +91,11 @@ public record ExportSettings(
     public ExportSettings withDefaultSince(Duration value) {
         return new ExportSettings(workers, maxJobsPerClient, maxJobs, fileMaxResources, fileMaxBytes, retention,
                 value, lease, rangeResources, manifestPageSize);
+    }
+
+    public ExportSettings withLease(Duration value) {
+        return new ExportSettings(workers, maxJobsPerClient, maxJobs, fileMaxResources, fileMaxBytes, retention,
+                defaultSince, value, rangeResources);
     }
 
     public ExportSettings withRangeResources(long value) {

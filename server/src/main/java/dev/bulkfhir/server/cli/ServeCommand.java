@@ -102,6 +102,11 @@ final class ServeCommand implements Callable<Integer> {
                     + " (default: all data, as the Bulk Data IG asks).")
     String exportDefaultSince;
 
+    @Option(names = "--export-lease", paramLabel = "DURATION", defaultValue = "30s",
+            description = "When a node dies, another node on the same database resumes its running exports within"
+                    + " this time, e.g. 30s, 1m; at least 3s (default: ${DEFAULT-VALUE}).")
+    String exportLease;
+
     @Spec
     CommandSpec spec;
 
@@ -142,7 +147,7 @@ final class ServeCommand implements Callable<Integer> {
         return new ExportSettings(exportWorkers != null ? exportWorkers : defaults.workers(), exportMaxJobsPerClient,
                 exportMaxJobs, exportFileMaxResources, exportFileMaxMb * 1024 * 1024,
                 ExportSettings.parseDuration(exportRetention), ExportSettings.parseDuration(exportDefaultSince),
-                defaults.lease(), exportRangeResources, exportManifestPageSize);
+                ExportSettings.parseDuration(exportLease), exportRangeResources, exportManifestPageSize);
     }
 
     private String publicBaseUrl() {

@@ -48,25 +48,38 @@ public final class ExportJobRepository implements AutoCloseable {
     /** A file with the job it belongs to (for downloads: owner, state, expiry). */
     public record OwnedFile(ExportFile file, ExportJob job) {}
 
-    public void create(ExportJob job) {
-        sessions.inTransaction(session -> session.persist(job));
-    }
-
     /** Jobs waiting or running: of one owner, and of everyone. */
     public record ActiveJobs(long owner, long all) {}
 
-    /** Jobs that are ACCEPTED or IN_PROGRESS, of {@code ownerId} and in all, in one query. */
-    public ActiveJobs countActive(String ownerId) {
-        return sessions.fromSession(session -> {
-            Object[] row = session.createSelectionQuery("select coalesce(sum(case when j.ownerId = :owner then 1"
-                            + " else 0 end), 0), count(j) from ExportJob j where j.state in (:accepted, :running)",
-                            Object[].class)
-                    .setParameter("owner", ownerId)
-                    .setParameter("accepted", ExportState.ACCEPTED)
-                    .setParameter("running", ExportState.IN_PROGRESS)
+    /**
+     * Stores {@code job} if its owner has fewer than {@code perOwner} jobs waiting or running and everyone
+     * together fewer than {@code total}. The count and the insert happen under a lock on the one row of
+     * {@code bf_export_admission}, so kickoffs on any number of nodes sharing the database are admitted
+     * one at a time and the limits hold across them. Returns the jobs that were active: admitted if they
+     * were under both limits.
+     */
+    public ActiveJobs admit(ExportJob job, int perOwner, int total) {
+        return sessions.fromTransaction(session -> {
+            session.createNativeQuery("select id from bf_export_admission where id = 1 for update", Integer.class)
                     .getSingleResult();
-            return new ActiveJobs(((Number) row[0]).longValue(), ((Number) row[1]).longValue());
+            ActiveJobs active = countActive(session, job.ownerId());
+            if (active.owner() < perOwner && active.all() < total) {
+                session.persist(job);
+            }
+            return active;
         });
+    }
+
+    /** Jobs that are ACCEPTED or IN_PROGRESS, of {@code ownerId} and in all, in one query. */
+    private static ActiveJobs countActive(Session session, String ownerId) {
+        Object[] row = session.createSelectionQuery("select coalesce(sum(case when j.ownerId = :owner then 1"
+                        + " else 0 end), 0), count(j) from ExportJob j where j.state in (:accepted, :running)",
+                        Object[].class)
+                .setParameter("owner", ownerId)
+                .setParameter("accepted", ExportState.ACCEPTED)
+                .setParameter("running", ExportState.IN_PROGRESS)
+                .getSingleResult();
+        return new ActiveJobs(((Number) row[0]).longValue(), ((Number) row[1]).longValue());
     }
 
     /** Jobs that are ACCEPTED or IN_PROGRESS, oldest first: of {@code ownerId}, or of everyone if it is null. */
