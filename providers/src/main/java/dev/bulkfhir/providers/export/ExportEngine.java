@@ -55,15 +55,15 @@ final class ExportEngine implements AutoCloseable {
     private final Object claims = new Object();
     private volatile boolean closed;
 
-    ExportEngine(FhirContext context, ExportJobRepository jobs, ExportFileStore files, ResourceSource source,
-            ExportSettings settings) {
+    ExportEngine(FhirContext context, ExportJobRepository jobs, ExportFileStore files, java.nio.file.Path nodeDirectory,
+            ResourceSource source, ExportSettings settings) {
         this.context = context;
         this.jobs = jobs;
         this.files = files;
         this.source = source;
         this.settings = settings;
         this.types = new ExportTypes(context);
-        this.node = NodeIdentity.acquire(files.root());
+        this.node = NodeIdentity.acquire(nodeDirectory);
         this.workers = new ThreadPoolExecutor(settings.workers(), settings.workers(), 0, TimeUnit.SECONDS,
                 new LinkedBlockingQueue<>(), threads("export-worker"));
         this.scheduler = Executors.newSingleThreadScheduledExecutor(threads("export-scheduler"));
@@ -76,7 +76,7 @@ final class ExportEngine implements AutoCloseable {
         long sweep = Math.max(1000, Math.min(60_000, settings.retention().toMillis() / 4));
         // The first sweep at once: what a killed predecessor left (a cancel's files) goes now.
         scheduler.scheduleWithFixedDelay(guarded("expiry sweep", this::sweep), 0, sweep, TimeUnit.MILLISECONDS);
-        log.info("Export engine started: node {}, {} workers, files in {}", node.id(), settings.workers(), files.root());
+        log.info("Export engine started: node {}, {} workers, files in {}", node.id(), settings.workers(), files.describe());
     }
 
     String nodeId() {
