@@ -29,8 +29,11 @@ public record S3Settings(String bucket, String prefix, URI endpoint, String regi
         if (bucket == null || !bucket.matches("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")) {
             throw new IllegalArgumentException("Not an S3 bucket name: " + bucket);
         }
-        prefix = prefix == null || prefix.isEmpty() || prefix.equals("/") ? ""
-                : prefix.replaceAll("^/+", "").replaceAll("/*$", "/");
+        String trimmed = prefix == null ? "" : prefix.replaceAll("^/+|/+$", "");
+        prefix = trimmed.isEmpty() ? "" : trimmed + "/";
+        if (prefix.contains("//") || prefix.contains("..")) {
+            throw new IllegalArgumentException("Not a usable key prefix: " + prefix);
+        }
         if (region == null || region.isBlank()) {
             region = "us-east-1";
         }

@@ -17,6 +17,7 @@ class S3SettingsTest {
         S3Settings settings = S3Settings.parse("s3://my-bucket/a/b", null, null, null, null, false, null);
         assertEquals("my-bucket", settings.bucket());
         assertEquals("a/b/", settings.prefix());
+        assertEquals("a/", S3Settings.parse("s3://my-bucket/a/", null, null, null, null, false, null).prefix());
         assertEquals("us-east-1", settings.region());
         assertEquals(S3Settings.DEFAULT_PRESIGN_TTL, settings.presignTtl());
         assertEquals("", S3Settings.parse("s3://my-bucket", null, "eu-west-1", null, null, false, null).prefix());
