@@ -14,6 +14,7 @@ import dev.bulkfhir.providers.export.ExportSettings;
 import dev.bulkfhir.storage.Database;
 import dev.bulkfhir.storage.binary.BinarySource;
 import dev.bulkfhir.storage.binary.BinaryStore;
+import dev.bulkfhir.storage.files.FileStore;
 import dev.bulkfhir.storage.resource.ResourceStore;
 import dev.bulkfhir.storage.source.ResourceSource;
 
@@ -171,6 +172,7 @@ public final class BulkFhirPlugin implements AutoCloseable {
         private final FhirContext context;
         private ResourceSource resources;
         private Path dataDirectory;
+        private FileStore fileStore;
         private DataSource jobDatabase;
         private ResourceStore binaryStore;
         private BinarySource hostBinaries;
@@ -191,8 +193,9 @@ public final class BulkFhirPlugin implements AutoCloseable {
         }
 
         /**
-         * Where export files go ({@code export/}), and, unless set otherwise, the plugin's own H2
-         * database ({@code bulkfhir.mv.db}) and Binary content ({@code binaries/}).
+         * This node's own folder: its name in job leases ({@code export/node-id}) and, unless set
+         * otherwise, the plugin's own H2 database ({@code bulkfhir.mv.db}), export files ({@code export/})
+         * and Binary content ({@code binaries/}).
          */
         public Builder dataDirectory(Path directory) {
             this.dataDirectory = directory;
@@ -200,10 +203,20 @@ public final class BulkFhirPlugin implements AutoCloseable {
         }
 
         /**
+         * Where export files and large Binary content go (default: the data directory): a directory all
+         * nodes mount, or an object store ({@code S3FileStore}) when several nodes share the work. The
+         * caller closes it after the plugin.
+         */
+        public Builder fileStore(FileStore files) {
+            this.fileStore = files;
+            return this;
+        }
+
+        /**
          * The database for the export job table (and the plugin's Binaries, when it owns them), e.g.
          * the host's own. Our tables are created and migrated there by Flyway with a history table of
          * their own ({@code bf_schema_history}). Default: an H2 file database in the data directory.
-         * Several nodes sharing one database (PostgreSQL) share the jobs; give them one data directory.
+         * Several nodes sharing one database (PostgreSQL) share the jobs; give them one {@link #fileStore}.
          */
         public Builder jobDatabase(DataSource dataSource) {
             this.jobDatabase = dataSource;
@@ -278,7 +291,7 @@ public final class BulkFhirPlugin implements AutoCloseable {
          */
         public BulkFhirPlugin start() {
             require(resources != null, "resources(...): what export reads");
-            require(dataDirectory != null, "dataDirectory(...): where export files go");
+            require(dataDirectory != null, "dataDirectory(...): this node's own folder");
             require(auth != null, "auth(...): SmartAuth.tokens(...), SmartAuth.host(...) or, for trials only,"
                     + " SmartAuth.off()");
             require(binaryStore == null || hostBinaries == null, "binaryStore(...) or hostBinaries(...), not both");
@@ -296,15 +309,16 @@ public final class BulkFhirPlugin implements AutoCloseable {
                 Database.migrate(jobs);
             }
             try {
+                FileStore files = fileStore != null ? fileStore : FileStore.directory(dataDirectory);
                 BinaryAccess binaries;
                 if (hostBinaries != null) {
                     binaries = BinaryAccess.alongside(context, hostBinaries, binarySettings);
                 } else {
                     ResourceStore store = binaryStore != null ? binaryStore : new ResourceStore(jobs, context,
-                            BinaryStore.inDataDirectory(jobs, dataDirectory, BinaryStore.DEFAULT_INLINE_THRESHOLD));
+                            new BinaryStore(jobs, files, BinaryStore.DEFAULT_INLINE_THRESHOLD));
                     binaries = BinaryAccess.owning(store, binarySettings);
                 }
-                BulkExport export = BulkExport.start(jobs, resources, dataDirectory.resolve("export"), context,
+                BulkExport export = BulkExport.start(jobs, resources, files, dataDirectory.resolve("export"), context,
                         exportSettings);
                 AuditWriter ownAudit = audit == null ? AuditSink.logger() : null;
                 return new BulkFhirPlugin(own, export, binaries, auth, base, audit == null ? ownAudit : audit,

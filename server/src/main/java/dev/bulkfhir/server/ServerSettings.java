@@ -21,6 +21,7 @@ import java.nio.file.Path;
  *                  {@code http://host:port/basePath} with the port actually bound
  * @param maxRequestBody the largest request body taken, in bytes (Binary uploads excepted: raw ones are
  *                  streamed to the file store, FHIR-format ones bound by {@code binary}); 0: {@link #DEFAULT_MAX_REQUEST_BODY}
+ * @param storage   where export files and large Binary content go; null: under {@code dataDir}
  */
 public record ServerSettings(
         String host,
@@ -37,7 +38,8 @@ public record ServerSettings(
         ExportSettings export,
         BinarySettings binary,
         String baseUrl,
-        long maxRequestBody) {
+        long maxRequestBody,
+        StorageSettings storage) {
 
     /**
      * 8 MiB. HAPI holds a parsed resource in up to about 30 times its JSON size (a Patient of 16 MiB of
@@ -74,6 +76,14 @@ public record ServerSettings(
                 binary, null, 0);
     }
 
+    /** With the storage under the data directory. */
+    public ServerSettings(String host, int port, String basePath, Path dataDir, String jdbcUrl, String jdbcUser,
+            String jdbcPassword, boolean demo, int demoPatients, long demoSeed, AuthSettings auth,
+            ExportSettings export, BinarySettings binary, String baseUrl, long maxRequestBody) {
+        this(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients, demoSeed, auth, export,
+                binary, baseUrl, maxRequestBody, null);
+    }
+
     public ServerSettings {
         if (auth == null) {
             auth = AuthSettings.off();
@@ -90,6 +100,9 @@ public record ServerSettings(
         if (maxRequestBody == 0) {
             maxRequestBody = DEFAULT_MAX_REQUEST_BODY;
         }
+        if (storage == null) {
+            storage = StorageSettings.dataDirectory();
+        }
     }
 
     public static ServerSettings defaults(Path dataDir) {
@@ -98,7 +111,7 @@ public record ServerSettings(
 
     public ServerSettings withBaseUrl(String newBaseUrl) {
         return new ServerSettings(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients,
-                demoSeed, auth, export, binary, newBaseUrl, maxRequestBody);
+                demoSeed, auth, export, binary, newBaseUrl, maxRequestBody, storage);
     }
 
     public String effectiveJdbcUrl() {
@@ -114,26 +127,31 @@ public record ServerSettings(
 
     public ServerSettings withPort(int newPort) {
         return new ServerSettings(host, newPort, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo,
-                demoPatients, demoSeed, auth, export, binary, baseUrl, maxRequestBody);
+                demoPatients, demoSeed, auth, export, binary, baseUrl, maxRequestBody, storage);
     }
 
     public ServerSettings withDemo(int patients) {
         return new ServerSettings(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, true, patients,
-                demoSeed, auth, export, binary, baseUrl, maxRequestBody);
+                demoSeed, auth, export, binary, baseUrl, maxRequestBody, storage);
     }
 
     public ServerSettings withAuth(AuthSettings newAuth) {
         return new ServerSettings(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients,
-                demoSeed, newAuth, export, binary, baseUrl, maxRequestBody);
+                demoSeed, newAuth, export, binary, baseUrl, maxRequestBody, storage);
     }
 
     public ServerSettings withExport(ExportSettings newExport) {
         return new ServerSettings(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients,
-                demoSeed, auth, newExport, binary, baseUrl, maxRequestBody);
+                demoSeed, auth, newExport, binary, baseUrl, maxRequestBody, storage);
+    }
+
+    public ServerSettings withStorage(StorageSettings newStorage) {
+        return new ServerSettings(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients,
+                demoSeed, auth, export, binary, baseUrl, maxRequestBody, newStorage);
     }
 
     public ServerSettings withMaxRequestBody(long bytes) {
         return new ServerSettings(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients,
-                demoSeed, auth, export, binary, baseUrl, bytes);
+                demoSeed, auth, export, binary, baseUrl, bytes, storage);
     }
 }

@@ -19,6 +19,7 @@ import dev.bulkfhir.providers.auth.SmartAuth;
 import dev.bulkfhir.providers.binary.BinaryAccessSettings;
 import dev.bulkfhir.storage.Database;
 import dev.bulkfhir.storage.binary.BinaryStore;
+import dev.bulkfhir.storage.files.FileStore;
 import dev.bulkfhir.storage.resource.ResourceStore;
 import dev.bulkfhir.storage.source.StoreResourceSource;
 import jakarta.servlet.ServletException;
@@ -55,6 +56,7 @@ public final class StandaloneServer implements AutoCloseable {
     private final ServerSettings settings;
     private final FhirContext context = FhirContext.forR4Cached();
     private Database database;
+    private FileStore files;
     private SmartAuth auth;
     private ResourceStore store;
     private BulkFhirPlugin plugin;
@@ -74,8 +76,9 @@ public final class StandaloneServer implements AutoCloseable {
             database.close();
             throw e;
         }
-        store = new ResourceStore(database.dataSource(), context, BinaryStore.inDataDirectory(
-                database.dataSource(), settings.dataDir(), settings.binary().inlineThreshold()));
+        files = settings.storage().open(settings.dataDir());
+        store = new ResourceStore(database.dataSource(), context, new BinaryStore(database.dataSource(), files,
+                settings.binary().inlineThreshold()));
         if (settings.demo() && store.isEmpty()) {
             log.info("Generating demo data: {} patients (seed {})", settings.demoPatients(), settings.demoSeed());
             long count = DemoData.populate(store, settings.demoPatients(), settings.demoSeed());
@@ -112,6 +115,7 @@ public final class StandaloneServer implements AutoCloseable {
         plugin = BulkFhirPlugin.builder(context)
                 .resources(new StoreResourceSource(database.dataSource(), store))
                 .dataDirectory(settings.dataDir())
+                .fileStore(files)
                 .jobDatabase(database.dataSource())
                 .binaryStore(store)
                 .auth(auth)
@@ -182,8 +186,14 @@ public final class StandaloneServer implements AutoCloseable {
                     plugin.close(); // workers stop before the database they write to
                 }
             } finally {
-                if (database != null) {
-                    database.close();
+                try {
+                    if (database != null) {
+                        database.close();
+                    }
+                } finally {
+                    if (files != null) {
+                        files.close();
+                    }
                 }
             }
         }

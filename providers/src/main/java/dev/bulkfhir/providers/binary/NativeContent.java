@@ -15,7 +15,9 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.net.URI;
 import java.util.Date;
+import java.util.Optional;
 
 /**
  * Writes a Binary's content as the response body: its own Content-Type, validators (ETag is the
@@ -78,12 +80,25 @@ final class NativeContent {
             // Active content (HTML, SVG, script...) must never run with this server's origin.
             response.setHeader("Content-Security-Policy", "sandbox");
         }
+        String contentDisposition = null;
         if (disposition == Disposition.ATTACHMENT || !passive) {
-            response.setHeader(Constants.HEADER_CONTENT_DISPOSITION, DownloadHeaders.disposition(true,
-                    DownloadHeaders.filename(document.filename(), document.id(), contentType)));
+            contentDisposition = DownloadHeaders.disposition(true,
+                    DownloadHeaders.filename(document.filename(), document.id(), contentType));
         } else if (document.filename() != null) {
-            response.setHeader(Constants.HEADER_CONTENT_DISPOSITION, DownloadHeaders.disposition(false,
-                    DownloadHeaders.filename(document.filename(), document.id(), contentType)));
+            contentDisposition = DownloadHeaders.disposition(false,
+                    DownloadHeaders.filename(document.filename(), document.id(), contentType));
+        }
+        // An object store that hands downloads off: the client fetches the bytes there, with these headers.
+        Optional<URI> elsewhere = document.content().downloadUrl(contentType, contentDisposition);
+        if (elsewhere.isPresent()) {
+            response.setStatus(307);
+            response.setHeader("Location", elsewhere.get().toString());
+            response.setHeader(Constants.HEADER_CACHE_CONTROL, "no-store"); // the URL is a short-lived credential
+            response.setContentLength(0);
+            return;
+        }
+        if (contentDisposition != null) {
+            response.setHeader(Constants.HEADER_CONTENT_DISPOSITION, contentDisposition);
         }
         response.setContentType(contentType);
 

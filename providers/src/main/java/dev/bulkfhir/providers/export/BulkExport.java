@@ -8,6 +8,7 @@ import dev.bulkfhir.storage.binary.BinarySource;
 import dev.bulkfhir.storage.export.ExportBinarySource;
 import dev.bulkfhir.storage.export.ExportFileStore;
 import dev.bulkfhir.storage.export.ExportJobRepository;
+import dev.bulkfhir.storage.files.FileStore;
 import dev.bulkfhir.storage.source.ResourceSource;
 
 import javax.sql.DataSource;
@@ -17,9 +18,9 @@ import java.nio.file.Path;
  * Bulk Data export: the job table, the workers and the operations. {@code BulkFhirPlugin} wires it
  * together with Binary access (which serves the files) and authorization.
  *
- * The job table lives in {@code dataSource} (migrated by {@code Database.migrate}); files under
- * {@code directory}. Several servers may share one database; each needs the export directory to be
- * shared too (files are served by whichever node a download reaches).
+ * The job table lives in {@code dataSource} (migrated by {@code Database.migrate}); files in
+ * {@code files}. Several servers may share one database; they must share the file store too (a
+ * shared directory or an object store: files are served by whichever node a download reaches).
  */
 public final class BulkExport implements AutoCloseable {
 
@@ -34,13 +35,17 @@ public final class BulkExport implements AutoCloseable {
         this.binaries = binaries;
     }
 
-    /** Opens the job table and starts the workers, which resume unfinished jobs at once. */
-    public static BulkExport start(DataSource dataSource, ResourceSource source, Path directory, FhirContext context,
-            ExportSettings settings) {
+    /**
+     * Opens the job table and starts the workers, which resume unfinished jobs at once.
+     *
+     * @param nodeDirectory this node's own folder (never shared): it keeps the node's name in job leases
+     */
+    public static BulkExport start(DataSource dataSource, ResourceSource source, FileStore fileStore,
+            Path nodeDirectory, FhirContext context, ExportSettings settings) {
         ExportJobRepository jobs = ExportJobRepository.open(dataSource);
         try {
-            ExportFileStore files = new ExportFileStore(directory);
-            ExportEngine engine = new ExportEngine(context, jobs, files, source, settings);
+            ExportFileStore files = new ExportFileStore(fileStore);
+            ExportEngine engine = new ExportEngine(context, jobs, files, nodeDirectory, source, settings);
             engine.start();
             return new BulkExport(jobs, engine, new ExportBinarySource(jobs, files));
         } catch (RuntimeException e) {

@@ -1,10 +1,9 @@
 package dev.bulkfhir.providers.export;
 
+import ca.uhn.fhir.context.FhirContext;
 import dev.bulkfhir.providers.audit.AuditAction;
 import dev.bulkfhir.providers.audit.AuditRecord;
 import dev.bulkfhir.providers.audit.AuditSink;
-
-import ca.uhn.fhir.context.FhirContext;
 import dev.bulkfhir.storage.export.ExportFileStore;
 import dev.bulkfhir.storage.export.ExportJob;
 import dev.bulkfhir.storage.export.ExportJobRepository;
@@ -13,6 +12,10 @@ import dev.bulkfhir.storage.source.ResourceSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
@@ -59,16 +62,19 @@ final class ExportEngine implements AutoCloseable {
     private final Object claims = new Object();
     private volatile boolean closed;
     volatile AuditSink audit = AuditSink.off();
+    /** Node-local working files (organized output's spill), never on the shared store. */
+    private final Path scratch;
 
-    ExportEngine(FhirContext context, ExportJobRepository jobs, ExportFileStore files, ResourceSource source,
-            ExportSettings settings) {
+    ExportEngine(FhirContext context, ExportJobRepository jobs, ExportFileStore files, Path nodeDirectory,
+            ResourceSource source, ExportSettings settings) {
         this.context = context;
         this.jobs = jobs;
         this.files = files;
         this.source = source;
         this.settings = settings;
         this.types = new ExportTypes(context);
-        this.node = NodeIdentity.acquire(files.root());
+        this.node = NodeIdentity.acquire(nodeDirectory);
+        this.scratch = emptyScratch(nodeDirectory.resolve("scratch"));
         this.workers = new ThreadPoolExecutor(settings.workers(), settings.workers(), 0, TimeUnit.SECONDS,
                 new LinkedBlockingQueue<>(), threads("export-worker"));
         this.scheduler = Executors.newSingleThreadScheduledExecutor(threads("export-scheduler"));
@@ -81,7 +87,27 @@ final class ExportEngine implements AutoCloseable {
         long sweep = Math.max(1000, Math.min(60_000, settings.retention().toMillis() / 4));
         // The first sweep at once: what a killed predecessor left (a cancel's files) goes now.
         scheduler.scheduleWithFixedDelay(guarded("expiry sweep", this::sweep), 0, sweep, TimeUnit.MILLISECONDS);
-        log.info("Export engine started: node {}, {} workers, files in {}", node.id(), settings.workers(), files.root());
+        log.info("Export engine started: node {}, {} workers, files in {}", node.id(), settings.workers(), files.describe());
+    }
+
+    /** The scratch folder, emptied of what a killed run of this node left there. */
+    private static Path emptyScratch(Path folder) {
+        try {
+            Files.createDirectories(folder);
+            try (var leftovers = Files.list(folder)) {
+                for (Path file : (Iterable<Path>) leftovers::iterator) {
+                    Files.deleteIfExists(file);
+                }
+            }
+            return folder;
+        } catch (IOException e) {
+            throw new UncheckedIOException("Could not prepare the export scratch folder " + folder, e);
+        }
+    }
+
+    /** A new node-local working file, for the caller to delete. */
+    Path newScratchFile() throws IOException {
+        return Files.createTempFile(scratch, "blocks-", ".tmp");
     }
 
     String nodeId() {

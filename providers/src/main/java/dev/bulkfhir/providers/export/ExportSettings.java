@@ -95,7 +95,7 @@ public record ExportSettings(
 
     public ExportSettings withLease(Duration value) {
         return new ExportSettings(workers, maxJobsPerClient, maxJobs, fileMaxResources, fileMaxBytes, retention,
-                defaultSince, value, rangeResources);
+                defaultSince, value, rangeResources, manifestPageSize);
     }
 
     public ExportSettings withRangeResources(long value) {

@@ -272,7 +272,7 @@ final class JobRun {
             if (stop != null) return;
             ExportSettings settings = engine.settings;
             Set<String> ids = new HashSet<>(batch);
-            try (PatientBlocks blocks = new PatientBlocks(batch, engine.files.scratch(job.id()));
+            try (PatientBlocks blocks = new PatientBlocks(batch, engine.newScratchFile());
                     NdjsonFiles out = new NdjsonFiles(engine.files, job.id(), request.organizeOutputBy(), false,
                             settings.fileMaxResources(), settings.fileMaxBytes());
                     NdjsonFiles errors = new NdjsonFiles(engine.files, job.id(), "OperationOutcome", true,

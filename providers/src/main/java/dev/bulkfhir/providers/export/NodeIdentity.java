@@ -17,7 +17,8 @@ import java.nio.file.StandardOpenOption;
 import java.util.Locale;
 
 /**
- * This node's name in job leases, kept in {@code <export dir>/node-id} and locked while the server
+ * This node's name in job leases, kept in {@code <data dir>/export/node-id} (node-local, never on
+ * shared storage, where file locks cannot be trusted) and locked while the server
  * runs. A server restarted on the same directory gets the same name back, so it knows at once that
  * the jobs leased to that name are nobody's (it has just started) and resumes them without waiting
  * for their leases to run out. A second server on the same directory finds the lock taken and uses a

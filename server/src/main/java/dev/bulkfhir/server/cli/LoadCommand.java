@@ -6,6 +6,7 @@ import dev.bulkfhir.server.load.LoadSummary;
 import dev.bulkfhir.server.load.Loader;
 import dev.bulkfhir.storage.Database;
 import dev.bulkfhir.storage.binary.BinaryStore;
+import dev.bulkfhir.storage.files.FileStore;
 import dev.bulkfhir.storage.resource.ResourceStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -37,9 +38,10 @@ final class LoadCommand implements Callable<Integer> {
             }
         }
         Files.createDirectories(storage.dataDir); // the H2 file and large Binary content live here
-        try (Database database = Database.open(storage.bulkLoadJdbcUrl(), storage.jdbcUser, storage.jdbcPassword, 4)) {
+        try (FileStore files = storage.storageSettings().open(storage.dataDir);
+                Database database = Database.open(storage.bulkLoadJdbcUrl(), storage.jdbcUser, storage.jdbcPassword, 4)) {
             ResourceStore store = new ResourceStore(database.dataSource(), FhirContext.forR4Cached(),
-                    BinaryStore.inDataDirectory(database.dataSource(), storage.dataDir, BinaryStore.DEFAULT_INLINE_THRESHOLD));
+                    new BinaryStore(database.dataSource(), files, BinaryStore.DEFAULT_INLINE_THRESHOLD));
             return run(new Loader(store, System.out, System.console() != null), paths, System.out, System.err);
         }
     }

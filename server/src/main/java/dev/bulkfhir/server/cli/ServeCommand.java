@@ -115,7 +115,7 @@ final class ServeCommand implements Callable<Integer> {
         ServerSettings settings = new ServerSettings(host, port, basePath, storage.dataDir,
                 blankToNull(storage.jdbcUrl), storage.jdbcUser, storage.jdbcPassword, demo, demoPatients, demoSeed,
                 auth.settings(), exportSettings(), new BinarySettings(binaryInlineThreshold, binaryMaxWrapped),
-                publicBaseUrl(), maxRequestBody);
+                publicBaseUrl(), maxRequestBody, storage.storageSettings());
         StandaloneServer server = new StandaloneServer(settings).start();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -135,6 +135,7 @@ final class ServeCommand implements Callable<Integer> {
         }
         System.out.println("  port:  " + server.port());
         System.out.println("  data:  " + storage.describe());
+        System.out.println("  files: " + settings.storage().describe(settings.dataDir()));
         System.out.println("  try:   curl " + server.listeningUrl() + "/metadata");
         auth.printBanner(server, demo, System.out);
         System.out.println("Stop with Ctrl+C (SIGTERM also shuts down cleanly).");

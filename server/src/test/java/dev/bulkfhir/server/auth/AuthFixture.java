@@ -56,6 +56,11 @@ final class AuthFixture implements AutoCloseable {
 
     private AuthFixture(Path dataDir, Duration tokenLifetime, boolean registerClients, String baseUrl)
             throws Exception {
+        this(dataDir, tokenLifetime, registerClients, baseUrl, java.util.function.UnaryOperator.identity());
+    }
+
+    private AuthFixture(Path dataDir, Duration tokenLifetime, boolean registerClients, String baseUrl,
+            java.util.function.UnaryOperator<ServerSettings> change) throws Exception {
         this.dataDir = dataDir;
         this.clientsFile = dataDir.resolve("clients.json");
         if (registerClients) {
@@ -63,8 +68,8 @@ final class AuthFixture implements AutoCloseable {
             register("reader", JWSAlgorithm.RS384, "system/*.read");
             register("narrow", JWSAlgorithm.RS384, "system/Patient.read system/Observation.rs");
         }
-        server = new StandaloneServer(ServerSettings.defaults(dataDir)
-                .withAuth(new AuthSettings(true, clientsFile, tokenLifetime, null, null)).withBaseUrl(baseUrl)).start();
+        server = new StandaloneServer(change.apply(ServerSettings.defaults(dataDir)
+                .withAuth(new AuthSettings(true, clientsFile, tokenLifetime, null, null)).withBaseUrl(baseUrl))).start();
     }
 
     static AuthFixture start(Path dataDir) throws Exception {
@@ -73,6 +78,11 @@ final class AuthFixture implements AutoCloseable {
 
     static AuthFixture start(Path dataDir, Duration tokenLifetime) throws Exception {
         return new AuthFixture(dataDir, tokenLifetime, true);
+    }
+
+    /** With other settings as well (e.g. the file store). */
+    static AuthFixture start(Path dataDir, java.util.function.UnaryOperator<ServerSettings> change) throws Exception {
+        return new AuthFixture(dataDir, AuthSettings.DEFAULT_TOKEN_LIFETIME, true, null, change);
     }
 
     /** Clients know the server by {@code baseUrl} (e.g. behind a proxy); tests still connect to it directly. */

@@ -57,8 +57,8 @@ final class EmbeddedExportServer implements AutoCloseable {
     EmbeddedExportServer(Path dataDir, String jdbcUrl, String user, ExportSettings settings, int sqlPatientList,
             long pageBytes) throws Exception {
         database = Database.open(jdbcUrl, user, null, 8);
-        store = new ResourceStore(database.dataSource(), BulkClient.CONTEXT, new BinaryStore(database.dataSource(),
-                dataDir.resolve("binaries"), BinaryStore.DEFAULT_INLINE_THRESHOLD));
+        store = new ResourceStore(database.dataSource(), BulkClient.CONTEXT, BinaryStore.inDataDirectory(
+                database.dataSource(), dataDir, BinaryStore.DEFAULT_INLINE_THRESHOLD));
         source = new HeldSource(new StoreResourceSource(database.dataSource(), store, sqlPatientList, pageBytes));
         plugin = BulkFhirPlugin.builder(BulkClient.CONTEXT)
                 .resources(source)

@@ -3,7 +3,9 @@ package dev.bulkfhir.storage.binary;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.net.URI;
 import java.nio.ByteBuffer;
+import java.util.Optional;
 
 /** The bytes of one Binary version, copied out in slices so that any size streams in constant memory. */
 public interface BinaryContent {
@@ -40,6 +42,15 @@ public interface BinaryContent {
                 sink.write(ByteBuffer.wrap(bytes, off, len));
             }
         }, offset, length);
+    }
+
+    /**
+     * A short-lived URL where the client may fetch these bytes itself (a presigned object-store URL),
+     * when the store hands downloads off; empty: the server streams them. The response there carries
+     * the given Content-Type and Content-Disposition.
+     */
+    default Optional<URI> downloadUrl(String contentType, String contentDisposition) {
+        return Optional.empty();
     }
 
     /** All of it in memory: only for content the caller has checked to be small. */

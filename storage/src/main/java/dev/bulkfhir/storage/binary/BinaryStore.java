@@ -1,15 +1,14 @@
 package dev.bulkfhir.storage.binary;
 
+import dev.bulkfhir.storage.files.FileStore;
+import dev.bulkfhir.storage.files.FileUpload;
 import dev.bulkfhir.storage.resource.StorageException;
 
 import javax.sql.DataSource;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -46,22 +45,22 @@ public final class BinaryStore implements BinarySource {
     private final ContentFiles files;
     private final int inlineThreshold;
 
-    /**
-     * @param directory       the file store folder (created when needed), e.g. {@code [data-dir]/binaries}
-     * @param inlineThreshold content of at most this many bytes is kept in the database
-     */
     /** The standard layout: content over the threshold in {@code binaries/} under the data directory. */
     public static BinaryStore inDataDirectory(DataSource dataSource, Path dataDir, int inlineThreshold) {
-        return new BinaryStore(dataSource, dataDir.resolve("binaries"), inlineThreshold);
+        return new BinaryStore(dataSource, FileStore.directory(dataDir), inlineThreshold);
     }
 
-    public BinaryStore(DataSource dataSource, Path directory, int inlineThreshold) {
+    /**
+     * @param files           where content over the threshold goes (under {@code binaries/})
+     * @param inlineThreshold content of at most this many bytes is kept in the database
+     */
+    public BinaryStore(DataSource dataSource, FileStore files, int inlineThreshold) {
         if (inlineThreshold < 0 || inlineThreshold > MAX_INLINE_THRESHOLD) {
             throw new IllegalArgumentException("The inline threshold must be between 0 and " + MAX_INLINE_THRESHOLD
                     + " bytes, not " + inlineThreshold);
         }
         this.dataSource = dataSource;
-        this.files = new ContentFiles(directory);
+        this.files = new ContentFiles(files);
         this.inlineThreshold = inlineThreshold;
     }
 
@@ -98,21 +97,21 @@ public final class BinaryStore implements BinarySource {
             return StagedContent.inline(head);
         }
         String key = ContentFiles.newKey();
-        Path file = files.path(key);
         long size = head.length;
-        try (OutputStream out = files.create(key)) {
+        FileUpload out = files.create(key);
+        try {
             out.write(head);
             byte[] buffer = new byte[ContentFiles.BUFFER_SIZE];
             for (int read; (read = in.read(buffer)) >= 0; ) {
                 out.write(buffer, 0, read);
                 size += read;
             }
+            out.close(); // durable before the row that points at it commits
         } catch (IOException | RuntimeException e) {
-            StagedContent.stored(key, file, size).discard();
+            out.abort();
             throw e;
         }
-        force(file);
-        return StagedContent.stored(key, file, size);
+        return StagedContent.stored(key, files, size);
     }
 
     /** Receives content already in memory (e.g. a parsed Binary's data). */
@@ -123,14 +122,7 @@ public final class BinaryStore implements BinarySource {
         try {
             return stage(new java.io.ByteArrayInputStream(bytes));
         } catch (IOException e) {
-            throw new UncheckedIOException("Could not write to the file store in " + files.root(), e);
-        }
-    }
-
-    /** On disk before the row that points at it commits, so that a crash cannot leave a short file. */
-    private static void force(Path file) throws IOException {
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
-            channel.force(true);
+            throw new UncheckedIOException("Could not write to the file store in " + files.store().describe(), e);
         }
     }
 
@@ -212,7 +204,7 @@ public final class BinaryStore implements BinarySource {
                 if (!deleted) {
                     byte[] inline = row.getBytes(9);
                     content = storeKey != null
-                            ? new FileContent(requireFiles().path(storeKey), row.getLong(8))
+                            ? requireFiles().content(storeKey, row.getLong(8))
                             : BinaryContent.of(inline == null ? new byte[0] : inline);
                 }
                 String filename = row.getString(7);
@@ -226,7 +218,7 @@ public final class BinaryStore implements BinarySource {
     private ContentFiles requireFiles() {
         if (files == null) {
             throw new StorageException("This Binary's content is in the file store, but the store was opened"
-                    + " without a file store directory", null);
+                    + " without a file store", null);
         }
         return files;
     }

@@ -1,18 +1,16 @@
 package dev.bulkfhir.storage.binary;
 
+import dev.bulkfhir.storage.files.FileStore;
+import dev.bulkfhir.storage.files.FileUpload;
+
 import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.UUID;
 import java.util.regex.Pattern;
 
 /**
- * The file store for large content: one file per Binary version, named by a random key the server
- * generates (32 hex digits, fanned out into 256 folders by its first two). No client-supplied text
- * ever becomes part of a path, and a key read back from the database is checked again before use,
- * so nothing outside the store's folder can be reached.
+ * Large Binary content in the file store: one object per Binary version, named by a random key the
+ * server generates (32 hex digits), at {@code binaries/<first two>/<key>}. No client-supplied text
+ * ever becomes part of a name, and a key read back from the database is checked again before use.
  */
 final class ContentFiles {
 
@@ -20,31 +18,37 @@ final class ContentFiles {
     /** Large enough for few system calls per megabyte, small enough to keep memory flat. */
     static final int BUFFER_SIZE = 128 * 1024;
 
-    private final Path root;
+    private final FileStore store;
 
-    ContentFiles(Path root) {
-        this.root = root.toAbsolutePath().normalize();
+    ContentFiles(FileStore store) {
+        this.store = store;
     }
 
-    Path root() {
-        return root;
+    FileStore store() {
+        return store;
     }
 
     static String newKey() {
         return UUID.randomUUID().toString().replace("-", "");
     }
 
-    Path path(String key) {
+    private static String name(String key) {
         if (key == null || !KEY.matcher(key).matches()) {
             throw new IllegalArgumentException("Not a file store key: " + key);
         }
-        return root.resolve(key.substring(0, 2)).resolve(key);
+        return "binaries/" + key.substring(0, 2) + "/" + key;
     }
 
-    /** A new, empty file for {@code key}, created exclusively so that nothing is ever overwritten. */
-    OutputStream create(String key) throws IOException {
-        Path file = path(key);
-        Files.createDirectories(file.getParent());
-        return Files.newOutputStream(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    /** A new object for {@code key}: committed by close, given up by abort. */
+    FileUpload create(String key) throws IOException {
+        return store.create(name(key));
+    }
+
+    BinaryContent content(String key, long size) {
+        return store.content(name(key), size);
+    }
+
+    void delete(String key) throws IOException {
+        store.delete(name(key));
     }
 }

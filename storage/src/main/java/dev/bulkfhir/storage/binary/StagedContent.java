@@ -2,25 +2,23 @@ package dev.bulkfhir.storage.binary;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 
 /**
- * Content received but not yet attached to a Binary version: in memory when small, otherwise in a
- * file of the store under a generated name. It belongs to whoever staged it until a write commits
- * it; a write that fails must {@link #discard()} it.
+ * Content received but not yet attached to a Binary version: in memory when small, otherwise in the
+ * file store under a generated name. It belongs to whoever staged it until a write commits it; a
+ * write that fails must {@link #discard()} it.
  */
 public final class StagedContent {
 
     private final byte[] inline;
     private final String storeKey;
-    private final Path file;
+    private final ContentFiles files;
     private final long size;
 
-    private StagedContent(byte[] inline, String storeKey, Path file, long size) {
+    private StagedContent(byte[] inline, String storeKey, ContentFiles files, long size) {
         this.inline = inline;
         this.storeKey = storeKey;
-        this.file = file;
+        this.files = files;
         this.size = size;
     }
 
@@ -28,8 +26,8 @@ public final class StagedContent {
         return new StagedContent(bytes, null, null, bytes.length);
     }
 
-    static StagedContent stored(String storeKey, Path file, long size) {
-        return new StagedContent(null, storeKey, file, size);
+    static StagedContent stored(String storeKey, ContentFiles files, long size) {
+        return new StagedContent(null, storeKey, files, size);
     }
 
     public long size() {
@@ -46,15 +44,15 @@ public final class StagedContent {
         return storeKey;
     }
 
-    /** Removes the staged file, if any. Harmless to call more than once. */
+    /** Removes the staged object, if any. Harmless to call more than once. */
     public void discard() {
-        if (file == null) {
+        if (storeKey == null) {
             return;
         }
         try {
-            Files.deleteIfExists(file);
+            files.delete(storeKey);
         } catch (IOException e) {
-            throw new UncheckedIOException("Could not remove staged content " + file, e);
+            throw new UncheckedIOException("Could not remove staged content " + storeKey, e);
         }
     }
 }

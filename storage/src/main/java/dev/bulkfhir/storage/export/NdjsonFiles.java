@@ -1,12 +1,11 @@
 package dev.bulkfhir.storage.export;
 
+import dev.bulkfhir.storage.files.FileUpload;
+
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,6 +29,7 @@ public final class NdjsonFiles implements AutoCloseable {
 
     private String fileId;
     private String location;
+    private FileUpload upload;
     private OutputStream out;
     private long count;
     /** Lines of the current file: its resources and, in organized output, its block headers. */
@@ -136,15 +136,12 @@ public final class NdjsonFiles implements AutoCloseable {
 
     /** Gives up: closes and deletes every file written so far. */
     public void abort() {
-        try {
-            if (out != null) out.close();
-        } catch (IOException e) {
-            // deleting it anyway
-        }
+        if (upload != null) upload.abort();
+        upload = null;
         out = null;
         for (String file : created) {
             try {
-                Files.deleteIfExists(store.resolve(file));
+                store.delete(file);
             } catch (IOException e) {
                 throw new UncheckedIOException("Could not delete " + file, e);
             }
@@ -162,21 +159,20 @@ public final class NdjsonFiles implements AutoCloseable {
     private void open() throws IOException {
         fileId = nextFileId != null ? nextFileId : ExportFileStore.newFileId();
         nextFileId = null;
-        location = store.create(jobId, fileId);
+        location = ExportFileStore.location(jobId, fileId);
+        upload = store.create(location);
         created.add(location);
-        out = new BufferedOutputStream(store.openForWrite(location), ExportFileStore.BUFFER_SIZE);
+        out = new BufferedOutputStream(upload, ExportFileStore.BUFFER_SIZE);
         count = 0;
         lines = 0;
         bytes = 0;
     }
 
     private void closeCurrent() throws IOException {
+        // Committed (on disk, or uploaded whole) before its row commits: a recorded file is never short.
         out.close();
         out = null;
-        // On disk before its row commits, so that a crash cannot leave a recorded file short.
-        try (FileChannel channel = FileChannel.open(store.resolve(location), StandardOpenOption.WRITE)) {
-            channel.force(true);
-        }
+        upload = null;
         files.add(new ExportFile(fileId, jobId, type, files.size() + 1, count, bytes, location, errorFile,
                 Instant.now(), deletedFile, continuesIn));
         continuesIn = null;
