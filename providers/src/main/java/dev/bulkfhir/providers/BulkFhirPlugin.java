@@ -14,6 +14,8 @@ import dev.bulkfhir.storage.binary.BinarySource;
 import dev.bulkfhir.storage.binary.BinaryStore;
 import dev.bulkfhir.storage.resource.ResourceStore;
 import dev.bulkfhir.storage.source.ResourceSource;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 
 import javax.sql.DataSource;
 import java.io.IOException;
@@ -21,6 +23,7 @@ import java.io.UncheckedIOException;
 import java.lang.reflect.Method;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -59,10 +62,12 @@ public final class BulkFhirPlugin implements AutoCloseable {
     private final BinaryAccess binaries;
     private final SmartAuth auth;
     private final ServerBase base;
+    private final MeterRegistry meters;
     private RestfulServer installedIn;
 
     private BulkFhirPlugin(Database ownDatabase, BulkExport export, BinaryAccess binaries, SmartAuth auth,
-            ServerBase base) {
+            ServerBase base, MeterRegistry meters) {
+        this.meters = meters;
         this.ownDatabase = ownDatabase;
         this.export = export;
         this.binaries = binaries;
@@ -93,7 +98,7 @@ public final class BulkFhirPlugin implements AutoCloseable {
         binaries.withSource(export.binarySource()).install(server);
         auth.interceptor().protect(export); // export's owner and readable types come from the token
         export.install(server, resolved);
-        auth.install(server, resolved);
+        auth.install(server, resolved, meters);
         installedIn = server;
     }
 
@@ -134,6 +139,11 @@ public final class BulkFhirPlugin implements AutoCloseable {
         return auth;
     }
 
+    /** When the export workers' claim loop last ran (every half second while they are alive); null before it first ran. */
+    public Instant exportWorkersLastSeen() {
+        return export.lastClaimPass();
+    }
+
     /** Stops the export workers (running jobs stay resumable) and closes the plugin's own database, if any. */
     @Override
     public void close() {
@@ -159,6 +169,7 @@ public final class BulkFhirPlugin implements AutoCloseable {
         private ServerBase base = ServerBase.fromServer();
         private ExportSettings exportSettings = ExportSettings.defaults();
         private BinaryAccessSettings binarySettings = BinaryAccessSettings.defaults();
+        private MeterRegistry meters = new CompositeMeterRegistry();
 
         private Builder(FhirContext context) {
             this.context = Objects.requireNonNull(context, "context");
@@ -235,6 +246,16 @@ public final class BulkFhirPlugin implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Where the plugin reports its metrics: tokens issued and refused ({@code bulkfhir.tokens}), export
+         * jobs by state ({@code bulkfhir.export.jobs}), resources and bytes exported
+         * ({@code bulkfhir.export.resources}, {@code bulkfhir.export.bytes}). Default: nowhere.
+         */
+        public Builder meterRegistry(MeterRegistry registry) {
+            this.meters = Objects.requireNonNull(registry, "registry");
+            return this;
+        }
+
         public Builder binary(BinaryAccessSettings settings) {
             this.binarySettings = Objects.requireNonNull(settings, "settings");
             return this;
@@ -273,8 +294,8 @@ public final class BulkFhirPlugin implements AutoCloseable {
                     binaries = BinaryAccess.owning(store, binarySettings);
                 }
                 BulkExport export = BulkExport.start(jobs, resources, dataDirectory.resolve("export"), context,
-                        exportSettings);
-                return new BulkFhirPlugin(own, export, binaries, auth, base);
+                        exportSettings, meters);
+                return new BulkFhirPlugin(own, export, binaries, auth, base, meters);
             } catch (RuntimeException e) {
                 if (own != null) own.close();
                 throw e;

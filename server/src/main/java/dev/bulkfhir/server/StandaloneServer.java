@@ -12,6 +12,9 @@ import dev.bulkfhir.server.crud.CursorPagingProvider;
 import dev.bulkfhir.server.crud.JsonBodyCheck;
 import dev.bulkfhir.server.crud.StoredResourceProvider;
 import dev.bulkfhir.server.demo.DemoData;
+import dev.bulkfhir.server.ops.Ops;
+import dev.bulkfhir.server.ops.OpsSettings;
+import dev.bulkfhir.server.ops.RequestClient;
 import dev.bulkfhir.providers.BulkFhirPlugin;
 import dev.bulkfhir.providers.EncodedCapabilityStatement;
 import dev.bulkfhir.providers.ServerBase;
@@ -53,16 +56,23 @@ public final class StandaloneServer implements AutoCloseable {
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
     private final ServerSettings settings;
+    private final OpsSettings opsSettings;
     private final FhirContext context = FhirContext.forR4Cached();
     private Database database;
     private SmartAuth auth;
     private ResourceStore store;
     private BulkFhirPlugin plugin;
     private Server jetty;
+    private Ops ops;
     private String baseUrl;
 
     public StandaloneServer(ServerSettings settings) {
+        this(settings, OpsSettings.defaults());
+    }
+
+    public StandaloneServer(ServerSettings settings, OpsSettings ops) {
         this.settings = settings;
+        this.opsSettings = ops;
     }
 
     public StandaloneServer start() throws Exception {
@@ -80,6 +90,7 @@ public final class StandaloneServer implements AutoCloseable {
         threads.setName("http");
         jetty = new Server(threads);
         ServerConnector connector = new ServerConnector(jetty);
+        connector.setName(Ops.MAIN_CONNECTOR);
         connector.setHost(settings.host());
         connector.setPort(settings.port());
         jetty.addConnector(connector);
@@ -104,6 +115,7 @@ public final class StandaloneServer implements AutoCloseable {
                     + " which clients cannot reach. Set --base-url to the URL clients use.", baseUrl);
         }
 
+        ops = new Ops(opsSettings);
         plugin = BulkFhirPlugin.builder(context)
                 .resources(new StoreResourceSource(database.dataSource(), store))
                 .dataDirectory(settings.dataDir())
@@ -113,6 +125,7 @@ public final class StandaloneServer implements AutoCloseable {
                 .baseUrl(baseUrl)
                 .export(settings.export())
                 .binary(new BinaryAccessSettings(settings.binary().maxWrapped()))
+                .meterRegistry(ops.registry())
                 .start();
 
         ServletContextHandler handler = new ServletContextHandler(ServletContextHandler.NO_SESSIONS);
@@ -128,6 +141,8 @@ public final class StandaloneServer implements AutoCloseable {
                     SmartAuth.DISCOVERY_PATH);
         }
         jetty.setHandler(handler);
+        ops.install(jetty, handler, basePath, context.getResourceTypes(), database.dataSource(),
+                plugin::exportWorkersLastSeen);
         jetty.setErrorHandler(new FhirErrorHandler(context, basePath));
         jetty.start();
     }
@@ -150,6 +165,11 @@ public final class StandaloneServer implements AutoCloseable {
 
     public int port() {
         return ((ServerConnector) jetty.getConnectors()[0]).getLocalPort();
+    }
+
+    /** The port of {@code /metrics} and {@code /health/*} when they have one of their own ({@code --ops-port}), else -1. */
+    public int opsPort() {
+        return ops.opsPort();
     }
 
     /** Tokens, clients and the bearer interceptor (which admits everyone when auth is off). */
@@ -177,8 +197,14 @@ public final class StandaloneServer implements AutoCloseable {
                     plugin.close(); // workers stop before the database they write to
                 }
             } finally {
-                if (database != null) {
-                    database.close();
+                try {
+                    if (database != null) {
+                        database.close();
+                    }
+                } finally {
+                    if (ops != null) {
+                        ops.close();
+                    }
                 }
             }
         }
@@ -237,6 +263,7 @@ public final class StandaloneServer implements AutoCloseable {
             setServerConformanceProvider(capabilities);
             registerInterceptor(new CapabilityStatementCustomizer(context));
             registerInterceptor(new EncodedCapabilityStatement());
+            registerInterceptor(new RequestClient());
             plugin.install(this); // Binary, export, authorization
         }
     }

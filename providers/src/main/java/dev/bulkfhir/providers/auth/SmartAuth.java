@@ -4,6 +4,8 @@ import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.server.RestfulServer;
 import com.nimbusds.jose.JOSEException;
 import dev.bulkfhir.providers.ServerBase;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
@@ -104,11 +106,16 @@ public final class SmartAuth {
      * (which need a {@link ServerBase#isFixed() fixed} base).
      */
     public void install(RestfulServer server, ServerBase base) {
+        install(server, base, new CompositeMeterRegistry());
+    }
+
+    /** As {@link #install(RestfulServer, ServerBase)}, counting token outcomes in {@code meters}. */
+    public void install(RestfulServer server, ServerBase base, MeterRegistry meters) {
         requireUsableBase(base);
         server.registerInterceptor(interceptor);
         if (issuesTokens()) {
             FhirContext context = server.getFhirContext();
-            server.registerInterceptor(new SmartEndpoints(new TokenEndpoint(clients, issuer, context), base.url()));
+            server.registerInterceptor(new SmartEndpoints(new TokenEndpoint(clients, issuer, context, meters), base.url()));
             server.registerInterceptor(new SmartCapabilityStatement(base));
         }
     }

@@ -3,6 +3,8 @@ package dev.bulkfhir.providers.auth;
 import ca.uhn.fhir.context.FhirContext;
 import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.util.JSONObjectUtils;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import org.slf4j.Logger;
@@ -27,11 +29,20 @@ final class TokenEndpoint {
     private final ClientAssertionVerifier assertions;
     private final AccessTokenIssuer issuer;
     private final Set<String> resourceTypes;
+    private final Counter issued;
+    private final Counter refused;
 
-    TokenEndpoint(ClientRegistry registry, AccessTokenIssuer issuer, FhirContext context) {
+    TokenEndpoint(ClientRegistry registry, AccessTokenIssuer issuer, FhirContext context, MeterRegistry meters) {
         this.assertions = new ClientAssertionVerifier(registry);
         this.issuer = issuer;
         this.resourceTypes = context.getResourceTypes();
+        this.issued = tokens(meters, "issued");
+        this.refused = tokens(meters, "refused");
+    }
+
+    private static Counter tokens(MeterRegistry meters, String outcome) {
+        return Counter.builder("bulkfhir.tokens").tag("outcome", outcome)
+                .description("Token requests at the token endpoint, by outcome").register(meters);
     }
 
     /** @param tokenUrl this endpoint's configured public URL, which a client assertion's {@code aud} must name */
@@ -44,8 +55,10 @@ final class TokenEndpoint {
         }
         try {
             Map<String, Object> answer = token(tokenUrl, request);
+            issued.increment();
             send(response, 200, answer);
         } catch (TokenError e) {
+            refused.increment();
             // The description may quote the unverified assertion: no control characters into the log.
             log.info("Token request refused: {}: {}", e.error(), e.getMessage().replaceAll("\\p{Cntrl}", "?"));
             send(response, 400, error(e.error(), e.getMessage()));

@@ -9,8 +9,12 @@ import dev.bulkfhir.storage.export.ExportFileStore;
 import dev.bulkfhir.storage.export.ExportJobRepository;
 import dev.bulkfhir.storage.source.ResourceSource;
 
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
+
 import javax.sql.DataSource;
 import java.nio.file.Path;
+import java.time.Instant;
 
 /**
  * Bulk Data export: the job table, the workers and the operations. {@code BulkFhirPlugin} wires it
@@ -36,10 +40,16 @@ public final class BulkExport implements AutoCloseable {
     /** Opens the job table and starts the workers, which resume unfinished jobs at once. */
     public static BulkExport start(DataSource dataSource, ResourceSource source, Path directory, FhirContext context,
             ExportSettings settings) {
+        return start(dataSource, source, directory, context, settings, new CompositeMeterRegistry());
+    }
+
+    /** As {@link #start(DataSource, ResourceSource, Path, FhirContext, ExportSettings)}, with metrics in {@code meters}. */
+    public static BulkExport start(DataSource dataSource, ResourceSource source, Path directory, FhirContext context,
+            ExportSettings settings, MeterRegistry meters) {
         ExportJobRepository jobs = ExportJobRepository.open(dataSource);
         try {
             ExportFileStore files = new ExportFileStore(directory);
-            ExportEngine engine = new ExportEngine(context, jobs, files, source, settings);
+            ExportEngine engine = new ExportEngine(context, jobs, files, source, settings, meters);
             engine.start();
             return new BulkExport(jobs, engine, new ExportBinarySource(jobs, files));
         } catch (RuntimeException e) {
@@ -52,6 +62,14 @@ public final class BulkExport implements AutoCloseable {
     public BulkExport identity(ClientIdentity value) {
         this.identity = value;
         return this;
+    }
+
+    /**
+     * When the workers' claim loop last began a pass (null before its first): it runs every half
+     * second, so an old value means the export workers are stuck or gone.
+     */
+    public Instant lastClaimPass() {
+        return engine.lastClaimPass();
     }
 
     /** The export files as Binaries, for {@code BinaryAccess.withSource}. */

@@ -6,6 +6,7 @@ import dev.bulkfhir.storage.export.ExportJob;
 import dev.bulkfhir.storage.export.ExportJobRepository;
 import dev.bulkfhir.storage.export.ExportState;
 import dev.bulkfhir.storage.source.ResourceSource;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,16 +54,19 @@ final class ExportEngine implements AutoCloseable {
     private final ScheduledExecutorService scheduler;
     private final Map<String, JobRun> running = new ConcurrentHashMap<>();
     private final Object claims = new Object();
+    final ExportMetrics metrics;
     private volatile boolean closed;
+    private volatile Instant lastClaimPass;
 
     ExportEngine(FhirContext context, ExportJobRepository jobs, ExportFileStore files, ResourceSource source,
-            ExportSettings settings) {
+            ExportSettings settings, MeterRegistry meters) {
         this.context = context;
         this.jobs = jobs;
         this.files = files;
         this.source = source;
         this.settings = settings;
         this.types = new ExportTypes(context);
+        this.metrics = new ExportMetrics(meters, jobs);
         this.node = NodeIdentity.acquire(files.root());
         this.workers = new ThreadPoolExecutor(settings.workers(), settings.workers(), 0, TimeUnit.SECONDS,
                 new LinkedBlockingQueue<>(), threads("export-worker"));
@@ -131,8 +135,14 @@ final class ExportEngine implements AutoCloseable {
         wake();
     }
 
+    /** When the claim loop last began a pass (null before the first): a stuck or dead scheduler stops moving it. */
+    Instant lastClaimPass() {
+        return lastClaimPass;
+    }
+
     private void poll() {
         if (closed) return;
+        lastClaimPass = Instant.now();
         int free = settings.workers() - running.size();
         if (free <= 0) return;
         Instant now = Instant.now();

@@ -247,6 +247,7 @@ final class JobRun {
                 return false;
             }
             done.add(key);
+            engine.metrics.written(produced);
             return true;
         }
     }

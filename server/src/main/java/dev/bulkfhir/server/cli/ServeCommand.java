@@ -24,6 +24,9 @@ final class ServeCommand implements Callable<Integer> {
     @Mixin
     AuthOptions auth;
 
+    @Mixin
+    OpsOptions ops;
+
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
     String host;
 
@@ -107,7 +110,7 @@ final class ServeCommand implements Callable<Integer> {
                 blankToNull(storage.jdbcUrl), storage.jdbcUser, storage.jdbcPassword, demo, demoPatients, demoSeed,
                 auth.settings(), exportSettings(), new BinarySettings(binaryInlineThreshold, binaryMaxWrapped),
                 publicBaseUrl(), maxRequestBody);
-        StandaloneServer server = new StandaloneServer(settings).start();
+        StandaloneServer server = new StandaloneServer(settings, ops.settings()).start();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.out.println("Stopping: finishing requests in flight, closing the database.");
@@ -127,6 +130,9 @@ final class ServeCommand implements Callable<Integer> {
         System.out.println("  port:  " + server.port());
         System.out.println("  data:  " + storage.describe());
         System.out.println("  try:   curl " + server.listeningUrl() + "/metadata");
+        if (server.opsPort() >= 0) {
+            System.out.println("  ops:   /metrics and /health/* on port " + server.opsPort());
+        }
         auth.printBanner(server, demo, System.out);
         System.out.println("Stop with Ctrl+C (SIGTERM also shuts down cleanly).");
         stopped.await();
