@@ -15,6 +15,7 @@ import dev.bulkfhir.server.demo.DemoData;
 import dev.bulkfhir.server.ops.Ops;
 import dev.bulkfhir.server.ops.OpsSettings;
 import dev.bulkfhir.server.ops.RequestClient;
+import dev.bulkfhir.server.ops.Tls;
 import dev.bulkfhir.providers.BulkFhirPlugin;
 import dev.bulkfhir.providers.EncodedCapabilityStatement;
 import dev.bulkfhir.providers.ServerBase;
@@ -89,7 +90,8 @@ public final class StandaloneServer implements AutoCloseable {
         QueuedThreadPool threads = new QueuedThreadPool(200, 8);
         threads.setName("http");
         jetty = new Server(threads);
-        ServerConnector connector = new ServerConnector(jetty);
+        ServerConnector connector = opsSettings.tls() == null ? new ServerConnector(jetty)
+                : Tls.connector(jetty, opsSettings.tls());
         connector.setName(Ops.MAIN_CONNECTOR);
         connector.setHost(settings.host());
         connector.setPort(settings.port());
@@ -143,6 +145,9 @@ public final class StandaloneServer implements AutoCloseable {
         jetty.setHandler(handler);
         ops.install(jetty, handler, basePath, context.getResourceTypes(), database.dataSource(),
                 plugin::exportWorkersLastSeen);
+        if (opsSettings.tls() != null && opsSettings.tls().redirectPort() != null) {
+            Tls.addRedirect(jetty, settings.host(), opsSettings.tls().redirectPort(), this::port);
+        }
         jetty.setErrorHandler(new FhirErrorHandler(context, basePath));
         jetty.start();
     }
@@ -152,7 +157,7 @@ public final class StandaloneServer implements AutoCloseable {
         return baseUrl;
     }
 
-    /** Where this server answers FHIR requests itself: {@code http://HOST:PORT/BASE-PATH}. */
+    /** Where this server answers FHIR requests itself: {@code http(s)://HOST:PORT/BASE-PATH}. */
     public String listeningUrl() {
         String basePath = settings.normalizedBasePath();
         return boundBaseUrl(port(), basePath);
@@ -160,11 +165,21 @@ public final class StandaloneServer implements AutoCloseable {
 
     private String boundBaseUrl(int port, String basePath) {
         String host = settings.host().contains(":") ? "[" + settings.host() + "]" : settings.host();
-        return "http://" + host + ":" + port + (basePath.equals("/") ? "" : basePath);
+        return (opsSettings.tls() == null ? "http://" : "https://") + host + ":" + port + (basePath.equals("/") ? "" : basePath);
     }
 
     public int port() {
         return ((ServerConnector) jetty.getConnectors()[0]).getLocalPort();
+    }
+
+    /** The plain HTTP port that redirects to HTTPS ({@code --http-redirect-port}), else -1. */
+    public int redirectPort() {
+        for (org.eclipse.jetty.server.Connector connector : jetty.getConnectors()) {
+            if (Tls.REDIRECT_CONNECTOR.equals(connector.getName())) {
+                return ((ServerConnector) connector).getLocalPort();
+            }
+        }
+        return -1;
     }
 
     /** The port of {@code /metrics} and {@code /health/*} when they have one of their own ({@code --ops-port}), else -1. */

@@ -2,8 +2,14 @@ package dev.bulkfhir.server.cli;
 
 import dev.bulkfhir.server.ops.LogFormat;
 import dev.bulkfhir.server.ops.OpsSettings;
+import dev.bulkfhir.server.ops.TlsSettings;
 import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+import java.nio.file.Path;
 
 import java.util.Locale;
 
@@ -25,8 +31,45 @@ final class OpsOptions {
             description = "plain lines, or one JSON object per line for a log collector (default: ${DEFAULT-VALUE}).")
     LogFormat logFormat;
 
+    @Option(names = "--tls-keystore", paramLabel = "FILE",
+            description = "Serve HTTPS (HTTP/2 and HTTP/1.1) on --port with the key and certificate chain in this"
+                    + " PKCS12 file.")
+    Path tlsKeystore;
+
+    @Option(names = "--tls-keystore-password", paramLabel = "PASSWORD",
+            description = "The password of --tls-keystore (better given as BULKFHIR_TLS_KEYSTORE_PASSWORD).")
+    String tlsKeystorePassword;
+
+    @Option(names = "--tls-key", paramLabel = "FILE",
+            description = "Serve HTTPS with this PEM private key (unencrypted PKCS#8: -----BEGIN PRIVATE KEY-----),"
+                    + " together with --tls-cert.")
+    Path tlsKey;
+
+    @Option(names = "--tls-cert", paramLabel = "FILE",
+            description = "The PEM certificate chain of --tls-key, the server's certificate first.")
+    Path tlsCert;
+
+    @Option(names = "--http-redirect-port", paramLabel = "PORT",
+            description = "With TLS: also listen for plain HTTP on this port and answer every request with a 308"
+                    + " redirect to HTTPS.")
+    Integer httpRedirectPort;
+
+    @Spec(Spec.Target.MIXEE)
+    CommandSpec command;
+
     OpsSettings settings() {
-        return new OpsSettings(opsPort, requestLog);
+        TlsSettings tls = null;
+        if (tlsKeystore != null || tlsKey != null || tlsCert != null) {
+            try {
+                tls = new TlsSettings(tlsKeystore, tlsKeystorePassword, tlsKey, tlsCert, httpRedirectPort);
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(command.commandLine(), e.getMessage());
+            }
+        } else if (httpRedirectPort != null) {
+            throw new ParameterException(command.commandLine(), "--http-redirect-port redirects to HTTPS: give"
+                    + " --tls-keystore, or --tls-key and --tls-cert, too.");
+        }
+        return new OpsSettings(opsPort, requestLog, tls);
     }
 
     static final class LogFormatConverter implements CommandLine.ITypeConverter<LogFormat> {

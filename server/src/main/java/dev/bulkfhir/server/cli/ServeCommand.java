@@ -131,6 +131,9 @@ final class ServeCommand implements Callable<Integer> {
         System.out.println("  port:  " + server.port());
         System.out.println("  data:  " + storage.describe());
         System.out.println("  try:   curl " + server.listeningUrl() + "/metadata");
+        if (server.redirectPort() >= 0) {
+            System.out.println("  http:  port " + server.redirectPort() + " redirects to HTTPS");
+        }
         if (server.opsPort() >= 0) {
             System.out.println("  ops:   /metrics and /health/* on port " + server.opsPort());
         }
