@@ -2,7 +2,6 @@ package dev.bulkfhir.server.ops;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.RequestLog;
@@ -12,6 +11,8 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -33,6 +34,12 @@ final class RequestRecorder implements RequestLog {
     private final RouteTemplates routes;
     private final boolean logRequests;
     private final Counter downloadBytes;
+    /** The meters of each method, route and status, looked up once: no meter builder per request. */
+    private final Map<Series, Meters> series = new ConcurrentHashMap<>();
+
+    private record Series(String method, String route, int status) {}
+
+    private record Meters(Timer latency, Counter bytes) {}
 
     RequestRecorder(MeterRegistry registry, RouteTemplates routes, boolean logRequests) {
         this.registry = registry;
@@ -49,12 +56,9 @@ final class RequestRecorder implements RequestLog {
         RouteTemplates.Route route = routes.route(request.getHttpURI().getDecodedPath());
         int status = response.getStatus();
         long bytes = Response.getContentBytesWritten(response);
-        Tags tags = Tags.of("method", method, "route", route.template(), "status", Integer.toString(status));
-        Timer.builder("http.server.requests").tags(tags).serviceLevelObjectives(BUCKETS)
-                .description("HTTP requests by method, route template and status").register(registry)
-                .record(nanos, TimeUnit.NANOSECONDS);
-        Counter.builder("http.server.response.bytes").baseUnit("bytes").tags("route", route.template())
-                .description("Response body bytes by route template").register(registry).increment(bytes);
+        Meters meters = series.computeIfAbsent(new Series(method, route.template(), status), this::meters);
+        meters.latency().record(nanos, TimeUnit.NANOSECONDS);
+        meters.bytes().increment(bytes);
         if (route.exportFile() && (status == 200 || status == 206)) {
             downloadBytes.increment(bytes);
         }
@@ -62,18 +66,28 @@ final class RequestRecorder implements RequestLog {
             RequestFacts facts = (RequestFacts) request.getAttribute(RequestFacts.ATTRIBUTE);
             String requestId = facts == null ? "-" : facts.requestId;
             String client = facts == null || facts.clientId == null ? "-" : facts.clientId;
-            double millis = nanos / 1e6;
+            String millis = String.format(Locale.ROOT, "%.1f", nanos / 1e6);
             log.atInfo()
-                    .setMessage(() -> String.format(Locale.ROOT, "%s %s %d %.1fms %dB client=%s id=%s", method,
-                            route.template(), status, millis, bytes, client, requestId))
+                    .setMessage(method + " " + route.template() + " " + status + " " + millis + "ms " + bytes + "B client="
+                            + client + " id=" + requestId)
                     .addKeyValue("method", method)
                     .addKeyValue("route", route.template())
                     .addKeyValue("status", status)
-                    .addKeyValue("durationMs", Math.round(millis * 10) / 10.0)
+                    .addKeyValue("durationMs", millis)
                     .addKeyValue("bytes", bytes)
                     .addKeyValue("client", client)
                     .addKeyValue("requestId", requestId)
                     .log();
         }
+    }
+
+    private Meters meters(Series key) {
+        Timer latency = Timer.builder("http.server.requests")
+                .tags("method", key.method(), "route", key.route(), "status", Integer.toString(key.status()))
+                .serviceLevelObjectives(BUCKETS)
+                .description("HTTP requests by method, route template and status").register(registry);
+        Counter bytes = Counter.builder("http.server.response.bytes").baseUnit("bytes").tags("route", key.route())
+                .description("Response body bytes by route template").register(registry);
+        return new Meters(latency, bytes);
     }
 }
