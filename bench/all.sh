@@ -83,14 +83,17 @@ OFF_ID=$(upload "$OFF_URL"); ON_ID=$(upload "$ON_URL" "${AUTH[@]}")
 curl -sS -f -o /dev/null "$ON_URL/metadata"   # HAPI builds the statement on the first request (about 1 s)
 
 off=(); on=(); onp99=(); access=(); wrapped=(); wrappedp99=(); meta=(); metap99=()
+PROGRESS_START=$(date +%s)
 for round in $(seq 1 "$ROUNDS"); do
   read -r r _ < <(measure "$OFF_URL/Binary/$OFF_ID"); off+=("$r")
   read -r r p < <(measure "$ON_URL/Binary/$ON_ID" "${AUTH[@]}"); on+=("$r"); onp99+=("$p")
   read -r r _ < <(measure "$ON_URL/Binary/$ON_ID/\$binary-access-read" "${AUTH[@]}"); access+=("$r")
   read -r r p < <(measure "$ON_URL/Binary/$ON_ID" "${AUTH[@]}" -H 'Accept: application/fhir+json'); wrapped+=("$r"); wrappedp99+=("$p")
   read -r r p < <(measure "$ON_URL/metadata"); meta+=("$r"); metap99+=("$p")
+  progress_clear
   echo "round $round: native off ${off[-1]}, on ${on[-1]}, access-read ${access[-1]}, wrapped ${wrapped[-1]}," \
     "metadata ${meta[-1]} req/s" >&2
+  progress "$round" "$ROUNDS" "rounds"
 done
 OFF=$(med "${off[@]}"); ON=$(med "${on[@]}")
 figure "native read 1 KB: auth off $OFF req/s, auth on $ON req/s, ratio $(awk -v a="$ON" -v b="$OFF" 'BEGIN {printf "%.2f", a / b}'), p99 auth on $(med "${onp99[@]}") ms"

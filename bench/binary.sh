@@ -40,6 +40,7 @@ start_binary_server() {
 }
 
 up=(); down=(); ratio=(); catr=(); rps=()
+PROGRESS_START=$(date +%s)
 for run in 1 2 3; do
   dir="$work/run$run/data"; mkdir -p "$(dirname "$dir")"
   start_binary_server "$dir" "$HEAP" -XX:+ExitOnOutOfMemoryError
@@ -76,8 +77,10 @@ for run in 1 2 3; do
 
   up+=("$(mbps "$bytes" "$t0" "$t1")"); down+=("$(mbps "$bytes" "$t2" "$t3")"); catr+=("$(mbps "$bytes" "$t4" "$t5")")
   ratio+=("$(awk -v d="${down[-1]}" -v c="${catr[-1]}" 'BEGIN {printf "%.2f", d / c}')"); rps+=("$r")
+  progress_clear
   echo "run $run: upload ${up[-1]} MB/s, download ${down[-1]} MB/s, cat ${catr[-1]} MB/s," \
        "ratio ${ratio[-1]}, resume ok, server alive after: $alive, 1 KB reads ${rps[-1]} req/s"
+  progress "$run" 3 "runs"
   stop_server
   rm -rf "$work/run$run"
 done

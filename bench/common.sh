@@ -53,3 +53,28 @@ prepare_export_data() {
     touch "$data/ready"
   fi
 }
+
+# Progress of a script's runs on stderr: on a terminal a bar redrawn in place, otherwise a plain
+# line; both with the rate (runs per minute) and the time left, estimated from the runs done.
+# Usage: PROGRESS_START=$(date +%s) once, then `progress DONE TOTAL WHAT` after each run, and
+# `progress_clear` before a run prints anything of its own.
+progress() {
+  local done="$1" total="$2" what="$3"
+  local tty=0; [ -t 2 ] && tty=1
+  awk -v d="$done" -v t="$total" -v w="$what" -v e="$(( $(date +%s) - ${PROGRESS_START:-$(date +%s)} ))" \
+      -v tty="$tty" 'function clock(s) { s = int(s); return sprintf("%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) }
+    BEGIN {
+      rate = e > 0 ? d * 60 / e : 0; eta = d > 0 ? clock(e * (t - d) / d) : "?"
+      if (tty) {
+        n = t > 0 ? int(24 * d / t + 0.5) : 0; bar = ""
+        for (i = 0; i < 24; i++) bar = bar (i < n ? "=" : " ")
+        printf "\r\033[K[%s] %d/%d %s  %.1f/min  %s  ETA %s%s", bar, d, t, w, rate, clock(e), eta, (d >= t ? "\n" : "")
+      } else {
+        printf "progress: %d/%d %s, %.1f/min, %s elapsed, ETA %s\n", d, t, w, rate, clock(e), eta
+      }
+    }' >&2
+}
+
+progress_clear() {
+  if [ -t 2 ]; then printf '\r\033[K' >&2; fi
+}

@@ -12,6 +12,7 @@ DATA="${BENCH_DATA:-${TMPDIR:-/tmp}/bulk-fhir-bench/export-$PATIENTS}"
 prepare_export_data "$PATIENTS" "$DATA"
 trap stop_server EXIT
 declare -A RATES=([1]="" [2]="")
+PROGRESS_START=$(date +%s); done_runs=0
 for round in $(seq 1 "$ROUNDS"); do
   for workers in 1 2; do
     rm -rf "$DATA/db/export"
@@ -20,7 +21,9 @@ for round in $(seq 1 "$ROUNDS"); do
     java -cp "$BENCH_CP" dev.bulkfhir.server.bench.ExportBench "$BASE_URL" 1 0 "_type=$TYPE" > /dev/null
     OUT=$(java -cp "$BENCH_CP" dev.bulkfhir.server.bench.ExportBench "$BASE_URL" "$RUNS" 0 "_type=$TYPE")
     stop_server
+    progress_clear
     echo "$OUT" | sed "s/^/round $round, $workers worker(s): /"
+    done_runs=$((done_runs + 1)); progress "$done_runs" $((ROUNDS * 2)) "exports"
     RATES[$workers]+=$(echo "$OUT" | grep '^export' | grep -o '= [0-9]* resources/s' | tr -dc '0-9\n')$'\n'
   done
 done

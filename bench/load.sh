@@ -27,10 +27,13 @@ fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 rates=()
+PROGRESS_START=$(date +%s)
 for run in 1 2 3; do
   out=$(java "$HEAP" -jar "$JAR" load --data-dir "$WORK/data" "$DATA" < /dev/null)
   line=$(printf '%s\n' "$out" | grep '^Loaded')
+  progress_clear
   echo "run $run: $line (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+  progress "$run" 3 "loads"
   rates+=("$(printf '%s\n' "$line" | sed -E 's/.*\(([0-9,]+) resources\/s\).*/\1/' | tr -d ,)")
   rm -rf "$WORK/data"
 done

@@ -11,11 +11,14 @@ if [ ! -f "$JAR" ] || [ ! -d "$ROOT/server/target/test-classes/dev/bulkfhir/serv
 fi
 BENCH_CP="$ROOT/server/target/test-classes:$JAR"
 results=()
+PROGRESS_START=$(date +%s)
 for run in 1 2 3; do
   dir=$(mktemp -d)/data
   start_server "$dir" "$HEAP"
   line=$(java -cp "$BENCH_CP" dev.bulkfhir.server.bench.TransactionBench "$BASE_URL" "$BUNDLES" "$THREADS" | grep "^transactions:")
+  progress_clear
   echo "run $run: $line (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+  progress "$run" 3 "runs"
   results+=("$(echo "$line" | grep -o '= [0-9]*' | tr -d '= ')")
   stop_server
   rm -rf "$(dirname "$dir")"

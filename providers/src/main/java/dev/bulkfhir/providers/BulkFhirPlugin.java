@@ -17,6 +17,8 @@ import dev.bulkfhir.storage.binary.BinaryStore;
 import dev.bulkfhir.storage.files.FileStore;
 import dev.bulkfhir.storage.resource.ResourceStore;
 import dev.bulkfhir.storage.source.ResourceSource;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 
 import javax.sql.DataSource;
 import java.io.IOException;
@@ -24,6 +26,7 @@ import java.io.UncheckedIOException;
 import java.lang.reflect.Method;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -65,10 +68,12 @@ public final class BulkFhirPlugin implements AutoCloseable {
     private final AuditSink audit;
     /** The default audit writer, which the plugin made and so closes; null for a sink the host gave. */
     private final AuditWriter ownAudit;
+    private final MeterRegistry meters;
     private RestfulServer installedIn;
 
     private BulkFhirPlugin(Database ownDatabase, BulkExport export, BinaryAccess binaries, SmartAuth auth,
-            ServerBase base, AuditSink audit, AuditWriter ownAudit) {
+            ServerBase base, AuditSink audit, AuditWriter ownAudit, MeterRegistry meters) {
+        this.meters = meters;
         this.ownDatabase = ownDatabase;
         this.audit = audit;
         this.ownAudit = ownAudit;
@@ -102,7 +107,7 @@ public final class BulkFhirPlugin implements AutoCloseable {
         binaries.withSource(export.binarySource()).audit(audit).install(server);
         auth.interceptor().protect(export); // export's owner and readable types come from the token
         export.audit(audit).install(server, resolved);
-        auth.install(server, resolved, audit);
+        auth.install(server, resolved, audit, meters);
         installedIn = server;
     }
 
@@ -148,6 +153,11 @@ public final class BulkFhirPlugin implements AutoCloseable {
         return audit;
     }
 
+    /** When the export workers' claim loop last ran (every half second while they are alive); null before it first ran. */
+    public Instant exportWorkersLastSeen() {
+        return export.lastClaimPass();
+    }
+
     /**
      * Stops the export workers (running jobs stay resumable), writes out the default audit log and
      * closes the plugin's own database, if any. A sink given to {@link Builder#audit} is the host's to close.
@@ -181,6 +191,7 @@ public final class BulkFhirPlugin implements AutoCloseable {
         private ExportSettings exportSettings = ExportSettings.defaults();
         private BinaryAccessSettings binarySettings = BinaryAccessSettings.defaults();
         private AuditSink audit;
+        private MeterRegistry meters = new CompositeMeterRegistry();
 
         private Builder(FhirContext context) {
             this.context = Objects.requireNonNull(context, "context");
@@ -268,6 +279,16 @@ public final class BulkFhirPlugin implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Where the plugin reports its metrics: tokens issued and refused ({@code bulkfhir.tokens}), export
+         * jobs by state ({@code bulkfhir.export.jobs}), resources and bytes exported
+         * ({@code bulkfhir.export.resources}, {@code bulkfhir.export.bytes}). Default: nowhere.
+         */
+        public Builder meterRegistry(MeterRegistry registry) {
+            this.meters = Objects.requireNonNull(registry, "registry");
+            return this;
+        }
+
         public Builder binary(BinaryAccessSettings settings) {
             this.binarySettings = Objects.requireNonNull(settings, "settings");
             return this;
@@ -319,10 +340,10 @@ public final class BulkFhirPlugin implements AutoCloseable {
                     binaries = BinaryAccess.owning(store, binarySettings);
                 }
                 BulkExport export = BulkExport.start(jobs, resources, files, dataDirectory.resolve("export"), context,
-                        exportSettings);
+                        exportSettings, meters);
                 AuditWriter ownAudit = audit == null ? AuditSink.logger() : null;
                 return new BulkFhirPlugin(own, export, binaries, auth, base, audit == null ? ownAudit : audit,
-                        ownAudit);
+                        ownAudit, meters);
             } catch (RuntimeException e) {
                 if (own != null) own.close();
                 throw e;

@@ -12,6 +12,10 @@ import dev.bulkfhir.server.crud.CursorPagingProvider;
 import dev.bulkfhir.server.crud.JsonBodyCheck;
 import dev.bulkfhir.server.crud.StoredResourceProvider;
 import dev.bulkfhir.server.demo.DemoData;
+import dev.bulkfhir.server.ops.Ops;
+import dev.bulkfhir.server.ops.OpsSettings;
+import dev.bulkfhir.server.ops.RequestClient;
+import dev.bulkfhir.server.ops.Tls;
 import dev.bulkfhir.providers.BulkFhirPlugin;
 import dev.bulkfhir.providers.EncodedCapabilityStatement;
 import dev.bulkfhir.providers.ServerBase;
@@ -54,6 +58,7 @@ public final class StandaloneServer implements AutoCloseable {
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
     private final ServerSettings settings;
+    private final OpsSettings opsSettings;
     private final FhirContext context = FhirContext.forR4Cached();
     private Database database;
     private FileStore files;
@@ -61,10 +66,16 @@ public final class StandaloneServer implements AutoCloseable {
     private ResourceStore store;
     private BulkFhirPlugin plugin;
     private Server jetty;
+    private Ops ops;
     private String baseUrl;
 
     public StandaloneServer(ServerSettings settings) {
+        this(settings, OpsSettings.defaults());
+    }
+
+    public StandaloneServer(ServerSettings settings, OpsSettings ops) {
         this.settings = settings;
+        this.opsSettings = ops;
     }
 
     public StandaloneServer start() throws Exception {
@@ -87,7 +98,9 @@ public final class StandaloneServer implements AutoCloseable {
         QueuedThreadPool threads = new QueuedThreadPool(200, 8);
         threads.setName("http");
         jetty = new Server(threads);
-        ServerConnector connector = new ServerConnector(jetty);
+        ServerConnector connector = opsSettings.tls() == null ? new ServerConnector(jetty)
+                : Tls.connector(jetty, opsSettings.tls());
+        connector.setName(Ops.MAIN_CONNECTOR);
         connector.setHost(settings.host());
         connector.setPort(settings.port());
         jetty.addConnector(connector);
@@ -112,6 +125,7 @@ public final class StandaloneServer implements AutoCloseable {
                     + " which clients cannot reach. Set --base-url to the URL clients use.", baseUrl);
         }
 
+        ops = new Ops(opsSettings);
         plugin = BulkFhirPlugin.builder(context)
                 .resources(new StoreResourceSource(database.dataSource(), store))
                 .dataDirectory(settings.dataDir())
@@ -122,6 +136,7 @@ public final class StandaloneServer implements AutoCloseable {
                 .baseUrl(baseUrl)
                 .export(settings.export())
                 .binary(new BinaryAccessSettings(settings.binary().maxWrapped()))
+                .meterRegistry(ops.registry())
                 .start();
 
         ServletContextHandler handler = new ServletContextHandler(ServletContextHandler.NO_SESSIONS);
@@ -137,6 +152,11 @@ public final class StandaloneServer implements AutoCloseable {
                     SmartAuth.DISCOVERY_PATH);
         }
         jetty.setHandler(handler);
+        ops.install(jetty, handler, basePath, context.getResourceTypes(), database.dataSource(),
+                plugin::exportWorkersLastSeen);
+        if (opsSettings.tls() != null && opsSettings.tls().redirectPort() != null) {
+            Tls.addRedirect(jetty, settings.host(), opsSettings.tls().redirectPort(), this::port);
+        }
         jetty.setErrorHandler(new FhirErrorHandler(context, basePath));
         jetty.start();
     }
@@ -146,7 +166,7 @@ public final class StandaloneServer implements AutoCloseable {
         return baseUrl;
     }
 
-    /** Where this server answers FHIR requests itself: {@code http://HOST:PORT/BASE-PATH}. */
+    /** Where this server answers FHIR requests itself: {@code http(s)://HOST:PORT/BASE-PATH}. */
     public String listeningUrl() {
         String basePath = settings.normalizedBasePath();
         return boundBaseUrl(port(), basePath);
@@ -154,11 +174,26 @@ public final class StandaloneServer implements AutoCloseable {
 
     private String boundBaseUrl(int port, String basePath) {
         String host = settings.host().contains(":") ? "[" + settings.host() + "]" : settings.host();
-        return "http://" + host + ":" + port + (basePath.equals("/") ? "" : basePath);
+        return (opsSettings.tls() == null ? "http://" : "https://") + host + ":" + port + (basePath.equals("/") ? "" : basePath);
     }
 
     public int port() {
         return ((ServerConnector) jetty.getConnectors()[0]).getLocalPort();
+    }
+
+    /** The plain HTTP port that redirects to HTTPS ({@code --http-redirect-port}), else -1. */
+    public int redirectPort() {
+        for (org.eclipse.jetty.server.Connector connector : jetty.getConnectors()) {
+            if (Tls.REDIRECT_CONNECTOR.equals(connector.getName())) {
+                return ((ServerConnector) connector).getLocalPort();
+            }
+        }
+        return -1;
+    }
+
+    /** The port of {@code /metrics} and {@code /health/*} when they have one of their own ({@code --ops-port}), else -1. */
+    public int opsPort() {
+        return ops.opsPort();
     }
 
     /** Tokens, clients and the bearer interceptor (which admits everyone when auth is off). */
@@ -191,8 +226,14 @@ public final class StandaloneServer implements AutoCloseable {
                         database.close();
                     }
                 } finally {
-                    if (files != null) {
-                        files.close();
+                    try {
+                        if (files != null) {
+                            files.close();
+                        }
+                    } finally {
+                        if (ops != null) {
+                            ops.close();
+                        }
                     }
                 }
             }
@@ -252,6 +293,7 @@ public final class StandaloneServer implements AutoCloseable {
             setServerConformanceProvider(capabilities);
             registerInterceptor(new CapabilityStatementCustomizer(context));
             registerInterceptor(new EncodedCapabilityStatement());
+            registerInterceptor(new RequestClient());
             plugin.install(this); // Binary, export, authorization
         }
     }

@@ -3,6 +3,7 @@ package dev.bulkfhir.storage;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.MigrationInfoService;
 
 import javax.sql.DataSource;
 import java.sql.Connection;
@@ -66,14 +67,24 @@ public final class Database implements AutoCloseable {
 
     /** Creates or upgrades our tables in any data source, e.g. a host's own database. */
     public static void migrate(DataSource dataSource) {
-        Flyway.configure()
+        flyway(dataSource).migrate();
+    }
+
+    /** Whether every migration this build carries has been applied, none failed (for readiness probes). */
+    public static boolean migrated(DataSource dataSource) {
+        MigrationInfoService info = flyway(dataSource).info();
+        return info.pending().length == 0 && info.current() != null
+                && info.current().getState().isApplied() && !info.current().getState().isFailed();
+    }
+
+    private static Flyway flyway(DataSource dataSource) {
+        return Flyway.configure()
                 .dataSource(dataSource)
                 .table("bf_schema_history")
                 .locations("classpath:db/migration/" + vendor(dataSource))
                 .baselineOnMigrate(true)
                 .baselineVersion("0")
-                .load()
-                .migrate();
+                .load();
     }
 
     /** The migration folder for the database product: {@code h2} or {@code postgresql}. */

@@ -8,6 +8,8 @@ import dev.bulkfhir.providers.audit.AuditSink;
 import dev.bulkfhir.storage.Database;
 import dev.bulkfhir.storage.auth.SigningKeyRepository;
 import dev.bulkfhir.storage.auth.UsedAssertionRepository;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
@@ -132,17 +134,20 @@ public final class SmartAuth {
      * (which need a {@link ServerBase#isFixed() fixed} base).
      */
     public void install(RestfulServer server, ServerBase base) {
-        install(server, base, AuditSink.off());
+        install(server, base, AuditSink.off(), new CompositeMeterRegistry());
     }
 
-    /** As {@link #install(RestfulServer, ServerBase)}, recording tokens issued and refused in {@code audit}. */
-    public void install(RestfulServer server, ServerBase base, AuditSink audit) {
+    /**
+     * As {@link #install(RestfulServer, ServerBase)}, recording tokens issued and refused in {@code audit}
+     * and counting them in {@code meters}.
+     */
+    public void install(RestfulServer server, ServerBase base, AuditSink audit, MeterRegistry meters) {
         requireUsableBase(base);
         server.registerInterceptor(interceptor);
         if (issuesTokens()) {
             FhirContext context = server.getFhirContext();
             server.registerInterceptor(new SmartEndpoints(
-                    new TokenEndpoint(clients, issuer, usedAssertions, context, audit), base.url()));
+                    new TokenEndpoint(clients, issuer, usedAssertions, context, audit, meters), base.url()));
             server.registerInterceptor(new SmartCapabilityStatement(base));
         }
     }

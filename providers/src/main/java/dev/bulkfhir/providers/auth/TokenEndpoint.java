@@ -2,10 +2,12 @@ package dev.bulkfhir.providers.auth;
 
 import ca.uhn.fhir.context.FhirContext;
 import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.util.JSONObjectUtils;
 import dev.bulkfhir.providers.audit.AuditAction;
 import dev.bulkfhir.providers.audit.AuditRecord;
 import dev.bulkfhir.providers.audit.AuditSink;
-import com.nimbusds.jose.util.JSONObjectUtils;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import org.slf4j.Logger;
@@ -31,13 +33,22 @@ final class TokenEndpoint {
     private final AccessTokenIssuer issuer;
     private final Set<String> resourceTypes;
     private final AuditSink audit;
+    private final Counter issued;
+    private final Counter refused;
 
     TokenEndpoint(ClientRegistry registry, AccessTokenIssuer issuer, UsedAssertions usedAssertions,
-            FhirContext context, AuditSink audit) {
+            FhirContext context, AuditSink audit, MeterRegistry meters) {
         this.audit = audit;
         this.assertions = new ClientAssertionVerifier(registry, usedAssertions);
         this.issuer = issuer;
         this.resourceTypes = context.getResourceTypes();
+        this.issued = tokens(meters, "issued");
+        this.refused = tokens(meters, "refused");
+    }
+
+    private static Counter tokens(MeterRegistry meters, String outcome) {
+        return Counter.builder("bulkfhir.tokens").tag("outcome", outcome)
+                .description("Token requests at the token endpoint, by outcome").register(meters);
     }
 
     /** @param tokenUrl this endpoint's configured public URL, which a client assertion's {@code aud} must name */
@@ -50,8 +61,10 @@ final class TokenEndpoint {
         }
         try {
             Map<String, Object> answer = token(tokenUrl, request);
+            issued.increment();
             send(response, 200, answer);
         } catch (TokenError e) {
+            refused.increment();
             // The description may quote the unverified assertion: no control characters into the log.
             log.info("Token request refused: {}: {}", e.error(), e.getMessage().replaceAll("\\p{Cntrl}", "?"));
             audit.record(AuditRecord.now(AuditAction.TOKEN_REFUSED, 400, null, null,

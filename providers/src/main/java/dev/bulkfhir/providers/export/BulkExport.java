@@ -11,8 +11,11 @@ import dev.bulkfhir.storage.export.ExportJobRepository;
 import dev.bulkfhir.storage.files.FileStore;
 import dev.bulkfhir.storage.source.ResourceSource;
 
+import io.micrometer.core.instrument.MeterRegistry;
+
 import javax.sql.DataSource;
 import java.nio.file.Path;
+import java.time.Instant;
 
 /**
  * Bulk Data export: the job table, the workers and the operations. {@code BulkFhirPlugin} wires it
@@ -39,13 +42,14 @@ public final class BulkExport implements AutoCloseable {
      * Opens the job table and starts the workers, which resume unfinished jobs at once.
      *
      * @param nodeDirectory this node's own folder (never shared): it keeps the node's name in job leases
+     * @param meters        where the export's metrics go
      */
     public static BulkExport start(DataSource dataSource, ResourceSource source, FileStore fileStore,
-            Path nodeDirectory, FhirContext context, ExportSettings settings) {
+            Path nodeDirectory, FhirContext context, ExportSettings settings, MeterRegistry meters) {
         ExportJobRepository jobs = ExportJobRepository.open(dataSource);
         try {
             ExportFileStore files = new ExportFileStore(fileStore);
-            ExportEngine engine = new ExportEngine(context, jobs, files, nodeDirectory, source, settings);
+            ExportEngine engine = new ExportEngine(context, jobs, files, nodeDirectory, source, settings, meters);
             engine.start();
             return new BulkExport(jobs, engine, new ExportBinarySource(jobs, files));
         } catch (RuntimeException e) {
@@ -64,6 +68,14 @@ public final class BulkExport implements AutoCloseable {
     public BulkExport audit(AuditSink sink) {
         engine.audit = sink;
         return this;
+    }
+
+    /**
+     * When the workers' claim loop last began a pass (null before its first): it runs every half
+     * second, so an old value means the export workers are stuck or gone.
+     */
+    public Instant lastClaimPass() {
+        return engine.lastClaimPass();
     }
 
     /** The export files as Binaries, for {@code BinaryAccess.withSource}. */

@@ -9,6 +9,7 @@ import dev.bulkfhir.storage.export.ExportJob;
 import dev.bulkfhir.storage.export.ExportJobRepository;
 import dev.bulkfhir.storage.export.ExportState;
 import dev.bulkfhir.storage.source.ResourceSource;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,19 +61,22 @@ final class ExportEngine implements AutoCloseable {
     private final ScheduledExecutorService scheduler;
     private final Map<String, JobRun> running = new ConcurrentHashMap<>();
     private final Object claims = new Object();
+    final ExportMetrics metrics;
     private volatile boolean closed;
     volatile AuditSink audit = AuditSink.off();
     /** Node-local working files (organized output's spill), never on the shared store. */
     private final Path scratch;
+    private volatile Instant lastClaimPass;
 
     ExportEngine(FhirContext context, ExportJobRepository jobs, ExportFileStore files, Path nodeDirectory,
-            ResourceSource source, ExportSettings settings) {
+            ResourceSource source, ExportSettings settings, MeterRegistry meters) {
         this.context = context;
         this.jobs = jobs;
         this.files = files;
         this.source = source;
         this.settings = settings;
         this.types = new ExportTypes(context);
+        this.metrics = new ExportMetrics(meters, jobs);
         this.node = NodeIdentity.acquire(nodeDirectory);
         this.scratch = emptyScratch(nodeDirectory.resolve("scratch"));
         this.workers = new ThreadPoolExecutor(settings.workers(), settings.workers(), 0, TimeUnit.SECONDS,
@@ -162,8 +166,14 @@ final class ExportEngine implements AutoCloseable {
         wake();
     }
 
+    /** When the claim loop last began a pass (null before the first): a stuck or dead scheduler stops moving it. */
+    Instant lastClaimPass() {
+        return lastClaimPass;
+    }
+
     private void poll() {
         if (closed) return;
+        lastClaimPass = Instant.now();
         int free = settings.workers() - running.size();
         if (free <= 0) return;
         Instant now = Instant.now();

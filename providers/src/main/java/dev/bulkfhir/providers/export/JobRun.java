@@ -402,6 +402,7 @@ final class JobRun {
                 return false;
             }
             done.add(key);
+            engine.metrics.written(produced);
             return true;
         }
     }

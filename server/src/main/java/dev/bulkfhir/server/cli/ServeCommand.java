@@ -24,6 +24,9 @@ final class ServeCommand implements Callable<Integer> {
     @Mixin
     AuthOptions auth;
 
+    @Mixin
+    OpsOptions ops;
+
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
     String host;
 
@@ -112,11 +115,12 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        ops.logFormat.apply();
         ServerSettings settings = new ServerSettings(host, port, basePath, storage.dataDir,
                 blankToNull(storage.jdbcUrl), storage.jdbcUser, storage.jdbcPassword, demo, demoPatients, demoSeed,
                 auth.settings(), exportSettings(), new BinarySettings(binaryInlineThreshold, binaryMaxWrapped),
                 publicBaseUrl(), maxRequestBody, storage.storageSettings());
-        StandaloneServer server = new StandaloneServer(settings).start();
+        StandaloneServer server = new StandaloneServer(settings, ops.settings()).start();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.out.println("Stopping: finishing requests in flight, closing the database.");
@@ -137,6 +141,12 @@ final class ServeCommand implements Callable<Integer> {
         System.out.println("  data:  " + storage.describe());
         System.out.println("  files: " + settings.storage().describe(settings.dataDir()));
         System.out.println("  try:   curl " + server.listeningUrl() + "/metadata");
+        if (server.redirectPort() >= 0) {
+            System.out.println("  http:  port " + server.redirectPort() + " redirects to HTTPS");
+        }
+        if (server.opsPort() >= 0) {
+            System.out.println("  ops:   /metrics and /health/* on port " + server.opsPort());
+        }
         auth.printBanner(server, demo, System.out);
         System.out.println("Stop with Ctrl+C (SIGTERM also shuts down cleanly).");
         stopped.await();

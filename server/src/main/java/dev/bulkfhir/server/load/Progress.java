@@ -9,8 +9,9 @@ import java.util.function.LongSupplier;
 
 /**
  * On a terminal, one line redrawn in place with {@code \r} a few times a second: a bar over the
- * bytes read, resources stored, resources per second, rejections and elapsed time. Elsewhere (a
- * log file, a pipe), a plain line every ten seconds so that long loads still show they are alive.
+ * bytes read, resources stored, resources per second, rejections, elapsed time and the time left
+ * (from the share of bytes read so far). Elsewhere (a log file, a pipe), a plain line with the same
+ * figures every ten seconds so that long loads still show they are alive.
  */
 final class Progress implements AutoCloseable {
 
@@ -57,16 +58,17 @@ final class Progress implements AutoCloseable {
         long stored = loaded.getAsLong();
         long bad = rejected.getAsLong();
         double rate = seconds > 0 ? stored / seconds : 0;
+        double fraction = totalBytes <= 0 ? 0 : Math.min(1.0, bytesRead.getAsLong() / (double) totalBytes);
+        String eta = fraction <= 0 ? "?" : clock(seconds * (1 - fraction) / fraction);
         if (!terminal) {
-            out.printf(Locale.ROOT, "Loading: %,d resources (%,.0f/s), %,d rejected, %s%n", stored, rate, bad,
-                    clock(seconds));
+            out.printf(Locale.ROOT, "Loading: %d%%, %,d resources (%,.0f/s), %,d rejected, %s, ETA %s%n",
+                    Math.round(fraction * 100), stored, rate, bad, clock(seconds), eta);
             return;
         }
-        double fraction = totalBytes <= 0 ? 0 : Math.min(1.0, bytesRead.getAsLong() / (double) totalBytes);
         int filled = (int) Math.round(fraction * BAR);
-        String line = String.format(Locale.ROOT, "[%s%s] %3d%%  %,d resources  %,.0f/s  %,d rejected  %s",
+        String line = String.format(Locale.ROOT, "[%s%s] %3d%%  %,d resources  %,.0f/s  %,d rejected  %s  ETA %s",
                 "=".repeat(filled), " ".repeat(BAR - filled), Math.round(fraction * 100), stored, rate, bad,
-                clock(seconds));
+                clock(seconds), eta);
         int width = line.length();
         out.print("\r" + line + " ".repeat(Math.max(0, lastWidth - width)));
         out.flush();

@@ -12,6 +12,7 @@ import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
 import dev.bulkfhir.server.ServerSettings;
 import dev.bulkfhir.server.StandaloneServer;
+import dev.bulkfhir.server.ops.OpsSettings;
 
 import java.io.OutputStream;
 import java.net.Socket;
@@ -26,6 +27,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.function.UnaryOperator;
 import java.util.Date;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -41,14 +43,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * {@code admin} (ES384, system/*.*), {@code reader} (RS384, system/*.read) and {@code narrow}
  * (RS384, system/Patient.read system/Observation.rs).
  */
-final class AuthFixture implements AutoCloseable {
+public final class AuthFixture implements AutoCloseable {
 
     static final HttpClient http = HttpClient.newHttpClient();
 
     final Path dataDir;
     final Path clientsFile;
     final Map<String, JWK> keys = new LinkedHashMap<>();
-    final StandaloneServer server;
+    public final StandaloneServer server;
 
     private AuthFixture(Path dataDir, Duration tokenLifetime, boolean registerClients) throws Exception {
         this(dataDir, tokenLifetime, registerClients, null);
@@ -56,11 +58,12 @@ final class AuthFixture implements AutoCloseable {
 
     private AuthFixture(Path dataDir, Duration tokenLifetime, boolean registerClients, String baseUrl)
             throws Exception {
-        this(dataDir, tokenLifetime, registerClients, baseUrl, java.util.function.UnaryOperator.identity());
+        this(dataDir, tokenLifetime, registerClients, baseUrl, UnaryOperator.identity(),
+                OpsSettings.defaults());
     }
 
     private AuthFixture(Path dataDir, Duration tokenLifetime, boolean registerClients, String baseUrl,
-            java.util.function.UnaryOperator<ServerSettings> change) throws Exception {
+            UnaryOperator<ServerSettings> change, OpsSettings ops) throws Exception {
         this.dataDir = dataDir;
         this.clientsFile = dataDir.resolve("clients.json");
         if (registerClients) {
@@ -69,7 +72,14 @@ final class AuthFixture implements AutoCloseable {
             register("narrow", JWSAlgorithm.RS384, "system/Patient.read system/Observation.rs");
         }
         server = new StandaloneServer(change.apply(ServerSettings.defaults(dataDir)
-                .withAuth(new AuthSettings(true, clientsFile, tokenLifetime, null, null)).withBaseUrl(baseUrl))).start();
+                .withAuth(new AuthSettings(true, clientsFile, tokenLifetime, null, null)).withBaseUrl(baseUrl)), ops)
+                .start();
+    }
+
+    /** With metrics, health and request log settings of the test's choice (for the ops tests). */
+    public static AuthFixture start(Path dataDir, OpsSettings ops) throws Exception {
+        return new AuthFixture(dataDir, AuthSettings.DEFAULT_TOKEN_LIFETIME, true, null,
+                UnaryOperator.identity(), ops);
     }
 
     static AuthFixture start(Path dataDir) throws Exception {
@@ -81,8 +91,8 @@ final class AuthFixture implements AutoCloseable {
     }
 
     /** With other settings as well (e.g. the file store). */
-    static AuthFixture start(Path dataDir, java.util.function.UnaryOperator<ServerSettings> change) throws Exception {
-        return new AuthFixture(dataDir, AuthSettings.DEFAULT_TOKEN_LIFETIME, true, null, change);
+    static AuthFixture start(Path dataDir, UnaryOperator<ServerSettings> change) throws Exception {
+        return new AuthFixture(dataDir, AuthSettings.DEFAULT_TOKEN_LIFETIME, true, null, change, OpsSettings.defaults());
     }
 
     /** Clients know the server by {@code baseUrl} (e.g. behind a proxy); tests still connect to it directly. */
@@ -133,7 +143,7 @@ final class AuthFixture implements AutoCloseable {
     }
 
     /** Where the tests connect: the server's own address, whatever its public base URL. */
-    String base() {
+    public String base() {
         return server.listeningUrl();
     }
 
@@ -157,12 +167,12 @@ final class AuthFixture implements AutoCloseable {
         return jwt.serialize();
     }
 
-    String assertion(String clientId) throws Exception {
+    public String assertion(String clientId) throws Exception {
         JWK key = keys.get(clientId);
         return sign(key, key.getKeyID(), claims(clientId).build());
     }
 
-    static Map<String, String> form(String assertion, String scope) {
+    public static Map<String, String> form(String assertion, String scope) {
         Map<String, String> form = new LinkedHashMap<>();
         form.put("grant_type", "client_credentials");
         form.put("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
@@ -171,7 +181,7 @@ final class AuthFixture implements AutoCloseable {
         return form;
     }
 
-    HttpResponse<String> post(Map<String, String> form) throws Exception {
+    public HttpResponse<String> post(Map<String, String> form) throws Exception {
         String body = formBody(form);
         return http.send(HttpRequest.newBuilder(URI.create(base() + "/auth/token"))
                 .header("Content-Type", "application/x-www-form-urlencoded")
@@ -179,13 +189,13 @@ final class AuthFixture implements AutoCloseable {
     }
 
     /** A token for a registered client, asserting the endpoint granted it. */
-    String token(String clientId, String scope) throws Exception {
+    public String token(String clientId, String scope) throws Exception {
         HttpResponse<String> response = post(form(assertion(clientId), scope));
         assertEquals(200, response.statusCode(), response.body());
         return (String) json(response).get("access_token");
     }
 
-    HttpResponse<String> get(String path, String token) throws Exception {
+    public HttpResponse<String> get(String path, String token) throws Exception {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base() + path)).GET();
         if (token != null) {
             request.header("Authorization", "Bearer " + token);

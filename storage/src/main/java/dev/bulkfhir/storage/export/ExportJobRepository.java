@@ -8,8 +8,10 @@ import org.hibernate.cfg.Configuration;
 
 import javax.sql.DataSource;
 import java.time.Instant;
+import java.util.EnumMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -80,6 +82,18 @@ public final class ExportJobRepository implements AutoCloseable {
                 .setParameter("running", ExportState.IN_PROGRESS)
                 .getSingleResult();
         return new ActiveJobs(((Number) row[0]).longValue(), ((Number) row[1]).longValue());
+    }
+
+    /** How many jobs the table holds in each state (states without jobs are absent). */
+    public Map<ExportState, Long> countByState() {
+        return sessions.fromSession(session -> {
+            Map<ExportState, Long> counts = new EnumMap<>(ExportState.class);
+            for (Object[] row : session.createSelectionQuery("select j.state, count(j) from ExportJob j group by j.state",
+                    Object[].class).getResultList()) {
+                counts.put((ExportState) row[0], ((Number) row[1]).longValue());
+            }
+            return counts;
+        });
     }
 
     /** Jobs that are ACCEPTED or IN_PROGRESS, oldest first: of {@code ownerId}, or of everyone if it is null. */
