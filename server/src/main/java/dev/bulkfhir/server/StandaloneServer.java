@@ -1,5 +1,8 @@
 package dev.bulkfhir.server;
 
+import dev.bulkfhir.server.audit.AuditSettings;
+import dev.bulkfhir.server.audit.AuditTrail;
+
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.api.EncodingEnum;
 import ca.uhn.fhir.rest.server.HardcodedServerAddressStrategy;
@@ -53,7 +56,9 @@ public final class StandaloneServer implements AutoCloseable {
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
     private final ServerSettings settings;
+    private final AuditSettings auditSettings;
     private final FhirContext context = FhirContext.forR4Cached();
+    private AuditTrail audit;
     private Database database;
     private SmartAuth auth;
     private ResourceStore store;
@@ -62,7 +67,12 @@ public final class StandaloneServer implements AutoCloseable {
     private String baseUrl;
 
     public StandaloneServer(ServerSettings settings) {
+        this(settings, AuditSettings.defaults());
+    }
+
+    public StandaloneServer(ServerSettings settings, AuditSettings audit) {
         this.settings = settings;
+        this.auditSettings = audit;
     }
 
     public StandaloneServer start() throws Exception {
@@ -104,8 +114,10 @@ public final class StandaloneServer implements AutoCloseable {
                     + " which clients cannot reach. Set --base-url to the URL clients use.", baseUrl);
         }
 
+        audit = new AuditTrail(database.dataSource(), auditSettings, context, baseUrl);
         plugin = BulkFhirPlugin.builder(context)
-                .resources(new StoreResourceSource(database.dataSource(), store))
+                .resources(audit.source(new StoreResourceSource(database.dataSource(), store)))
+                .audit(audit.sink())
                 .dataDirectory(settings.dataDir())
                 .jobDatabase(database.dataSource())
                 .binaryStore(store)
@@ -176,6 +188,9 @@ public final class StandaloneServer implements AutoCloseable {
                 if (plugin != null) {
                     plugin.close(); // workers stop before the database they write to
                 }
+                if (audit != null) {
+                    audit.close(); // the last events are written before the database closes
+                }
             } finally {
                 if (database != null) {
                     database.close();
@@ -224,11 +239,13 @@ public final class StandaloneServer implements AutoCloseable {
             List<StoredResourceProvider> providers = new ArrayList<>();
             for (String type : context.getResourceTypes()) {
                 if (type.equals("Binary")) continue; // BinaryAccess serves Binary
+                if (type.equals("AuditEvent")) continue; // the audit trail's, read-only
                 Class<? extends IBaseResource> resourceClass = context.getResourceDefinition(type).getImplementingClass();
                 providers.add(new StoredResourceProvider(resourceClass, store, paging));
             }
             registerProviders(providers);
             registerProvider(new BundleProvider(store));
+            registerProvider(audit.provider());
             registerInterceptor(new CommonParameterChecks());
             registerInterceptor(new JsonBodyCheck());
             ServerCapabilityStatementProvider capabilities = new ServerCapabilityStatementProvider(this);
