@@ -61,9 +61,14 @@ class AuditEventsTest {
         assertEquals(AuditEvent.AuditEventOutcome._4, event.getOutcome());
         assertEquals("HTTP 403", event.getOutcomeDesc());
         assertEquals(AuditEvent.AuditEventAction.E, event.getAction());
-        // "Observation" is a path, not a reference: kept as an identifier.
+        // A path, not a reference: kept as an identifier.
         assertNull(event.getEntityFirstRep().getWhat().getReference());
         assertEquals("Observation", event.getEntityFirstRep().getWhat().getIdentifier().getValue());
+        // Even one that looks like a reference: what a refused request names may not exist.
+        AuditEvent notFound = AuditEvents.render(AuditRecord.now(AuditAction.REFUSED, 404, "c", "Patient/nobody",
+                null, 0, 0), null, "bulk-fhir");
+        assertNull(notFound.getEntityFirstRep().getWhat().getReference());
+        assertEquals("Patient/nobody", notFound.getEntityFirstRep().getWhat().getIdentifier().getValue());
     }
 
     @Test
