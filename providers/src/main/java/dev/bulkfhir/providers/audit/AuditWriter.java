@@ -22,9 +22,9 @@ public final class AuditWriter implements AuditSink, AutoCloseable {
     /** Records that may wait at once. */
     public static final int DEFAULT_CAPACITY = 65_536;
     /** The most records handed over in one batch. */
-    static final int MAX_BATCH = 1_000;
+    static final int MAX_BATCH = 10_000;
     /** How long a batch may gather after its first record: how late an event may reach the sink. */
-    static final long LINGER_MILLIS = 100;
+    static final long LINGER_MILLIS = 1000;
 
     private static final Logger log = LoggerFactory.getLogger(AuditWriter.class);
 
