@@ -1,5 +1,8 @@
 package dev.bulkfhir.server;
 
+import dev.bulkfhir.server.audit.AuditSettings;
+import dev.bulkfhir.server.audit.AuditTrail;
+
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.api.EncodingEnum;
 import ca.uhn.fhir.rest.server.HardcodedServerAddressStrategy;
@@ -59,7 +62,9 @@ public final class StandaloneServer implements AutoCloseable {
 
     private final ServerSettings settings;
     private final OpsSettings opsSettings;
+    private final AuditSettings auditSettings;
     private final FhirContext context = FhirContext.forR4Cached();
+    private AuditTrail audit;
     private Database database;
     private FileStore files;
     private SmartAuth auth;
@@ -70,12 +75,21 @@ public final class StandaloneServer implements AutoCloseable {
     private String baseUrl;
 
     public StandaloneServer(ServerSettings settings) {
-        this(settings, OpsSettings.defaults());
+        this(settings, OpsSettings.defaults(), AuditSettings.defaults());
     }
 
     public StandaloneServer(ServerSettings settings, OpsSettings ops) {
+        this(settings, ops, AuditSettings.defaults());
+    }
+
+    public StandaloneServer(ServerSettings settings, AuditSettings audit) {
+        this(settings, OpsSettings.defaults(), audit);
+    }
+
+    public StandaloneServer(ServerSettings settings, OpsSettings ops, AuditSettings audit) {
         this.settings = settings;
         this.opsSettings = ops;
+        this.auditSettings = audit;
     }
 
     public StandaloneServer start() throws Exception {
@@ -126,8 +140,10 @@ public final class StandaloneServer implements AutoCloseable {
         }
 
         ops = new Ops(opsSettings);
+        audit = new AuditTrail(database.dataSource(), auditSettings, context, baseUrl);
         plugin = BulkFhirPlugin.builder(context)
-                .resources(new StoreResourceSource(database.dataSource(), store))
+                .resources(audit.source(new StoreResourceSource(database.dataSource(), store)))
+                .audit(audit.sink())
                 .dataDirectory(settings.dataDir())
                 .fileStore(files)
                 .jobDatabase(database.dataSource())
@@ -220,6 +236,9 @@ public final class StandaloneServer implements AutoCloseable {
                 if (plugin != null) {
                     plugin.close(); // workers stop before the database they write to
                 }
+                if (audit != null) {
+                    audit.close(); // the last events are written before the database closes
+                }
             } finally {
                 try {
                     if (database != null) {
@@ -280,11 +299,13 @@ public final class StandaloneServer implements AutoCloseable {
             List<StoredResourceProvider> providers = new ArrayList<>();
             for (String type : context.getResourceTypes()) {
                 if (type.equals("Binary")) continue; // BinaryAccess serves Binary
+                if (type.equals("AuditEvent")) continue; // the audit trail's, read-only
                 Class<? extends IBaseResource> resourceClass = context.getResourceDefinition(type).getImplementingClass();
                 providers.add(new StoredResourceProvider(resourceClass, store, paging));
             }
             registerProviders(providers);
             registerProvider(new BundleProvider(store));
+            registerProvider(audit.provider());
             registerInterceptor(new CommonParameterChecks());
             registerInterceptor(new JsonBodyCheck());
             ServerCapabilityStatementProvider capabilities = new ServerCapabilityStatementProvider(this);

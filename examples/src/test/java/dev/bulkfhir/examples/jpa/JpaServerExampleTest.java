@@ -1,7 +1,14 @@
 package dev.bulkfhir.examples.jpa;
 
 import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.jpa.api.dao.DaoRegistry;
+import ca.uhn.fhir.jpa.api.dao.IFhirResourceDao;
 import ca.uhn.fhir.jpa.binary.provider.BinaryAccessProvider;
+import ca.uhn.fhir.rest.api.server.SystemRequestDetails;
+import dev.bulkfhir.providers.audit.AuditEvents;
+import dev.bulkfhir.providers.audit.AuditRecord;
+import dev.bulkfhir.providers.audit.AuditWriter;
+import org.hl7.fhir.r4.model.AuditEvent;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.bulkfhir.examples.BulkDataClient;
 import dev.bulkfhir.providers.BulkFhirPlugin;
@@ -48,6 +55,7 @@ class JpaServerExampleTest {
     static Path dataDir;
     static JpaHost host;
     static BulkFhirPlugin plugin;
+    static AuditWriter audit;
     static FhirContext context;
     static BulkDataClient writer;
     static BulkDataClient reader;
@@ -64,7 +72,15 @@ class JpaServerExampleTest {
         host = JpaHost.inMemory().customize((server, spring) -> {
             // The plugin's $binary-access-read (streamed, with Range) takes the place of HAPI JPA's.
             server.unregisterProvider(spring.getBean(BinaryAccessProvider.class));
+            // The audit trail as AuditEvents in the host's own store, written in batches off the request threads.
+            IFhirResourceDao<AuditEvent> auditEvents = spring.getBean(DaoRegistry.class).getResourceDao(AuditEvent.class);
+            audit = AuditWriter.start("audit-writer", AuditWriter.DEFAULT_CAPACITY, batch -> {
+                for (AuditRecord record : batch) {
+                    auditEvents.create(AuditEvents.render(record, null, "jpa-host"), new SystemRequestDetails());
+                }
+            });
             plugin = BulkFhirPlugin.builder(server.getFhirContext())
+                    .audit(audit)
                     .resources(JpaResourceSource.of(spring))     // export reads through the JPA DAOs
                     .hostBinaries(JpaBinarySource.of(spring))    // Binary stays HAPI JPA's
                     .dataDirectory(dataDir)
@@ -112,6 +128,7 @@ class JpaServerExampleTest {
             if (host != null) host.close();
         } finally {
             if (plugin != null) plugin.close();
+            if (audit != null) audit.close();
         }
     }
 
@@ -194,6 +211,29 @@ class JpaServerExampleTest {
             }
         }
         assertEquals(Set.of(patients.get(0), patients.get(2)), subjects);
+    }
+
+    @Test
+    void binaryReadsLandInTheHostsAuditEvents() throws Exception {
+        assertEquals(200, reader.get(binaryPath).statusCode());
+        BulkDataClient auditor = new BulkDataClient(host.baseUrl())
+                .authorize(dataDir.resolve("clients.json"), "auditor", "system/AuditEvent.rs");
+        List<AuditEvent> reads = List.of();
+        for (int i = 0; i < 100 && reads.isEmpty(); i++) {
+            Thread.sleep(100);
+            HttpResponse<byte[]> search = auditor.get("/AuditEvent?entity=" + binaryPath.substring(1),
+                    "Accept", "application/fhir+json", "Cache-Control", "no-cache");
+            assertEquals(200, search.statusCode(), auditor.text(search));
+            reads = context.newJsonParser().parseResource(org.hl7.fhir.r4.model.Bundle.class, auditor.text(search))
+                    .getEntry().stream().map(entry -> (AuditEvent) entry.getResource())
+                    .filter(event -> "analytics".equals(event.getAgentFirstRep().getWho().getIdentifier().getValue()))
+                    .toList();
+        }
+        assertTrue(!reads.isEmpty(), "the read is in the host's AuditEvents");
+        assertEquals("rest", reads.get(0).getType().getCode());
+        assertEquals(AuditEvent.AuditEventAction.R, reads.get(0).getAction());
+        // The reader's * scope does not reach the audit trail.
+        assertEquals(403, reader.get("/AuditEvent", "Accept", "application/fhir+json").statusCode());
     }
 
     @Test

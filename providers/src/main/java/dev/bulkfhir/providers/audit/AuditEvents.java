@@ -76,7 +76,8 @@ public final class AuditEvents {
             boolean job = action.name().startsWith("EXPORT_");
             entity.setRole(job ? new Coding(OBJECT_ROLE, "20", "Job") : new Coding(OBJECT_ROLE, "4", "Domain Resource"));
             if (record.entity() != null) {
-                entity.setWhat(isReference(record.entity()) ? new Reference(record.entity())
+                // A refused request may name what does not exist: its path is no reference to follow.
+                entity.setWhat(action != AuditAction.REFUSED && isReference(record.entity()) ? new Reference(record.entity())
                         : new Reference().setIdentifier(new Identifier().setValue(record.entity())));
             }
             if (record.detail() != null) {

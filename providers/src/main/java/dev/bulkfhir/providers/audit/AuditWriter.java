@@ -12,8 +12,9 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * An {@link AuditSink} that never blocks its callers: records go into a bounded queue, and one
- * background thread takes whatever has queued up and hands it to a {@link Batches} writer in one go
- * (one JDBC batch, one log flush). When the queue is full, records are dropped and counted, and the
+ * background thread takes whatever has queued up in {@value #LINGER_MILLIS} ms (at most
+ * {@value #MAX_BATCH}) and hands it to a {@link Batches} writer in one go (one JDBC batch and
+ * transaction, one log flush). When the queue is full, records are dropped and counted, and the
  * count is logged: a request is never held up by its audit trail.
  */
 public final class AuditWriter implements AuditSink, AutoCloseable {
@@ -21,7 +22,9 @@ public final class AuditWriter implements AuditSink, AutoCloseable {
     /** Records that may wait at once. */
     public static final int DEFAULT_CAPACITY = 65_536;
     /** The most records handed over in one batch. */
-    static final int MAX_BATCH = 1_000;
+    static final int MAX_BATCH = 10_000;
+    /** How long a batch may gather after its first record: how late an event may reach the sink. */
+    static final long LINGER_MILLIS = 1000;
 
     private static final Logger log = LoggerFactory.getLogger(AuditWriter.class);
 
@@ -66,12 +69,20 @@ public final class AuditWriter implements AuditSink, AutoCloseable {
     private void run() {
         List<AuditRecord> batch = new ArrayList<>(MAX_BATCH);
         long droppedLogged = 0;
-        while (!closed || !queue.isEmpty()) {
+        while (true) {
             try {
-                AuditRecord first = queue.poll(200, TimeUnit.MILLISECONDS);
-                if (first == null) continue;
-                batch.add(first);
-                queue.drainTo(batch, MAX_BATCH - 1);
+                if (queue.isEmpty()) {
+                    if (closed) break;
+                    // Idle: park until the next record (its producer pays one wake-up, not one per record).
+                    AuditRecord first = queue.poll(200, TimeUnit.MILLISECONDS);
+                    if (first == null) continue;
+                    batch.add(first);
+                    if (!closed && queue.size() < MAX_BATCH) {
+                        // Let a batch gather without waking this thread per record: few, large transactions.
+                        Thread.sleep(LINGER_MILLIS);
+                    }
+                }
+                queue.drainTo(batch, MAX_BATCH - batch.size());
                 write(batch);
                 batch.clear();
                 long lost = dropped.get();

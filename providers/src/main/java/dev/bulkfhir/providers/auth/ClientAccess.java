@@ -28,7 +28,8 @@ public final class ClientAccess {
     public static final String ANONYMOUS_ID = "anonymous";
     /** Everyone, when auth is off: may do everything, owns everything "anonymous" owns. */
     public static final ClientAccess ANONYMOUS =
-            new ClientAccess(ANONYMOUS_ID, List.of(SmartScope.parse("system/*.*").orElseThrow()), false);
+            new ClientAccess(ANONYMOUS_ID, List.of(SmartScope.parse("system/*.*").orElseThrow(),
+                    SmartScope.parse("system/AuditEvent.*").orElseThrow()), false);
 
     private final String clientId;
     private final List<SmartScope> scopes;

@@ -24,6 +24,11 @@ import java.util.regex.Pattern;
 public record SmartScope(String resourceType, Set<Permission> permissions, String text) {
 
     public static final String ANY_TYPE = "*";
+    /**
+     * Types a {@code *} scope does not cover: only a scope naming them grants them. The audit trail
+     * (AuditEvent) is for administrators, e.g. {@code system/AuditEvent.rs}, never for every data client.
+     */
+    public static final java.util.Set<String> NAMED_ONLY = java.util.Set.of("AuditEvent");
 
     private static final Pattern SYNTAX = Pattern.compile("system/([A-Z][A-Za-z]*|\\*)\\.(read|write|\\*|c?r?u?d?s?)");
 
@@ -63,12 +68,14 @@ public record SmartScope(String resourceType, Set<Permission> permissions, Strin
     }
 
     public boolean covers(String type, Permission permission) {
-        return (resourceType.equals(ANY_TYPE) || resourceType.equals(type)) && permissions.contains(permission);
+        return (resourceType.equals(type) || resourceType.equals(ANY_TYPE) && !NAMED_ONLY.contains(type))
+                && permissions.contains(permission);
     }
 
     /** Whether this scope allows everything {@code other} allows. */
     public boolean covers(SmartScope other) {
-        return (resourceType.equals(ANY_TYPE) || resourceType.equals(other.resourceType))
+        return (resourceType.equals(other.resourceType)
+                || resourceType.equals(ANY_TYPE) && !NAMED_ONLY.contains(other.resourceType))
                 && permissions.containsAll(other.permissions);
     }
 
@@ -80,7 +87,8 @@ public record SmartScope(String resourceType, Set<Permission> permissions, Strin
         String type;
         if (resourceType.equals(ANY_TYPE)) {
             type = registered.resourceType;
-        } else if (registered.resourceType.equals(ANY_TYPE) || registered.resourceType.equals(resourceType)) {
+        } else if (registered.resourceType.equals(ANY_TYPE) && !NAMED_ONLY.contains(resourceType)
+                || registered.resourceType.equals(resourceType)) {
             type = resourceType;
         } else {
             return Optional.empty();

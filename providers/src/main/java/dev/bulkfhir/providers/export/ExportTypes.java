@@ -1,6 +1,7 @@
 package dev.bulkfhir.providers.export;
 
 import ca.uhn.fhir.context.FhirContext;
+import dev.bulkfhir.providers.auth.SmartScope;
 
 import java.util.Set;
 import java.util.TreeSet;
@@ -10,6 +11,7 @@ final class ExportTypes {
 
     private final Set<String> all;
     private final Set<String> compartment;
+    private final Set<String> defaults;
 
     ExportTypes(FhirContext context) {
         this.all = new TreeSet<>(context.getResourceTypes());
@@ -20,7 +22,10 @@ final class ExportTypes {
                 inCompartment.add(type);
             }
         }
+        inCompartment.removeAll(SmartScope.NAMED_ONLY);
         this.compartment = inCompartment;
+        this.defaults = new TreeSet<>(all);
+        defaults.removeAll(SmartScope.NAMED_ONLY); // the audit trail only when _type names it
     }
 
     boolean isType(String name) {
@@ -38,6 +43,6 @@ final class ExportTypes {
      * narrow both).
      */
     Set<String> defaults(ExportRequest.Level level) {
-        return level == ExportRequest.Level.SYSTEM ? all : compartment;
+        return level == ExportRequest.Level.SYSTEM ? defaults : compartment;
     }
 }

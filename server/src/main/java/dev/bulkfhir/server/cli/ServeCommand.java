@@ -1,5 +1,8 @@
 package dev.bulkfhir.server.cli;
 
+import dev.bulkfhir.server.audit.AuditSettings;
+import java.time.Duration;
+
 import dev.bulkfhir.providers.export.ExportSettings;
 import dev.bulkfhir.server.BinarySettings;
 import dev.bulkfhir.server.ServerSettings;
@@ -110,6 +113,15 @@ final class ServeCommand implements Callable<Integer> {
                     + " this time, e.g. 30s, 1m; at least 3s (default: ${DEFAULT-VALUE}).")
     String exportLease;
 
+    @Option(names = "--audit", paramLabel = "on|off", defaultValue = "on",
+            description = "Record the audit trail (tokens, exports, downloads, Binary reads, refusals) as AuditEvents"
+                    + " searchable by an admin scope (default: ${DEFAULT-VALUE}).")
+    String audit;
+
+    @Option(names = "--audit-retention", paramLabel = "DURATION", defaultValue = "90d",
+            description = "How long audit events are kept before they are purged, e.g. 90d, 12h (default: ${DEFAULT-VALUE}).")
+    String auditRetention;
+
     @Spec
     CommandSpec spec;
 
@@ -120,7 +132,7 @@ final class ServeCommand implements Callable<Integer> {
                 blankToNull(storage.jdbcUrl), storage.jdbcUser, storage.jdbcPassword, demo, demoPatients, demoSeed,
                 auth.settings(), exportSettings(), new BinarySettings(binaryInlineThreshold, binaryMaxWrapped),
                 publicBaseUrl(), maxRequestBody, storage.storageSettings());
-        StandaloneServer server = new StandaloneServer(settings, ops.settings()).start();
+        StandaloneServer server = new StandaloneServer(settings, ops.settings(), auditSettings()).start();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.out.println("Stopping: finishing requests in flight, closing the database.");
@@ -159,6 +171,21 @@ final class ServeCommand implements Callable<Integer> {
                 exportMaxJobs, exportFileMaxResources, exportFileMaxMb * 1024 * 1024,
                 ExportSettings.parseDuration(exportRetention), ExportSettings.parseDuration(exportDefaultSince),
                 ExportSettings.parseDuration(exportLease), exportRangeResources, exportManifestPageSize);
+    }
+
+    private AuditSettings auditSettings() {
+        boolean on = switch (audit.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "on", "true" -> true;
+            case "off", "false" -> false;
+            default -> throw new ParameterException(spec.commandLine(), "--audit: on or off, not " + audit);
+        };
+        Duration retention;
+        try {
+            retention = ExportSettings.parseDuration(auditRetention);
+            return new AuditSettings(on, retention);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--audit-retention: " + e.getMessage());
+        }
     }
 
     private String publicBaseUrl() {
