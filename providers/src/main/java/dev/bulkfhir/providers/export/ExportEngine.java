@@ -94,24 +94,25 @@ final class ExportEngine implements AutoCloseable {
         log.info("Export engine started: node {}, {} workers, files in {}", node.id(), settings.workers(), files.describe());
     }
 
-    /** The scratch folder, emptied of what a killed run of this node left there. */
+    /** The scratch folder, without what a killed run of this node left there; made when first needed. */
     private static Path emptyScratch(Path folder) {
         try {
-            Files.createDirectories(folder);
-            try (var leftovers = Files.list(folder)) {
-                for (Path file : (Iterable<Path>) leftovers::iterator) {
-                    Files.deleteIfExists(file);
+            if (Files.isDirectory(folder)) {
+                try (var leftovers = Files.list(folder)) {
+                    for (Path file : (Iterable<Path>) leftovers::iterator) {
+                        Files.deleteIfExists(file);
+                    }
                 }
             }
             return folder;
         } catch (IOException e) {
-            throw new UncheckedIOException("Could not prepare the export scratch folder " + folder, e);
+            throw new UncheckedIOException("Could not empty the export scratch folder " + folder, e);
         }
     }
 
     /** A new node-local working file, for the caller to delete. */
     Path newScratchFile() throws IOException {
-        return Files.createTempFile(scratch, "blocks-", ".tmp");
+        return Files.createTempFile(Files.createDirectories(scratch), "blocks-", ".tmp");
     }
 
     String nodeId() {

@@ -2,6 +2,7 @@ package dev.bulkfhir.server.audit;
 
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.parser.IParser;
+import dev.bulkfhir.storage.source.DeletionSink;
 import dev.bulkfhir.storage.source.ExportQuery;
 import dev.bulkfhir.storage.source.KeyRange;
 import dev.bulkfhir.storage.source.ResourceSink;
@@ -57,6 +58,19 @@ final class AuditResourceSource implements ResourceSource {
             if (rows.size() < PAGE) return;
             after = rows.get(rows.size() - 1).id();
         }
+    }
+
+    /** Audit events are only ever purged by retention, never deleted: no deletions to list for them. */
+    @Override
+    public void streamDeleted(ExportQuery query, DeletionSink sink) throws IOException {
+        if (!query.type().equals(TYPE)) {
+            resources.streamDeleted(query, sink);
+        }
+    }
+
+    @Override
+    public Optional<byte[]> read(String type, String id, Instant asOf) {
+        return type.equals(TYPE) ? Optional.empty() : resources.read(type, id, asOf);
     }
 
     @Override
