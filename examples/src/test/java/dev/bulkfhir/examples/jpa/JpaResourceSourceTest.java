@@ -172,6 +172,19 @@ class JpaResourceSourceTest {
     }
 
     @Test
+    void readsOneResourceInItsVersionAsOfAnInstant() {
+        String p1 = new String(source.read("Patient", "p1", asOf).orElseThrow(), StandardCharsets.UTF_8);
+        assertTrue(p1.contains("First") && !p1.contains("renamed"), p1);
+        assertTrue(new String(source.read("Patient", "p1", Instant.now()).orElseThrow(), StandardCharsets.UTF_8)
+                .contains("First, renamed"));
+        assertTrue(source.read("Observation", "o2", asOf).isPresent());
+        assertEquals(Optional.empty(), source.read("Observation", "o2", Instant.now()), "deleted since");
+        assertEquals(Optional.empty(), source.read("Patient", "p4", asOf), "not created yet");
+        assertEquals(Optional.empty(), source.read("Patient", "p5", asOf), "deleted");
+        assertEquals(Optional.empty(), source.read("Patient", "no-such-patient", asOf));
+    }
+
+    @Test
     void hasDataOnlyForTypesEverStored() {
         assertTrue(source.hasData("Patient"));
         assertTrue(source.hasData("Observation"));

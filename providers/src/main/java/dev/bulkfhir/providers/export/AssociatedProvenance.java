@@ -34,7 +34,6 @@ final class AssociatedProvenance {
     static final String LATEST = "LatestProvenanceResources";
     static final String RELEVANT = "RelevantProvenanceResources";
 
-    private final FhirContext context;
     private final ResourceSource source;
     private final ExportRequest request;
     private final Set<String> targetTypes;
@@ -51,7 +50,6 @@ final class AssociatedProvenance {
      */
     AssociatedProvenance(FhirContext context, ResourceSource source, ExportRequest request, Set<String> targetTypes,
             Set<String> patients, Instant asOf, Map<String, List<TypeFilter>> filters) {
-        this.context = context;
         this.source = source;
         this.request = request;
         this.targetTypes = targetTypes;
