@@ -70,8 +70,8 @@ public final class StandaloneServer implements AutoCloseable {
     public StandaloneServer start() throws Exception {
         Files.createDirectories(settings.dataDir());
         auth = settings.auth().open(settings.dataDir());
+        files = settings.storage().open(settings.dataDir()); // first: a store it cannot reach leaves nothing open
         database = Database.open(settings.effectiveJdbcUrl(), settings.jdbcUser(), settings.jdbcPassword(), 16);
-        files = settings.storage().open(settings.dataDir());
         store = new ResourceStore(database.dataSource(), context, new BinaryStore(database.dataSource(), files,
                 settings.binary().inlineThreshold()));
         if (settings.demo() && store.isEmpty()) {
