@@ -9,6 +9,7 @@ import dev.bulkfhir.storage.source.ResourceSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
@@ -55,7 +56,7 @@ final class ExportEngine implements AutoCloseable {
     private final Object claims = new Object();
     private volatile boolean closed;
 
-    ExportEngine(FhirContext context, ExportJobRepository jobs, ExportFileStore files, java.nio.file.Path nodeDirectory,
+    ExportEngine(FhirContext context, ExportJobRepository jobs, ExportFileStore files, Path nodeDirectory,
             ResourceSource source, ExportSettings settings) {
         this.context = context;
         this.jobs = jobs;
