@@ -94,14 +94,15 @@ public final class StandaloneServer implements AutoCloseable {
 
     public StandaloneServer start() throws Exception {
         Files.createDirectories(settings.dataDir());
-        database = Database.open(settings.effectiveJdbcUrl(), settings.jdbcUser(), settings.jdbcPassword(), 16);
+        files = settings.storage().open(settings.dataDir()); // first: a store it cannot reach leaves nothing open
         try {
+            database = Database.open(settings.effectiveJdbcUrl(), settings.jdbcUser(), settings.jdbcPassword(), 16);
             auth = settings.auth().open(settings.dataDir(), database.dataSource());
         } catch (Exception e) {
-            database.close();
+            if (database != null) database.close();
+            files.close();
             throw e;
         }
-        files = settings.storage().open(settings.dataDir());
         store = new ResourceStore(database.dataSource(), context, new BinaryStore(database.dataSource(), files,
                 settings.binary().inlineThreshold()));
         if (settings.demo() && store.isEmpty()) {

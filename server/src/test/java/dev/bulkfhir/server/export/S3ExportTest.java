@@ -141,6 +141,14 @@ class S3ExportTest {
     }
 
     @Test
+    void aMissingBucketStopsTheServerAtStart(@TempDir Path dataDir) {
+        IllegalStateException refused = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                () -> server(dataDir, "no-such-bucket", false).close());
+        assertTrue(refused.getMessage().startsWith("Cannot reach the bucket of s3://no-such-bucket/bulk/"),
+                refused.getMessage());
+    }
+
+    @Test
     void largeBinaryIsStoredInTheBucketAndReadBackWhole(@TempDir Path dataDir) throws Exception {
         byte[] content = new byte[20 * 1024 * 1024 + 12345]; // three parts of a multipart upload
         new Random(7).nextBytes(content);

@@ -31,14 +31,16 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * Objects in an S3-compatible store. Uploads stream: up to one part in memory ({@link #PART_SIZE}),
- * a single PUT for smaller objects and a multipart upload for larger ones, which becomes visible only
- * when completed (so no reader sees half an object). Reads stream too, ranges as ranged GETs.
+ * Objects in an S3-compatible store. Uploads stream: at most one part in memory ({@link #PART_SIZE};
+ * the buffer grows with what was received, so a small Binary costs little), a single PUT for smaller
+ * objects and a multipart upload for larger ones, which becomes visible only when completed (so no
+ * reader sees half an object). Reads stream too, ranges as ranged GETs.
  */
 public final class S3FileStore implements FileStore {
 
     /** S3 takes parts of 5 MiB and more (except the last); 8 MiB keeps memory flat and requests few. */
     static final int PART_SIZE = 8 * 1024 * 1024;
+    private static final int FIRST_BUFFER = 64 * 1024;
     private static final int COPY_BUFFER = 128 * 1024;
 
     private final S3Settings settings;
@@ -51,7 +53,10 @@ public final class S3FileStore implements FileStore {
         this.presigner = presigner;
     }
 
-    /** Connects (lazily: the first request is the first contact) to the store the settings name. */
+    /**
+     * Connects to the store the settings name and checks that the bucket is there and the credentials
+     * reach it, so that a wrong setting stops the server at start rather than failing the first upload.
+     */
     public static S3FileStore open(S3Settings settings) {
         AwsCredentialsProvider credentials = settings.accessKey() != null
                 ? StaticCredentialsProvider.create(AwsBasicCredentials.create(settings.accessKey(), settings.secretKey()))
@@ -75,7 +80,14 @@ public final class S3FileStore implements FileStore {
             builder.endpointOverride(settings.endpoint());
             presign.endpointOverride(settings.endpoint());
         }
-        return new S3FileStore(settings, builder.build(), presign.build());
+        S3FileStore store = new S3FileStore(settings, builder.build(), presign.build());
+        try {
+            store.client.headBucket(request -> request.bucket(settings.bucket()));
+        } catch (SdkException e) {
+            store.close();
+            throw new IllegalStateException("Cannot reach the bucket of " + settings.describe() + ": " + e.getMessage(), e);
+        }
+        return store;
     }
 
     @Override
@@ -143,7 +155,7 @@ public final class S3FileStore implements FileStore {
     private final class Upload extends FileUpload {
 
         private final String key;
-        private final byte[] part = new byte[PART_SIZE];
+        private byte[] part = new byte[FIRST_BUFFER];
         private final List<CompletedPart> parts = new ArrayList<>();
         private int filled;
         private String uploadId;
@@ -162,12 +174,15 @@ public final class S3FileStore implements FileStore {
         public void write(byte[] bytes, int offset, int length) throws IOException {
             if (done) throw new IOException("Upload of " + key + " is closed");
             while (length > 0) {
+                if (filled == part.length) {
+                    part = Arrays.copyOf(part, Math.min(PART_SIZE, Math.max(part.length * 2, filled + length)));
+                }
                 int take = Math.min(length, part.length - filled);
                 System.arraycopy(bytes, offset, part, filled, take);
                 filled += take;
                 offset += take;
                 length -= take;
-                if (filled == part.length) {
+                if (filled == PART_SIZE) {
                     sendPart();
                 }
             }
@@ -182,12 +197,18 @@ public final class S3FileStore implements FileStore {
                 int number = parts.size() + 1;
                 String etag = client.uploadPart(request -> request.bucket(settings.bucket()).key(key)
                                 .uploadId(uploadId).partNumber(number).contentLength((long) filled),
-                        RequestBody.fromBytes(Arrays.copyOf(part, filled))).eTag();
+                        body()).eTag();
                 parts.add(CompletedPart.builder().partNumber(number).eTag(etag).build());
                 filled = 0;
             } catch (SdkException e) {
                 throw failure("upload", key, e);
             }
+        }
+
+        /** The buffered bytes, without a copy (a retry re-reads them). */
+        private RequestBody body() {
+            return RequestBody.fromContentProvider(() -> new java.io.ByteArrayInputStream(part, 0, filled), filled,
+                    "application/octet-stream");
         }
 
         @Override
@@ -196,7 +217,7 @@ public final class S3FileStore implements FileStore {
             try {
                 if (uploadId == null) {
                     client.putObject(request -> request.bucket(settings.bucket()).key(key)
-                            .contentLength((long) filled), RequestBody.fromBytes(Arrays.copyOf(part, filled)));
+                            .contentLength((long) filled), body());
                 } else {
                     if (filled > 0) {
                         sendPart();
