@@ -61,8 +61,12 @@ wrk -t2 -c16 -d3s -H "Authorization: Bearer $OFF_TOKEN" "$OFF_URL/Binary/$OFF_ID
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 on=(); off=()
 for round in $(seq 1 "$ROUNDS"); do
-  on+=("$(rps "$ON_URL/Binary/$ON_ID" "$ON_TOKEN")")
-  off+=("$(rps "$OFF_URL/Binary/$OFF_ID" "$OFF_TOKEN")")
+  # Which goes first alternates too: throughput still rising (JIT, other jobs' load) would favour the second.
+  if [ $((round % 2)) -eq 1 ]; then
+    on+=("$(rps "$ON_URL/Binary/$ON_ID" "$ON_TOKEN")"); off+=("$(rps "$OFF_URL/Binary/$OFF_ID" "$OFF_TOKEN")")
+  else
+    off+=("$(rps "$OFF_URL/Binary/$OFF_ID" "$OFF_TOKEN")"); on+=("$(rps "$ON_URL/Binary/$ON_ID" "$ON_TOKEN")")
+  fi
   echo "round $round: audit on ${on[-1]} req/s, audit off ${off[-1]} req/s"
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
