@@ -20,7 +20,15 @@ import org.hl7.fhir.r4.model.Bundle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -50,10 +58,15 @@ final class JobRun {
     private static final Logger log = LoggerFactory.getLogger(JobRun.class);
     /** The done-types key of the file of request warnings. */
     private static final String REQUEST_WARNINGS = "#request";
-    /** The done-types key of a batch of patients (organized output), followed by its number. */
-    private static final String BATCH = "#patients:";
-    /** Patients per batch of organized output: their index list stays small, their queries use the patient index. */
-    static final int BATCH_PATIENTS = 500;
+    /** The done-types key of a bucket of patients (organized output), followed by its number. */
+    private static final String BUCKET = "#bucket:";
+    /** The done-types key of the error files of organized output's first pass. */
+    private static final String SPILL_ERRORS = "#spill-errors";
+    /**
+     * Organized output spreads the patients over this many buckets by the hash of their ids: the first
+     * pass sorts each resource into its patients' buckets, the second writes each bucket's blocks.
+     */
+    static final int BUCKETS = 16;
 
     enum Stop { CANCELLED, FAILED, LOST, SHUTDOWN }
 
@@ -83,6 +96,13 @@ final class JobRun {
     /** With includeAssociatedData: picks the Provenance to export. */
     private AssociatedProvenance associated;
     private final PatientCompartment compartment;
+    /** Organized output: each type's place in a block (Patient first). */
+    private final Map<String, Integer> typeRanks = new HashMap<>();
+    /** Organized output: the buckets this run writes, the first pass's tasks still running, their files. */
+    private final Set<Integer> bucketsLeft = ConcurrentHashMap.newKeySet();
+    private final AtomicInteger spillsLeft = new AtomicInteger();
+    private final Map<Integer, List<Path>> spillFiles = new HashMap<>();
+    private final List<ExportFile> spillErrors = Collections.synchronizedList(new ArrayList<>());
     /** Every done-types key this run must record before the job may complete. */
     private final Set<String> required = ConcurrentHashMap.newKeySet();
     /** The parts (type or ranges) of each type not yet recorded, for the progress count of done types. */
@@ -173,7 +193,7 @@ final class JobRun {
             baseline = keptResources;
 
             if (organized()) {
-                prepareBatches(types, asOf);
+                prepareOrganized(types);
                 return;
             }
             Map<String, List<KeyRange>> parts = new HashMap<>();
@@ -191,9 +211,7 @@ final class JobRun {
             }
             pending.addAndGet(tasks.size());
             tasks.forEach(engine::execute);
-        } catch (Stopped e) {
-            // stopped while listing the patients of organized output
-        } catch (TypeFilter.Unsupported | IOException | RuntimeException | Error e) {
+        } catch (TypeFilter.Unsupported | RuntimeException | Error e) {
             fail("Preparing the export failed: " + e, e);
         } finally {
             taskEnded();
@@ -214,94 +232,182 @@ final class JobRun {
     }
 
     /**
-     * Output organized by patient: the patients (sorted, so that a resumed job cuts the same batches)
-     * in batches of {@link #BATCH_PATIENTS}, one task each; a batch's done key is {@code #patients:n}.
+     * Output organized by patient, in two passes. First every type (range by range, as by type) is
+     * read once and each resource goes into the spill files of its patients' buckets; when the last of
+     * these tasks ends, each bucket not done yet becomes a task that writes its patients' resource
+     * blocks ({@link PatientBlocks}) and records its files under {@code #bucket:n}. A resumed job
+     * reads again what its buckets still need (spill files are not kept across runs).
      */
-    private void prepareBatches(List<String> types, Instant asOf) throws IOException {
+    private void prepareOrganized(List<String> types) {
         types.remove("Patient");
         if (request.allTypes() || request.types().contains("Patient")) types.add(0, "Patient");
-        List<String> ids = new ArrayList<>();
-        if (patients != null) {
-            ids.addAll(patients);
-        } else {
-            Set<String> all = new HashSet<>();
-            engine.source.stream(new ExportQuery("Patient", null, asOf, true, null), new ResourceSink() {
-                @Override
-                public boolean wantsPatients() {
-                    return true;
-                }
-
-                @Override
-                public void resource(byte[] json, Set<String> patientIds) {
-                    if (stop != null) throw STOPPED;
-                    all.addAll(patientIds);
-                }
-
-                @Override
-                public void resource(byte[] json) {
-                    resource(json, patientsOf(json));
-                }
-
-                @Override
-                public void error(String reference, String message) {
-                    // the Patient's own export reports it
-                }
-            });
-            ids.addAll(all);
+        for (int i = 0; i < types.size(); i++) typeRanks.put(types.get(i), i);
+        for (int i = 0; i < BUCKETS && !types.isEmpty(); i++) {
+            if (!done.contains(BUCKET + i)) {
+                bucketsLeft.add(i);
+                required.add(BUCKET + i);
+            }
         }
-        Collections.sort(ids);
+        typesTotal = types.size();
         List<Runnable> tasks = warningTasks();
-        int batches = (ids.size() + BATCH_PATIENTS - 1) / BATCH_PATIENTS;
-        typesTotal = batches;
-        for (int i = 0; i < batches; i++) {
-            String key = BATCH + i;
-            List<String> batch = List.copyOf(ids.subList(i * BATCH_PATIENTS, Math.min(ids.size(), (i + 1) * BATCH_PATIENTS)));
-            boolean finished = done.contains(key);
-            partsLeft.put(key, new AtomicInteger(finished ? 0 : 1));
-            if (finished) continue;
-            required.add(key);
-            tasks.add(() -> exportBatch(key, batch, types));
+        if (!bucketsLeft.isEmpty()) {
+            for (String type : types) {
+                partsLeft.put(type, new AtomicInteger(1));
+                tasks.add(() -> spillPart(type, KeyRange.ALL));
+            }
+            spillsLeft.set(types.size());
         }
         pending.addAndGet(tasks.size());
         tasks.forEach(engine::execute);
     }
 
-    /** One batch of patients: every type's resources of their compartments, then written block by block. */
-    private void exportBatch(String key, List<String> batch, List<String> types) {
+    /** First pass of organized output: one key range of a type into the buckets' spill files. */
+    private void spillPart(String type, KeyRange part) {
         try {
             if (stop != null) return;
-            ExportSettings settings = engine.settings;
-            Set<String> ids = new HashSet<>(batch);
-            try (PatientBlocks blocks = new PatientBlocks(batch, engine.newScratchFile());
-                    NdjsonFiles out = new NdjsonFiles(engine.files, job.id(), request.organizeOutputBy(), false,
-                            settings.fileMaxResources(), settings.fileMaxBytes());
-                    NdjsonFiles errors = new NdjsonFiles(engine.files, job.id(), "OperationOutcome", true,
-                            settings.fileMaxResources(), settings.fileMaxBytes())) {
-                for (String type : types) {
-                    if (stop != null) return;
-                    currentType = type;
-                    ExportQuery query = new ExportQuery(type, request.sinceInstant(), job.transactionTime(), true, ids);
-                    LineTransform transform = LineTransform.of(engine.context, type,
-                            filters.getOrDefault(type, List.of()), request.elements());
-                    engine.source.stream(query, new BlockSink(type, blocks, errors, transform));
-                }
-                if (stop != null) return;
-                blocks.writeTo(out);
-                List<ExportFile> produced = new ArrayList<>(out.finish());
-                produced.addAll(errors.finish());
-                if (record(key, produced)) {
-                    partsLeft.get(key).decrementAndGet();
-                } else {
-                    out.abort();
-                    errors.abort();
-                }
+            KeyRange range = engine.source.firstRange(type, part, engine.settings.rangeResources());
+            if (!range.equals(part)) {
+                KeyRange rest = new KeyRange(range.upTo(), part.upTo());
+                partsLeft.get(type).incrementAndGet();
+                spillsLeft.incrementAndGet();
+                pending.incrementAndGet();
+                engine.execute(() -> spillPart(type, rest));
             }
+            currentType = type;
+            ExportQuery query = new ExportQuery(type, request.sinceInstant(), job.transactionTime(), true, patients,
+                    range);
+            LineTransform transform = LineTransform.of(engine.context, type, filters.getOrDefault(type, List.of()),
+                    request.elements());
+            try (BucketSpill spill = new BucketSpill();
+                    NdjsonFiles errors = new NdjsonFiles(engine.files, job.id(), "OperationOutcome", true,
+                            engine.settings.fileMaxResources(), engine.settings.fileMaxBytes())) {
+                engine.source.stream(query, new SpillSink(type, spill, errors, transform));
+                if (stop != null) return;
+                spill.finish();
+                spillErrors.addAll(errors.finish());
+            }
+            partsLeft.get(type).decrementAndGet();
         } catch (Stopped e) {
             // as in exportPart
         } catch (IOException | RuntimeException | Error e) {
-            fail("Exporting a batch of patients failed: " + e, e);
+            fail("Exporting " + type + " failed: " + e, e);
         } finally {
+            if (spillsLeft.decrementAndGet() == 0 && stop == null) startBuckets();
             taskEnded();
+        }
+    }
+
+    /** After the first pass: its error files recorded, then one task per bucket left. */
+    private void startBuckets() {
+        try {
+            List<ExportFile> errors;
+            synchronized (spillErrors) {
+                errors = List.copyOf(spillErrors);
+            }
+            if (!errors.isEmpty() && !done.contains(SPILL_ERRORS)) {
+                required.add(SPILL_ERRORS);
+                if (!record(SPILL_ERRORS, errors)) return;
+            }
+            for (int bucket : bucketsLeft) {
+                pending.incrementAndGet();
+                engine.execute(() -> exportBucket(bucket));
+            }
+        } catch (RuntimeException | Error e) {
+            fail("Recording the error files failed: " + e, e);
+        }
+    }
+
+    /** Second pass of organized output: a bucket's spill files read back and written as resource blocks. */
+    private void exportBucket(int bucket) {
+        List<Path> spills;
+        synchronized (spillFiles) {
+            spills = List.copyOf(spillFiles.getOrDefault(bucket, List.of()));
+        }
+        try {
+            if (stop != null) return;
+            ExportSettings settings = engine.settings;
+            try (PatientBlocks blocks = new PatientBlocks(engine.newScratchFile());
+                    NdjsonFiles out = new NdjsonFiles(engine.files, job.id(), request.organizeOutputBy(), false,
+                            settings.fileMaxResources(), settings.fileMaxBytes())) {
+                for (Path file : spills) {
+                    try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(file),
+                            1 << 16))) {
+                        while (true) {
+                            int idLength;
+                            try {
+                                idLength = in.readUnsignedShort();
+                            } catch (EOFException end) {
+                                break;
+                            }
+                            String id = new String(in.readNBytes(idLength), StandardCharsets.UTF_8);
+                            int rank = in.readUnsignedByte();
+                            byte[] json = in.readNBytes(in.readInt());
+                            blocks.add(json, id, rank);
+                        }
+                    }
+                    if (stop != null) return;
+                }
+                blocks.writeTo(out);
+                if (stop != null) return;
+                if (!record(BUCKET + bucket, out.finish())) out.abort();
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            fail("Writing the resource blocks failed: " + e, e);
+        } finally {
+            for (Path file : spills) {
+                try {
+                    Files.deleteIfExists(file);
+                } catch (IOException e) {
+                    log.warn("Could not delete {}: {}", file, e.toString());
+                }
+            }
+            taskEnded();
+        }
+    }
+
+    /** A first-pass task's spill files, one per bucket, made on the first record: [id][type rank][JSON]. */
+    private final class BucketSpill implements AutoCloseable {
+        private final Path[] paths = new Path[BUCKETS];
+        private final DataOutputStream[] outs = new DataOutputStream[BUCKETS];
+        private boolean finished;
+
+        void write(String patientId, int rank, byte[] json) throws IOException {
+            int bucket = Math.floorMod(patientId.hashCode(), BUCKETS);
+            if (!bucketsLeft.contains(bucket)) return;
+            if (outs[bucket] == null) {
+                paths[bucket] = engine.newScratchFile();
+                outs[bucket] = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(paths[bucket],
+                        StandardOpenOption.WRITE), 1 << 15));
+            }
+            byte[] id = patientId.getBytes(StandardCharsets.UTF_8);
+            DataOutputStream out = outs[bucket];
+            out.writeShort(id.length);
+            out.write(id);
+            out.writeByte(rank);
+            out.writeInt(json.length);
+            out.write(json);
+        }
+
+        /** Closes the files and hands them to their buckets. */
+        void finish() throws IOException {
+            for (int i = 0; i < BUCKETS; i++) {
+                if (outs[i] == null) continue;
+                outs[i].close();
+                outs[i] = null;
+                synchronized (spillFiles) {
+                    spillFiles.computeIfAbsent(i, b -> new ArrayList<>()).add(paths[i]);
+                }
+            }
+            finished = true;
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (finished) return;
+            for (int i = 0; i < BUCKETS; i++) {
+                if (outs[i] != null) outs[i].close();
+                if (paths[i] != null) Files.deleteIfExists(paths[i]);
+            }
         }
     }
 
@@ -500,16 +606,18 @@ final class JobRun {
         return engine.context.newJsonParser().encodeResourceToString(outcome).getBytes(StandardCharsets.UTF_8);
     }
 
-    /** Where a batch's resources go (organized output): through the transform, if any, into its blocks. */
-    private final class BlockSink implements ResourceSink {
+    /** Where the first pass of organized output sends a type's resources: through the transform, to the buckets. */
+    private final class SpillSink implements ResourceSink {
         private final String type;
-        private final PatientBlocks blocks;
+        private final int rank;
+        private final BucketSpill spill;
         private final NdjsonFiles errors;
         private final LineTransform transform;
 
-        BlockSink(String type, PatientBlocks blocks, NdjsonFiles errors, LineTransform transform) {
+        SpillSink(String type, BucketSpill spill, NdjsonFiles errors, LineTransform transform) {
             this.type = type;
-            this.blocks = blocks;
+            this.rank = typeRanks.get(type);
+            this.spill = spill;
             this.errors = errors;
             this.transform = transform;
         }
@@ -544,7 +652,9 @@ final class JobRun {
                 }
                 if (json == null) return;
             }
-            blocks.add(json, patientIds);
+            for (String id : patientIds) {
+                if (patients == null || patients.contains(id)) spill.write(id, rank, json);
+            }
             resources.increment();
         }
 

@@ -12,18 +12,18 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
- * Output organized by patient (IG STU3 {@code organizeOutputBy=Patient}) for one batch of patients:
- * resources arrive type by type, in any order, and go as they come to a scratch file, while a small
- * index (patient, place in the file) grows in memory; {@link #writeTo} then writes each patient's
- * resource block, a {@code Parameters} header naming the patient followed by the resources of its
- * compartment in the order they came (Patient first, when its type is read first).
+ * Output organized by patient (IG STU3 {@code organizeOutputBy=Patient}) for one bucket of patients:
+ * resources arrive in any order and go as they come to a scratch file, while a small index (patient,
+ * type rank, place in the file) grows in memory; {@link #writeTo} then writes each patient's resource
+ * block, patients in id order: a {@code Parameters} header naming the patient followed by the resources
+ * of its compartment by type rank (Patient first), each type in the order it came.
  *
  * <p>A block goes whole into the current file if it fits there, else it starts a new file; only a block
  * larger than a whole file is cut, and then the header is repeated at the top of the file it goes on in,
@@ -31,10 +31,12 @@ import java.util.Set;
  */
 final class PatientBlocks implements AutoCloseable {
 
-    /** Index keys: the patient's place in the batch above this many bits, the resource's number below. */
-    private static final int ENTRY_BITS = 40;
+    /** Index keys: patient (22 bits), type rank (8 bits), resource number (33 bits), high to low. */
+    private static final int ENTRY_BITS = 33;
+    private static final int RANK_BITS = 8;
+    private static final long ENTRY_MASK = (1L << ENTRY_BITS) - 1;
 
-    private final List<String> patients;
+    private final List<String> patients = new ArrayList<>();
     private final Map<String, Integer> places = new HashMap<>();
     private final Path scratch;
     private final OutputStream spill;
@@ -42,66 +44,71 @@ final class PatientBlocks implements AutoCloseable {
     private int entries;
     private long[] offsets = new long[1024];
     private int[] lengths = new int[1024];
-    private int keyCount;
     private long[] keys = new long[1024];
 
-    /** @param patients the batch's patient ids, in the order their blocks are written */
-    PatientBlocks(List<String> patients, Path scratch) throws IOException {
-        this.patients = patients;
-        for (int i = 0; i < patients.size(); i++) places.put(patients.get(i), i);
+    PatientBlocks(Path scratch) throws IOException {
         this.scratch = scratch;
         this.spill = new BufferedOutputStream(Files.newOutputStream(scratch, StandardOpenOption.WRITE), 1 << 16);
     }
 
-    /** One resource, in the blocks of those of {@code patientIds} that are in the batch. */
-    void add(byte[] json, Set<String> patientIds) throws IOException {
-        int entry = -1;
-        for (String id : patientIds) {
-            Integer place = places.get(id);
-            if (place == null) continue;
-            if (entry < 0) {
-                entry = entries++;
-                if (entry == offsets.length) {
-                    offsets = Arrays.copyOf(offsets, entry * 2);
-                    lengths = Arrays.copyOf(lengths, entry * 2);
-                }
-                offsets[entry] = position;
-                lengths[entry] = json.length;
-                spill.write(json);
-                position += json.length;
-            }
-            if (keyCount == keys.length) keys = Arrays.copyOf(keys, keyCount * 2);
-            keys[keyCount++] = ((long) place << ENTRY_BITS) | entry;
+    /** One resource of {@code patientId}'s block; {@code typeRank} orders the types within the block. */
+    void add(byte[] json, String patientId, int typeRank) throws IOException {
+        if (typeRank < 0 || typeRank >= 1 << RANK_BITS) throw new IllegalArgumentException("type rank " + typeRank);
+        Integer place = places.get(patientId);
+        if (place == null) {
+            place = patients.size();
+            patients.add(patientId);
+            places.put(patientId, place);
         }
+        int entry = entries++;
+        if (entry == offsets.length) {
+            offsets = Arrays.copyOf(offsets, entry * 2);
+            lengths = Arrays.copyOf(lengths, entry * 2);
+            keys = Arrays.copyOf(keys, entry * 2);
+        }
+        offsets[entry] = position;
+        lengths[entry] = json.length;
+        keys[entry] = ((long) place << (RANK_BITS + ENTRY_BITS)) | ((long) typeRank << ENTRY_BITS) | entry;
+        spill.write(json);
+        position += json.length;
     }
 
-    /** Writes the blocks, patient by patient (a patient without resources has none). */
+    /** Writes the blocks, patients in id order. */
     void writeTo(NdjsonFiles out) throws IOException {
         spill.close();
-        Arrays.sort(keys, 0, keyCount);
-        long mask = (1L << ENTRY_BITS) - 1;
+        // Places in the order of arrival become places in id order.
+        Integer[] byId = new Integer[patients.size()];
+        for (int i = 0; i < byId.length; i++) byId[i] = i;
+        Arrays.sort(byId, (a, b) -> patients.get(a).compareTo(patients.get(b)));
+        long[] rankOf = new long[byId.length];
+        for (int i = 0; i < byId.length; i++) rankOf[byId[i]] = i;
+        int shift = RANK_BITS + ENTRY_BITS;
+        for (int k = 0; k < entries; k++) {
+            keys[k] = (rankOf[(int) (keys[k] >>> shift)] << shift) | (keys[k] & ((1L << shift) - 1));
+        }
+        Arrays.sort(keys, 0, entries);
         try (FileChannel in = FileChannel.open(scratch, StandardOpenOption.READ)) {
             int from = 0;
-            while (from < keyCount) {
-                int place = (int) (keys[from] >>> ENTRY_BITS);
+            while (from < entries) {
+                long patient = keys[from] >>> shift;
                 int to = from;
                 long bytes = 0;
-                while (to < keyCount && (int) (keys[to] >>> ENTRY_BITS) == place) {
-                    bytes += lengths[(int) (keys[to] & mask)] + 1;
+                while (to < entries && keys[to] >>> shift == patient) {
+                    bytes += lengths[(int) (keys[to] & ENTRY_MASK)] + 1;
                     to++;
                 }
-                byte[] header = header(patients.get(place));
+                byte[] header = header(patients.get(byId[(int) patient]));
                 if (out.started() && !out.fits(to - from + 1, bytes + header.length + 1)) {
                     out.cut(false);
                 }
-                out.writeHeader(header);
+                out.append(header);
                 boolean resourceInFile = false;
                 for (int k = from; k < to; k++) {
-                    int entry = (int) (keys[k] & mask);
+                    int entry = (int) (keys[k] & ENTRY_MASK);
                     byte[] json = read(in, offsets[entry], lengths[entry]);
                     if (resourceInFile && !out.fits(1, json.length + 1)) {
                         out.cut(true);
-                        out.writeHeader(header);
+                        out.append(header);
                     }
                     out.append(json);
                     resourceInFile = true;

@@ -11,7 +11,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -26,13 +25,16 @@ class PatientBlocksTest {
         ExportFileStore store = new ExportFileStore(FileStore.directory(root));
         String job = ExportFileStore.newJobId();
         List<ExportFile> files;
-        try (PatientBlocks blocks = new PatientBlocks(List.of("a", "b", "c"), Files.createTempFile(root, "blocks-", ".tmp"));
+        try (PatientBlocks blocks = new PatientBlocks(Files.createTempFile(root, "blocks-", ".tmp"));
                 NdjsonFiles out = new NdjsonFiles(store, job, "Patient", false, 5, 1 << 20)) {
-            blocks.add(line("Patient", "b"), Set.of("b"));
-            blocks.add(line("Patient", "a"), Set.of("a"));
-            blocks.add(line("Patient", "c"), Set.of("c"));
-            for (int i = 0; i < 6; i++) blocks.add(line("Observation", "b" + i), Set.of("b"));
-            blocks.add(line("Observation", "ab"), Set.of("a", "b", "elsewhere"));
+            // Any order in: patients come out by id, each block by type rank, then in the order added.
+            for (int i = 0; i < 3; i++) blocks.add(line("Observation", "b" + i), "b", 1);
+            blocks.add(line("Patient", "c"), "c", 0);
+            blocks.add(line("Observation", "ab"), "a", 1);
+            blocks.add(line("Patient", "b"), "b", 0);
+            blocks.add(line("Patient", "a"), "a", 0);
+            for (int i = 3; i < 6; i++) blocks.add(line("Observation", "b" + i), "b", 1);
+            blocks.add(line("Observation", "ab"), "b", 1);
             blocks.writeTo(out);
             files = out.finish();
         }
@@ -42,7 +44,7 @@ class PatientBlocksTest {
                 List.of("Patient/b", "Patient b", "Observation b0", "Observation b1", "Observation b2"),
                 List.of("Patient/b", "Observation b3", "Observation b4", "Observation b5", "Observation ab"),
                 List.of("Patient/c", "Patient c")), files.stream().map(file -> read(store, file)).toList());
-        assertEquals(List.of(2L, 4L, 4L, 1L), files.stream().map(ExportFile::resourceCount).toList());
+        assertEquals(List.of(3L, 5L, 5L, 2L), files.stream().map(ExportFile::resourceCount).toList());
         assertNull(files.get(0).continuesIn());
         assertEquals(files.get(2).id(), files.get(1).continuesIn());
         assertNull(files.get(2).continuesIn());

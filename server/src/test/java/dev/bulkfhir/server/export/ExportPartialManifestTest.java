@@ -83,6 +83,13 @@ class ExportPartialManifestTest {
             assertEquals("application/json", response.headers().firstValue("Content-Type").orElse(""));
             JsonNode page = JSON.readTree(response.body());
             if (code == 202) {
+                if (partial == 0) {
+                    // Listed while the job runs: downloadable now.
+                    JsonNode file = page.get("output").size() > 0 ? page.get("output").get(0) : page.get("error").get(0);
+                    HttpResponse<byte[]> download = client.get(file.get("url").asText());
+                    assertEquals(200, download.statusCode(), text(download));
+                    assertEquals(file.get("count").asLong(), new String(download.body()).lines().count());
+                }
                 partial++;
                 assertTrue(response.headers().firstValue("X-Progress").isPresent());
                 assertTrue(response.headers().firstValue("Retry-After").isPresent());

@@ -8,7 +8,8 @@ import java.util.Optional;
 /**
  * Export files in the Binary id space, read-only, as {@code application/fhir+ndjson}: so that
  * {@code GET Binary/[id]}, {@code $binary-access-read} and {@code $export-download} all serve them.
- * Only files of COMPLETED jobs are served; those of EXPIRED jobs are reported deleted (410 Gone).
+ * Files of COMPLETED jobs are served, and those a running job has recorded complete (a partial
+ * manifest lists them); those of EXPIRED jobs are reported deleted (410 Gone).
  * Ownership is checked before this is asked (see the export download guard in providers).
  */
 public final class ExportBinarySource implements BinarySource {
@@ -32,7 +33,7 @@ public final class ExportBinarySource implements BinarySource {
             ExportFile file = owned.file();
             String filename = (file.deletedFile() ? "deleted-" : "") + file.type() + "-" + file.seq() + ".ndjson";
             return switch (owned.job().state()) {
-                case COMPLETED -> Optional.of(new BinaryDocument(id, 1, file.createdAt(), false, CONTENT_TYPE, null,
+                case COMPLETED, IN_PROGRESS -> Optional.of(new BinaryDocument(id, 1, file.createdAt(), false, CONTENT_TYPE, null,
                         filename, null, store.content(file.location(), file.byteCount())));
                 case EXPIRED -> Optional.of(new BinaryDocument(id, 1, file.createdAt(), true, CONTENT_TYPE, null,
                         filename, null, null));

@@ -32,8 +32,6 @@ public final class NdjsonFiles implements AutoCloseable {
     private FileUpload upload;
     private OutputStream out;
     private long count;
-    /** Lines of the current file: its resources and, in organized output, its block headers. */
-    private long lines;
     private long bytes;
     private boolean finished;
     /** The id the next file gets, when the current one names it as its continuation. */
@@ -74,32 +72,22 @@ public final class NdjsonFiles implements AutoCloseable {
             closeCurrent();
         }
         line(json, offset, length);
-        count++;
     }
 
-    /** A resource line in the open file (or a new one) whatever the limits: the caller checked {@link #fits}. */
+    /** A line in the open file (or a new one) whatever the limits: the caller checked {@link #fits}. */
     public void append(byte[] json) throws IOException {
-        line(json, 0, json.length);
-        count++;
-    }
-
-    /**
-     * A line that is not a resource of the file's count (a resource block's header), at the start of a
-     * block; it counts towards the file's limits all the same.
-     */
-    public void writeHeader(byte[] json) throws IOException {
         line(json, 0, json.length);
     }
 
     /** Whether {@code lineCount} more lines of {@code length} bytes in all fit the open file (or an empty one). */
     public boolean fits(long lineCount, long length) {
         return out == null ? lineCount <= maxResources && length <= maxBytes
-                : lines + lineCount <= maxResources && bytes + length <= maxBytes;
+                : count + lineCount <= maxResources && bytes + length <= maxBytes;
     }
 
     /** Whether a file is open and has lines. */
     public boolean started() {
-        return out != null && lines > 0;
+        return out != null && count > 0;
     }
 
     /**
@@ -121,7 +109,7 @@ public final class NdjsonFiles implements AutoCloseable {
         }
         out.write(json, offset, length);
         out.write('\n');
-        lines++;
+        count++;
         bytes += length + 1;
     }
 
@@ -164,7 +152,6 @@ public final class NdjsonFiles implements AutoCloseable {
         created.add(location);
         out = new BufferedOutputStream(upload, ExportFileStore.BUFFER_SIZE);
         count = 0;
-        lines = 0;
         bytes = 0;
     }
 
