@@ -2,6 +2,7 @@ package dev.bulkfhir.server.cli;
 
 import dev.bulkfhir.server.ops.LogFormat;
 import dev.bulkfhir.server.ops.OpsSettings;
+import dev.bulkfhir.server.ops.Tls;
 import dev.bulkfhir.server.ops.TlsSettings;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
@@ -62,6 +63,7 @@ final class OpsOptions {
         if (tlsKeystore != null || tlsKey != null || tlsCert != null) {
             try {
                 tls = new TlsSettings(tlsKeystore, tlsKeystorePassword, tlsKey, tlsCert, httpRedirectPort);
+                Tls.check(tls);
             } catch (IllegalArgumentException e) {
                 throw new ParameterException(command.commandLine(), e.getMessage());
             }

@@ -25,8 +25,11 @@ final class Readiness implements AutoCloseable {
     record Check(boolean up, String detail) {}
 
     static final Duration DATABASE_TIMEOUT = Duration.ofSeconds(2);
-    /** The claim loop runs every half second; this long without a pass means it is stuck or dead. */
-    static final Duration WORKERS_STALE = Duration.ofSeconds(15);
+    /**
+     * The claim loop runs every half second, on the thread that also renews leases and sweeps expired
+     * jobs (a large sweep may hold it for a while); this long without a pass means it is stuck or dead.
+     */
+    static final Duration WORKERS_STALE = Duration.ofSeconds(60);
 
     private final DataSource dataSource;
     private final Supplier<Instant> workersLastSeen;

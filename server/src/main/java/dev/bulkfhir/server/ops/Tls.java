@@ -100,6 +100,11 @@ public final class Tls {
         }
     }
 
+    /** Reads the key and certificates now, so that a bad file is reported before anything starts. */
+    public static void check(TlsSettings settings) {
+        keyStore(settings, settings.keyStorePassword() == null ? new char[0] : settings.keyStorePassword().toCharArray());
+    }
+
     static KeyStore keyStore(TlsSettings settings, char[] password) {
         try {
             if (settings.keyStore() != null) {
