@@ -387,9 +387,9 @@ public final class ExportOperations {
 
     /**
      * A manifest: its fields, then the files given. Output organized by a type (IG STU3) names it in
-     * {@code outputOrganizedBy}; its files then hold several types (no {@code type}), count every line
-     * (the block headers are Parameters resources; bulk-data clients count lines), and name the file a
-     * cut block goes on in ({@code continuesInFile}).
+     * {@code outputOrganizedBy}; its files then hold several types (no {@code type}), count their
+     * resources without the block headers (as the SMART bulk-data-client checks them), and name the file
+     * a cut block goes on in ({@code continuesInFile}).
      * An export with {@code _since} has a {@code deleted} section (IG: SHOULD); without, there are none.
      */
     private static ByteArrayOutputStream manifestBody(ExportJob job, ExportClient client, ExportRequest request,

@@ -101,14 +101,14 @@ final class PatientBlocks implements AutoCloseable {
                 if (out.started() && !out.fits(to - from + 1, bytes + header.length + 1)) {
                     out.cut(false);
                 }
-                out.append(header);
+                out.appendHeader(header);
                 boolean resourceInFile = false;
                 for (int k = from; k < to; k++) {
                     int entry = (int) (keys[k] & ENTRY_MASK);
                     byte[] json = read(in, offsets[entry], lengths[entry]);
                     if (resourceInFile && !out.fits(1, json.length + 1)) {
                         out.cut(true);
-                        out.append(header);
+                        out.appendHeader(header);
                     }
                     out.append(json);
                     resourceInFile = true;

@@ -32,6 +32,8 @@ public final class NdjsonFiles implements AutoCloseable {
     private FileUpload upload;
     private OutputStream out;
     private long count;
+    /** Lines of the current file: its resources and, in organized output, its block headers. */
+    private long lines;
     private long bytes;
     private boolean finished;
     /** The id the next file gets, when the current one names it as its continuation. */
@@ -79,15 +81,24 @@ public final class NdjsonFiles implements AutoCloseable {
         line(json, 0, json.length);
     }
 
+    /**
+     * A resource block's header line (organized output), as {@link #append}: it counts towards the file's
+     * line limit but not as a resource of the file's count (clients count resources without headers).
+     */
+    public void appendHeader(byte[] json) throws IOException {
+        line(json, 0, json.length);
+        count--;
+    }
+
     /** Whether {@code lineCount} more lines of {@code length} bytes in all fit the open file (or an empty one). */
     public boolean fits(long lineCount, long length) {
         return out == null ? lineCount <= maxResources && length <= maxBytes
-                : count + lineCount <= maxResources && bytes + length <= maxBytes;
+                : lines + lineCount <= maxResources && bytes + length <= maxBytes;
     }
 
     /** Whether a file is open and has lines. */
     public boolean started() {
-        return out != null && count > 0;
+        return out != null && lines > 0;
     }
 
     /**
@@ -110,6 +121,7 @@ public final class NdjsonFiles implements AutoCloseable {
         out.write(json, offset, length);
         out.write('\n');
         count++;
+        lines++;
         bytes += length + 1;
     }
 
@@ -152,6 +164,7 @@ public final class NdjsonFiles implements AutoCloseable {
         created.add(location);
         out = new BufferedOutputStream(upload, ExportFileStore.BUFFER_SIZE);
         count = 0;
+        lines = 0;
         bytes = 0;
     }
 
