@@ -55,7 +55,13 @@ class MetricsTest {
             assertEquals(1.0, after.get("bulkfhir_export_resources_total"));
             assertTrue(after.get("bulkfhir_export_bytes_total") > 0);
             assertTrue(after.get("bulkfhir_export_download_bytes_total") > 0);
-            assertEquals(1.0, after.get("bulkfhir_export_jobs{state=\"completed\"}"));
+            // The jobs-by-state gauge is read from the job table at most once a second: give it that.
+            Map<String, Double> later = after;
+            for (int i = 0; i < 30 && !Double.valueOf(1.0).equals(later.get("bulkfhir_export_jobs{state=\"completed\"}")); i++) {
+                Thread.sleep(100);
+                later = metrics(root + "/metrics");
+            }
+            assertEquals(1.0, later.get("bulkfhir_export_jobs{state=\"completed\"}"));
             assertTrue(after.keySet().stream().anyMatch(key -> key.startsWith("hikaricp_connections{")), "pool metrics");
             assertTrue(after.keySet().stream().anyMatch(key -> key.startsWith("jvm_memory_used_bytes{")), "JVM metrics");
             // Bounded routes: no id of a client's appears in a label.
