@@ -1,5 +1,6 @@
 package dev.bulkfhir.providers.audit;
 
+import dev.bulkfhir.storage.export.ExportFileStore;
 import org.hl7.fhir.r4.model.AuditEvent;
 import org.hl7.fhir.r4.model.Coding;
 import org.hl7.fhir.r4.model.Identifier;
@@ -76,8 +77,12 @@ public final class AuditEvents {
             boolean job = action.name().startsWith("EXPORT_");
             entity.setRole(job ? new Coding(OBJECT_ROLE, "20", "Job") : new Coding(OBJECT_ROLE, "4", "Domain Resource"));
             if (record.entity() != null) {
-                // A refused request may name what does not exist: its path is no reference to follow.
-                entity.setWhat(action != AuditAction.REFUSED && isReference(record.entity()) ? new Reference(record.entity())
+                // A refused request may name what does not exist, and an export file is gone with its job (and
+                // no resource of a host's store, whose referential integrity would refuse the event): those are
+                // identifiers, not references to follow.
+                boolean reference = action != AuditAction.REFUSED && isReference(record.entity())
+                        && !ExportFileStore.isFileId(record.entity().substring(record.entity().indexOf('/') + 1));
+                entity.setWhat(reference ? new Reference(record.entity())
                         : new Reference().setIdentifier(new Identifier().setValue(record.entity())));
             }
             if (record.detail() != null) {

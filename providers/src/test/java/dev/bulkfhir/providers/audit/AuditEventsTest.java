@@ -72,6 +72,15 @@ class AuditEventsTest {
     }
 
     @Test
+    void anExportFileIsAnIdentifierForItGoesWithItsJob() {
+        String file = "Binary/bulk-" + "0123456789abcdef".repeat(2);
+        AuditEvent event = AuditEvents.render(AuditRecord.now(AuditAction.FILE_DOWNLOAD, 200, "c", file, null, 0, 10),
+                null, "bulk-fhir");
+        assertNull(event.getEntityFirstRep().getWhat().getReference());
+        assertEquals(file, event.getEntityFirstRep().getWhat().getIdentifier().getValue());
+    }
+
+    @Test
     void aTokenEventIsAnAuthenticationOfIheGetAccessToken() {
         AuditEvent issued = AuditEvents.render(AuditRecord.now(AuditAction.TOKEN_ISSUED, 200, "c", null,
                 "system/*.rs", 0, 0), null, "bulk-fhir");

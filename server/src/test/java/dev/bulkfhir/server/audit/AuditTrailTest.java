@@ -128,7 +128,8 @@ class AuditTrailTest {
         assertEquals("110106", completed.getType().getCode());
         assertEquals("1", detail(completed, "count"));
         AuditEvent download = events.get(3);
-        assertTrue(download.getEntityFirstRep().getWhat().getReference().startsWith("Binary/"));
+        // An export file goes with its job: an identifier, not a reference to follow.
+        assertTrue(download.getEntityFirstRep().getWhat().getIdentifier().getValue().startsWith("Binary/bulk-"));
         assertTrue(Long.parseLong(detail(download, "bytes")) > 0);
         AuditEvent read = events.get(4);
         assertEquals("Binary/b1", read.getEntityFirstRep().getWhat().getReference());
