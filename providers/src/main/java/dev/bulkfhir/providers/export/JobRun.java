@@ -642,16 +642,8 @@ final class JobRun {
         @Override
         public void resource(byte[] json, Set<String> patientIds) throws IOException {
             if (stop != null) throw STOPPED;
-            if (transform != null) {
-                try {
-                    json = transform.apply(json);
-                } catch (DataFormatException | IllegalArgumentException e) {
-                    errors.write(outcomeLine("error", "processing", "A stored " + type
-                            + " could not be read for _typeFilter or _elements: " + e.getMessage()));
-                    return;
-                }
-                if (json == null) return;
-            }
+            json = transformed(type, transform, errors, json);
+            if (json == null) return;
             for (String id : patientIds) {
                 if (patients == null || patients.contains(id)) spill.write(id, rank, json);
             }
@@ -662,6 +654,22 @@ final class JobRun {
         public void error(String reference, String message) throws IOException {
             if (stop != null) throw STOPPED;
             errors.write(outcomeLine("error", "processing", reference + ": " + message));
+        }
+    }
+
+    /**
+     * A stored resource through {@code transform} (_typeFilter, _elements), if any: null when a filter
+     * drops it, or when it cannot be read (then said in the error file).
+     */
+    private byte[] transformed(String type, LineTransform transform, NdjsonFiles errors, byte[] json)
+            throws IOException {
+        if (transform == null) return json;
+        try {
+            return transform.apply(json);
+        } catch (DataFormatException | IllegalArgumentException e) {
+            errors.write(outcomeLine("error", "processing", "A stored " + type
+                    + " could not be read for _typeFilter or _elements: " + e.getMessage()));
+            return null;
         }
     }
 
@@ -682,16 +690,8 @@ final class JobRun {
         @Override
         public void resource(byte[] json) throws IOException {
             if (stop != null) throw STOPPED;
-            if (transform != null) {
-                try {
-                    json = transform.apply(json);
-                } catch (DataFormatException | IllegalArgumentException e) {
-                    errors.write(outcomeLine("error", "processing", "A stored " + type
-                            + " could not be read for _typeFilter or _elements: " + e.getMessage()));
-                    return;
-                }
-                if (json == null) return;
-            }
+            json = transformed(type, transform, errors, json);
+            if (json == null) return;
             out.write(json);
             resources.increment();
         }
