@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Writes the figures bench/all.sh printed (one "what: figures" line each) into README.md, between
-# the markers of the benchmark section, with the date and the machine they were measured on.
+# Writes the figures bench/all.sh printed (one "what: figures" line each) into
+# docs/benchmark-results.md (the table lived in README.md once, hence the name), between the
+# markers of its table, with the date and the machine they were measured on.
 # Usage: bench/readme-table.sh FIGURES_FILE
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 FIGURES="$1"
+TARGET="$ROOT/docs/benchmark-results.md"
 BEGIN='<!-- bench/all.sh figures: begin -->'
 END='<!-- bench/all.sh figures: end -->'
 table=$(mktemp)
@@ -19,11 +21,11 @@ table=$(mktemp)
   sed -E 's/\|/\\|/g; s/^([^:]*): (.*)$/| \1 | \2 |/; /^\|/!s/^(.*)$/| \1 | |/' "$FIGURES"
   echo "$END"
 } > "$table"
-grep -qF "$BEGIN" "$ROOT/README.md" || { echo "README.md has no '$BEGIN' marker" >&2; exit 1; }
+grep -qF "$BEGIN" "$TARGET" || { echo "$TARGET has no '$BEGIN' marker" >&2; exit 1; }
 awk -v begin="$BEGIN" -v end="$END" -v table="$table" '
   $0 == begin {while ((getline line < table) > 0) print line; skip = 1; next}
   $0 == end {skip = 0; next}
-  !skip {print}' "$ROOT/README.md" > "$ROOT/README.md.new"
-mv "$ROOT/README.md.new" "$ROOT/README.md"
+  !skip {print}' "$TARGET" > "$TARGET.new"
+mv "$TARGET.new" "$TARGET"
 rm -f "$table"
-echo "README.md: benchmark table updated"
+echo "$TARGET: benchmark table updated"
