@@ -4,7 +4,8 @@
 # (default 1,000,000; e.g. 200000 for a quick run), auth off. It measures the export's throughput
 # with one node and then with all nodes (one export; one export per node at once), the kickoff time
 # with kickoffs spread round robin over the nodes, and the time for another node to take over a job
-# whose node is killed (kill -9) mid-type, with the default --export-lease of 30 s; the resumed job's
+# whose node is killed (kill -9) while it writes a part of it (one job's parts are spread over all
+# nodes), with the default --export-lease of 30 s; the resumed job's
 # files are checked to the id against the database. The driver is dev.bulkfhir.server.bench.ClusterBench;
 # the last line is
 #   cluster: <n> nodes, takeover <s> s, exact yes|no, export <resources/s>

@@ -33,9 +33,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Runs export jobs: a scheduler thread claims jobs from the job table (ACCEPTED ones, and those a dead
- * node left IN_PROGRESS), renews the leases of running ones every second (and learns so of cancels
- * made on other nodes), and sweeps expired and cancelled jobs; a bounded pool of worker threads
- * writes the files, one resource type, or one key range of a large type, per task.
+ * node left IN_PROGRESS before they were spread) and the parts of spread jobs (whichever node prepared
+ * them: so one large export keeps the workers of every node busy), renews the leases of running ones
+ * every second (and learns so of cancels made on other nodes), and sweeps expired and cancelled jobs;
+ * a bounded pool of worker threads writes the files, one resource type, or one key range of a large
+ * type, per task.
  *
  * <p>Resume: a claimed job keeps the types and ranges whose files it recorded as complete, deletes
  * every other file in its folder (the partial output of the dead worker) and exports the rest again
@@ -60,6 +62,10 @@ final class ExportEngine implements AutoCloseable {
     private final ThreadPoolExecutor workers;
     private final ScheduledExecutorService scheduler;
     private final Map<String, JobRun> running = new ConcurrentHashMap<>();
+    /** The parts this node writes, by part id. */
+    private final Map<String, PartRun> parts = new ConcurrentHashMap<>();
+    /** The plans of the spread jobs whose parts this node writes or wrote lately, by job id. */
+    private final Map<String, ExportPlan> plans = new ConcurrentHashMap<>();
     private final Object claims = new Object();
     final ExportMetrics metrics;
     private volatile boolean closed;
@@ -149,10 +155,20 @@ final class ExportEngine implements AutoCloseable {
                 return;
             }
         }
-        boolean elsewhere = before.state() == ExportState.IN_PROGRESS && before.leaseOwner() != null
-                && !before.leaseOwner().equals(node.id()) && before.leaseExpiresAt() != null
-                && before.leaseExpiresAt().isAfter(Instant.now());
-        if (!elsewhere) {
+        // Parts stop here at once; parts on other nodes at their next renewal, and the sweep cleans up.
+        boolean here = false;
+        for (PartRun part : parts.values()) {
+            if (part.jobId().equals(before.id())) {
+                part.stop(JobRun.Stop.CANCELLED);
+                here = true;
+            }
+        }
+        Instant now = Instant.now();
+        boolean elsewhere = before.state() == ExportState.IN_PROGRESS && (before.spread()
+                ? jobs.busyElsewhere(before.id(), node.id(), now)
+                : before.leaseOwner() != null && !before.leaseOwner().equals(node.id())
+                        && before.leaseExpiresAt() != null && before.leaseExpiresAt().isAfter(now));
+        if (!elsewhere && !here) {
             files.deleteJob(before.id());
             jobs.delete(before.id());
         }
@@ -167,6 +183,27 @@ final class ExportEngine implements AutoCloseable {
         wake();
     }
 
+    void partEnded(PartRun run) {
+        parts.remove(run.id(), run);
+        if (run.stopReason() == JobRun.Stop.CANCELLED) {
+            try {
+                cleanCancelled(run.jobId());
+            } catch (RuntimeException e) {
+                log.warn("Could not clean up cancelled export job {}: {}", run.jobId(), e.toString());
+            }
+        }
+        wake();
+    }
+
+    /** The last part of a cancelled job to stop, on any node, deletes its files and rows. */
+    private void cleanCancelled(String jobId) {
+        if (writesPartOf(jobId) || jobs.busyElsewhere(jobId, node.id(), Instant.now())) return;
+        if (jobs.find(jobId).map(ExportJob::state).orElse(null) == ExportState.CANCELLED) {
+            files.deleteJob(jobId);
+            jobs.delete(jobId);
+        }
+    }
+
     /** When the claim loop last began a pass (null before the first): a stuck or dead scheduler stops moving it. */
     Instant lastClaimPass() {
         return lastClaimPass;
@@ -175,7 +212,12 @@ final class ExportEngine implements AutoCloseable {
     private void poll() {
         if (closed) return;
         lastClaimPass = Instant.now();
-        int free = settings.workers() - running.size();
+        claimJobs();
+        claimParts();
+    }
+
+    private void claimJobs() {
+        int free = settings.workers() - running.size() - parts.size();
         if (free <= 0) return;
         Instant now = Instant.now();
         for (String id : jobs.claimable(node.id(), now, free + running.size())) {
@@ -194,11 +236,59 @@ final class ExportEngine implements AutoCloseable {
         }
     }
 
+    /** Parts of spread jobs, for the workers that neither a job nor a part keeps busy. */
+    private void claimParts() {
+        int free = settings.workers() - workers.getActiveCount() - workers.getQueue().size();
+        if (free <= 0) return;
+        Instant now = Instant.now();
+        for (String id : jobs.claimableParts(node.id(), now, free + parts.size())) {
+            if (free <= 0 || closed) return;
+            if (parts.containsKey(id)) continue;
+            Optional<ExportJobRepository.Part> claimed = jobs.claimPart(id, node.id(), now, leaseUntil(now));
+            if (claimed.isEmpty()) continue;
+            ExportJobRepository.Part part = claimed.get();
+            ExportPlan plan = plan(part.jobId());
+            if (plan == null) continue; // the job is gone; its part goes with it
+            PartRun run = new PartRun(this, plan, jobs.find(part.jobId()).orElseThrow(), part);
+            parts.put(id, run);
+            free--;
+            workers.execute(run::run);
+        }
+    }
+
+    /** The plan of a spread job, worked out once on this node (as the preparing node did). */
+    private ExportPlan plan(String jobId) {
+        ExportPlan known = plans.get(jobId);
+        if (known != null) return known;
+        Optional<ExportJob> job = jobs.find(jobId);
+        if (job.isEmpty()) return null;
+        try {
+            ExportPlan plan = ExportPlan.of(this, job.get(), ExportRequest.fromJson(job.get().parameters()),
+                    jobs.partTypes(jobId));
+            plans.put(jobId, plan);
+            return plan;
+        } catch (TypeFilter.Unsupported | RuntimeException e) {
+            // The preparing node worked the same plan out: this cannot be the request's fault.
+            Instant now = Instant.now();
+            if (jobs.fail(jobId, node.id(), "Planning the export failed: " + e, now, now.plus(settings.retention()))) {
+                files.deleteJob(jobId);
+                jobs.deleteFiles(jobId);
+            }
+            return null;
+        }
+    }
+
     private void heartbeat() {
         Instant now = Instant.now();
         for (JobRun run : running.values()) {
             if (run.stopped()) continue;
             if (!jobs.renew(run.id(), node.id(), leaseUntil(now), run.progress())) {
+                run.refused();
+            }
+        }
+        for (PartRun run : parts.values()) {
+            if (run.stopped()) continue;
+            if (!jobs.renewPart(run.id(), node.id(), leaseUntil(now), run.resources())) {
                 run.refused();
             }
         }
@@ -222,12 +312,17 @@ final class ExportEngine implements AutoCloseable {
             }
         }
         for (String id : jobs.cancelledToClean(node.id(), now, 200)) {
-            if (!running.containsKey(id)) {
+            if (!running.containsKey(id) && !writesPartOf(id)) {
                 files.deleteJob(id);
                 jobs.delete(id);
             }
         }
+        plans.keySet().removeIf(id -> !writesPartOf(id));
         jobs.purgeExpired(now.minus(PURGE_AFTER));
+    }
+
+    private boolean writesPartOf(String jobId) {
+        return parts.values().stream().anyMatch(part -> part.jobId().equals(jobId));
     }
 
     /**
@@ -240,6 +335,7 @@ final class ExportEngine implements AutoCloseable {
         // No interrupts, here either: a query interrupted in H2 closes its file channel.
         scheduler.shutdown();
         running.values().forEach(run -> run.stop(JobRun.Stop.SHUTDOWN));
+        parts.values().forEach(run -> run.stop(JobRun.Stop.SHUTDOWN));
         workers.shutdown();
         try {
             if (!workers.awaitTermination(10, TimeUnit.SECONDS)) {

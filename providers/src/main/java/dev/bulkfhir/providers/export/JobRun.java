@@ -4,7 +4,6 @@ import dev.bulkfhir.providers.audit.AuditAction;
 import dev.bulkfhir.providers.audit.AuditRecord;
 
 import ca.uhn.fhir.parser.DataFormatException;
-import ca.uhn.fhir.util.OperationOutcomeUtil;
 import dev.bulkfhir.storage.export.ExportFile;
 import dev.bulkfhir.storage.export.ExportJob;
 import dev.bulkfhir.storage.export.ExportJobRepository;
@@ -15,8 +14,6 @@ import dev.bulkfhir.storage.source.ExportQuery;
 import dev.bulkfhir.storage.source.KeyRange;
 import dev.bulkfhir.storage.source.ResourceSink;
 import dev.bulkfhir.storage.source.ResourceSource;
-import org.hl7.fhir.instance.model.api.IBaseOperationOutcome;
-import org.hl7.fhir.r4.model.Bundle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,7 +30,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Date;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -71,13 +67,13 @@ final class JobRun {
     enum Stop { CANCELLED, FAILED, LOST, SHUTDOWN }
 
     /** Thrown through the source to stop a stream; no stack trace, it is not an error. */
-    private static final class Stopped extends RuntimeException {
+    static final class Stopped extends RuntimeException {
         Stopped() {
             super("export stopped", null, false, false);
         }
     }
 
-    private static final Stopped STOPPED = new Stopped();
+    static final Stopped STOPPED = new Stopped();
 
     private final ExportEngine engine;
     private final ExportJob job;
@@ -91,10 +87,9 @@ final class JobRun {
     private volatile int typesTotal;
     private volatile long baseline;
     private ExportRequest request;
-    private Set<String> patients;
-    private Map<String, List<TypeFilter>> filters = Map.of();
-    /** With includeAssociatedData: picks the Provenance to export. */
-    private AssociatedProvenance associated;
+    private ExportPlan plan;
+    /** A by-type job handed to part rows ({@link PartRun}): this run then neither completes nor cleans up. */
+    private volatile boolean handedOff;
     private final PatientCompartment compartment;
     /** Organized output: each type's place in a block (Patient first). */
     private final Map<String, Integer> typeRanks = new HashMap<>();
@@ -146,7 +141,6 @@ final class JobRun {
         try {
             if (stop != null) return;
             request = ExportRequest.fromJson(job.parameters());
-            Instant asOf = job.transactionTime();
             List<String> types = new ArrayList<>();
             if (request.allTypes()) {
                 for (String type : engine.types.defaults(organized() ? ExportRequest.Level.PATIENT : request.level())) {
@@ -156,27 +150,8 @@ final class JobRun {
             } else {
                 types.addAll(request.types());
             }
-            if (request.level() == ExportRequest.Level.GROUP) {
-                Set<String> members = new HashSet<>(engine.source.groupMembers(request.groupId(), asOf).orElse(Set.of()));
-                if (request.patients() != null) members.retainAll(request.patients());
-                patients = members;
-            } else if (request.patients() != null) {
-                patients = new HashSet<>(request.patients());
-            }
-            Map<String, List<TypeFilter>> byType = new HashMap<>();
-            for (String text : request.typeFilters()) {
-                TypeFilter filter = TypeFilter.parse(engine.context, text);
-                byType.computeIfAbsent(filter.type(), t -> new ArrayList<>()).add(filter);
-            }
-            filters = byType;
-            if (request.associatedData() != null) {
-                // The Provenance type is then exported as the Provenance of the other types' resources.
-                Set<String> targets = new HashSet<>(types);
-                targets.remove("Provenance");
-                if (!types.contains("Provenance")) types.add("Provenance");
-                associated = new AssociatedProvenance(engine.context, engine.source, request, targets, patients,
-                        request.asOf(asOf), filters);
-            }
+            if (request.associatedData() != null && !types.contains("Provenance")) types.add("Provenance");
+            plan = ExportPlan.of(engine, job, request, types);
 
             // Resume: keep what was recorded complete, drop whatever else a dead worker left behind.
             List<ExportFile> kept = engine.jobs.files(job.id());
@@ -196,25 +171,51 @@ final class JobRun {
                 prepareOrganized(types);
                 return;
             }
-            Map<String, List<KeyRange>> parts = new HashMap<>();
-            for (String type : types) {
-                parts.put(type, RangeKeys.remaining(type, done));
-            }
-            typesTotal = types.size();
-            parts.forEach((type, left) -> partsLeft.put(type, new AtomicInteger(left.size())));
-
-            List<Runnable> tasks = warningTasks();
-            for (String type : types) {
-                for (KeyRange part : parts.get(type)) {
-                    tasks.add(() -> exportPart(type, part));
-                }
-            }
-            pending.addAndGet(tasks.size());
-            tasks.forEach(engine::execute);
-        } catch (TypeFilter.Unsupported | RuntimeException | Error e) {
+            spread(types);
+        } catch (TypeFilter.Unsupported | IOException | RuntimeException | Error e) {
             fail("Preparing the export failed: " + e, e);
         } finally {
             taskEnded();
+        }
+    }
+
+    /**
+     * A by-type job goes to the part table, one part per type (on a resumed job: per gap between its done
+     * ranges), with the request's warnings recorded at once; from then on any node's workers write it.
+     */
+    private void spread(List<String> types) throws IOException {
+        List<ExportFile> warnings = List.of();
+        if (!request.warnings().isEmpty() && !done.contains(REQUEST_WARNINGS)) {
+            try (NdjsonFiles errors = new NdjsonFiles(engine.files, job.id(), "OperationOutcome", true,
+                    engine.settings.fileMaxResources(), engine.settings.fileMaxBytes())) {
+                for (String warning : request.warnings()) {
+                    errors.write(plan.outcomeLine("warning", "informational", warning));
+                }
+                warnings = errors.finish();
+            }
+        }
+        List<ExportJobRepository.Part> parts = new ArrayList<>();
+        for (String type : types) {
+            for (KeyRange range : RangeKeys.remaining(type, done)) {
+                parts.add(ExportJobRepository.Part.of(job.id(), type, range));
+            }
+        }
+        Instant now = Instant.now();
+        ExportJobRepository.Recorded recorded = engine.jobs.spread(job.id(), node, types.size(), baseline, warnings,
+                parts, now, now.plus(engine.settings.retention()));
+        if (recorded == ExportJobRepository.Recorded.REFUSED) {
+            for (ExportFile file : warnings) engine.files.delete(file.location());
+            refused();
+            return;
+        }
+        handedOff = true;
+        engine.metrics.written(warnings);
+        if (recorded == ExportJobRepository.Recorded.COMPLETED) {
+            log.info("Export job {} completed: {} resources", job.id(), baseline);
+            engine.audit.record(AuditRecord.now(AuditAction.EXPORT_COMPLETED, 0, job.ownerId(), job.id(),
+                    request.describe(), baseline, 0));
+        } else {
+            log.info("Export job {} spread over {} parts", job.id(), parts.size());
         }
     }
 
@@ -274,10 +275,9 @@ final class JobRun {
                 engine.execute(() -> spillPart(type, rest));
             }
             currentType = type;
-            ExportQuery query = new ExportQuery(type, request.sinceInstant(), job.transactionTime(), true, patients,
-                    range);
-            LineTransform transform = LineTransform.of(engine.context, type, filters.getOrDefault(type, List.of()),
-                    request.elements());
+            ExportQuery query = new ExportQuery(type, request.sinceInstant(), job.transactionTime(), true,
+                    plan.patients, range);
+            LineTransform transform = plan.transform(type);
             try (BucketSpill spill = new BucketSpill();
                     NdjsonFiles errors = new NdjsonFiles(engine.files, job.id(), "OperationOutcome", true,
                             engine.settings.fileMaxResources(), engine.settings.fileMaxBytes())) {
@@ -417,68 +417,6 @@ final class JobRun {
                 new String(json, StandardCharsets.UTF_8)));
     }
 
-    /** The first key range of a part of a type (the whole type, if small); the rest as a task of its own. */
-    private void exportPart(String type, KeyRange part) {
-        try {
-            if (stop != null) return;
-            // Associated Provenance are picked over the whole type (Latest compares them all): one part.
-            boolean provenancePass = associated != null && type.equals("Provenance");
-            KeyRange range = provenancePass ? part : engine.source.firstRange(type, part, engine.settings.rangeResources());
-            if (!range.equals(part)) {
-                KeyRange rest = new KeyRange(range.upTo(), part.upTo());
-                partsLeft.get(type).incrementAndGet();
-                pending.incrementAndGet();
-                engine.execute(() -> exportPart(type, rest));
-            }
-            required.add(RangeKeys.key(type, range));
-            currentType = type;
-            ExportQuery query = provenancePass
-                    ? new ExportQuery(type, null, request.asOf(job.transactionTime()), false, null, range)
-                    : new ExportQuery(type, request.sinceInstant(), request.asOf(job.transactionTime()),
-                            request.patientCompartment(), patients, range);
-            LineTransform transform = LineTransform.of(engine.context, type, filters.getOrDefault(type, List.of()),
-                    request.elements());
-            ExportSettings settings = engine.settings;
-            try (NdjsonFiles out = new NdjsonFiles(engine.files, job.id(), type, false, settings.fileMaxResources(),
-                    settings.fileMaxBytes());
-                    NdjsonFiles errors = new NdjsonFiles(engine.files, job.id(), "OperationOutcome", true,
-                            settings.fileMaxResources(), settings.fileMaxBytes());
-                    NdjsonFiles deletions = new NdjsonFiles(engine.files, job.id(), "Bundle", false,
-                            settings.fileMaxResources(), settings.fileMaxBytes(), true)) {
-                Sink sink = new Sink(type, out, errors, transform);
-                if (provenancePass) {
-                    associated.export(query, sink);
-                } else {
-                    engine.source.stream(query, sink);
-                }
-                if (request.since() != null) {
-                    engine.source.streamDeleted(query, (id, deletedAt, lastVersion) -> {
-                        if (stop != null) throw STOPPED;
-                        if (matches(transform, lastVersion)) deletions.write(deletionLine(type, id, deletedAt));
-                    });
-                }
-                if (stop != null) return;
-                List<ExportFile> produced = new ArrayList<>(out.finish());
-                produced.addAll(errors.finish());
-                produced.addAll(deletions.finish());
-                if (record(RangeKeys.key(type, range), produced)) {
-                    partsLeft.get(type).decrementAndGet();
-                } else {
-                    out.abort();
-                    errors.abort();
-                    deletions.abort();
-                }
-            }
-        } catch (Stopped e) {
-            // the files were deleted on close; cancel, shutdown or a lost lease decides the rest
-        } catch (IOException | RuntimeException | Error e) {
-            // An Error too: a task that died without a word must never let the job complete.
-            fail("Exporting " + type + " failed: " + e, e);
-        } finally {
-            taskEnded();
-        }
-    }
-
     /** Request warnings (lenient handling, includeAssociatedData) as the first lines of the error file. */
     private void writeWarnings() {
         try {
@@ -486,7 +424,7 @@ final class JobRun {
             try (NdjsonFiles errors = new NdjsonFiles(engine.files, job.id(), "OperationOutcome", true,
                     engine.settings.fileMaxResources(), engine.settings.fileMaxBytes())) {
                 for (String warning : request.warnings()) {
-                    errors.write(outcomeLine("warning", "informational", warning));
+                    errors.write(plan.outcomeLine("warning", "informational", warning));
                 }
                 List<ExportFile> produced = errors.finish();
                 if (!record(REQUEST_WARNINGS, produced)) errors.abort();
@@ -537,6 +475,9 @@ final class JobRun {
     private void finish() {
         try {
             Stop reason = stop;
+            if (reason == null && handedOff) {
+                return; // the parts' nodes complete the job
+            }
             if (reason == null && request != null) {
                 Set<String> missing = new HashSet<>(required);
                 synchronized (done) {
@@ -579,33 +520,6 @@ final class JobRun {
         }
     }
 
-    /**
-     * Whether a deleted resource's last version passes the type's {@code _typeFilter}: a deletion is
-     * reported when it did, or when that cannot be told (no last version, or an unreadable one).
-     */
-    private static boolean matches(LineTransform transform, byte[] lastVersion) {
-        if (transform == null || lastVersion == null) return true;
-        try {
-            return transform.apply(lastVersion) != null;
-        } catch (DataFormatException | IllegalArgumentException e) {
-            return true;
-        }
-    }
-
-    /** A line of the manifest's {@code deleted} files: a transaction Bundle with the one DELETE (the IG's form). */
-    private byte[] deletionLine(String type, String id, Instant deletedAt) {
-        Bundle bundle = new Bundle().setType(Bundle.BundleType.TRANSACTION);
-        bundle.getMeta().setLastUpdated(Date.from(deletedAt));
-        bundle.addEntry().getRequest().setMethod(Bundle.HTTPVerb.DELETE).setUrl(type + "/" + id);
-        return engine.context.newJsonParser().encodeResourceToString(bundle).getBytes(StandardCharsets.UTF_8);
-    }
-
-    private byte[] outcomeLine(String severity, String code, String message) {
-        IBaseOperationOutcome outcome = OperationOutcomeUtil.newInstance(engine.context);
-        OperationOutcomeUtil.addIssue(engine.context, outcome, severity, message, null, code);
-        return engine.context.newJsonParser().encodeResourceToString(outcome).getBytes(StandardCharsets.UTF_8);
-    }
-
     /** Where the first pass of organized output sends a type's resources: through the transform, to the buckets. */
     private final class SpillSink implements ResourceSink {
         private final String type;
@@ -642,10 +556,10 @@ final class JobRun {
         @Override
         public void resource(byte[] json, Set<String> patientIds) throws IOException {
             if (stop != null) throw STOPPED;
-            json = transformed(type, transform, errors, json);
+            json = plan.transformed(type, transform, errors, json);
             if (json == null) return;
             for (String id : patientIds) {
-                if (patients == null || patients.contains(id)) spill.write(id, rank, json);
+                if (plan.patients == null || plan.patients.contains(id)) spill.write(id, rank, json);
             }
             resources.increment();
         }
@@ -653,53 +567,7 @@ final class JobRun {
         @Override
         public void error(String reference, String message) throws IOException {
             if (stop != null) throw STOPPED;
-            errors.write(outcomeLine("error", "processing", reference + ": " + message));
-        }
-    }
-
-    /**
-     * A stored resource through {@code transform} (_typeFilter, _elements), if any: null when a filter
-     * drops it, or when it cannot be read (then said in the error file).
-     */
-    private byte[] transformed(String type, LineTransform transform, NdjsonFiles errors, byte[] json)
-            throws IOException {
-        if (transform == null) return json;
-        try {
-            return transform.apply(json);
-        } catch (DataFormatException | IllegalArgumentException e) {
-            errors.write(outcomeLine("error", "processing", "A stored " + type
-                    + " could not be read for _typeFilter or _elements: " + e.getMessage()));
-            return null;
-        }
-    }
-
-    /** Where the source's resources go: through the transform, if any, into the type's files. */
-    private final class Sink implements ResourceSink {
-        private final String type;
-        private final NdjsonFiles out;
-        private final NdjsonFiles errors;
-        private final LineTransform transform;
-
-        Sink(String type, NdjsonFiles out, NdjsonFiles errors, LineTransform transform) {
-            this.type = type;
-            this.out = out;
-            this.errors = errors;
-            this.transform = transform;
-        }
-
-        @Override
-        public void resource(byte[] json) throws IOException {
-            if (stop != null) throw STOPPED;
-            json = transformed(type, transform, errors, json);
-            if (json == null) return;
-            out.write(json);
-            resources.increment();
-        }
-
-        @Override
-        public void error(String reference, String message) throws IOException {
-            if (stop != null) throw STOPPED;
-            errors.write(outcomeLine("error", "processing", reference + ": " + message));
+            errors.write(plan.outcomeLine("error", "processing", reference + ": " + message));
         }
     }
 }

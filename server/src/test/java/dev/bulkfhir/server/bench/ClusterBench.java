@@ -26,8 +26,8 @@ import java.util.Set;
 /**
  * Drives the cluster benchmark against running nodes that share one PostgreSQL (auth off): the
  * export's throughput (one export; then one export per node at once), the kickoff time across nodes
- * (round robin, each cancelled on the next node), and the takeover of a job whose node is killed
- * (kill -9) mid-type, checked to the id: every file's lines equal its count, no id twice, exactly the
+ * (round robin, each cancelled on the next node), and the takeover of a part of a job whose node is
+ * killed (kill -9) while writing it, checked to the id: every file's lines equal its count, no id twice, exactly the
  * ids the database holds. Prints one line per figure, the last one
  * {@code cluster: <n> nodes, takeover <s> s, exact yes|no, export <resources/s>}.
  * Usage: ClusterBench JDBC_URL KICKOFFS NODE... where a NODE is {@code URL,PID,LEASE_NAME}; with one
@@ -75,16 +75,17 @@ public final class ClusterBench {
         System.out.println(latencies.summary("kickoff round robin over " + nodes.size() + " nodes", 1,
                 (System.nanoTime() - began) / 1e9));
 
-        // Takeover: the job's node killed mid-type.
+        // Takeover: a node killed while it writes a part of the job (its parts are spread over every node).
         String status = kickoff(nodes.get(0));
         String jobId = status.substring(status.indexOf("_jobId=") + 7);
         Node runner = null;
         try (Connection db = DriverManager.getConnection(jdbcUrl)) {
+            String[] part = null;
             while (runner == null) {
-                String[] row = job(db, jobId);
-                if (row[0].equals("COMPLETED")) throw new IllegalStateException("completed before the kill");
-                if (row[0].equals("IN_PROGRESS") && row[2].contains(":")) {
-                    for (Node node : nodes) if (node.leaseName().equals(row[1])) runner = node;
+                part = runningPart(db, jobId);
+                if (part[0].equals("COMPLETED")) throw new IllegalStateException("completed before the kill");
+                if (part[1] != null) {
+                    for (Node node : nodes) if (node.leaseName().equals(part[2])) runner = node;
                 }
                 Thread.sleep(5);
             }
@@ -92,15 +93,15 @@ public final class ClusterBench {
             ProcessHandle.of(runner.pid()).orElseThrow().destroyForcibly();
             String taker;
             while (true) {
-                String[] row = job(db, jobId);
-                if (row[1] != null && !row[1].equals(runner.leaseName())) {
-                    taker = row[1];
+                String owner = partOwner(db, part[1]);
+                if (owner != null && !owner.equals(runner.leaseName())) {
+                    taker = owner;
                     break;
                 }
                 Thread.sleep(20);
             }
             double takeover = (System.nanoTime() - killed) / 1e9;
-            System.out.printf("takeover: node %s killed mid-type, job resumed by %s after %.1f s%n",
+            System.out.printf("takeover: node %s killed mid-part, part resumed by %s after %.1f s%n",
                     runner.leaseName(), taker, takeover);
             List<Node> alive = new ArrayList<>(nodes);
             alive.remove(runner);
@@ -191,13 +192,24 @@ public final class ClusterBench {
         return exact;
     }
 
-    private static String[] job(Connection db, String jobId) throws Exception {
-        try (PreparedStatement query = db.prepareStatement(
-                "select state, lease_owner, done_types from bf_export_job where id = ?")) {
+    /** The job's state and one part being written (id and node; nulls when none is) once it has recorded some. */
+    private static String[] runningPart(Connection db, String jobId) throws Exception {
+        try (PreparedStatement query = db.prepareStatement("select j.state, p.id, p.lease_owner from bf_export_job j"
+                + " left join bf_export_part p on p.job_id = j.id and p.state = 'RUNNING' and exists (select 1 from"
+                + " bf_export_part d where d.job_id = j.id and d.state = 'DONE') where j.id = ?")) {
             query.setString(1, jobId);
             try (ResultSet row = query.executeQuery()) {
                 if (!row.next()) throw new IllegalStateException("no job " + jobId);
                 return new String[] {row.getString(1), row.getString(2), row.getString(3)};
+            }
+        }
+    }
+
+    private static String partOwner(Connection db, String partId) throws Exception {
+        try (PreparedStatement query = db.prepareStatement("select lease_owner from bf_export_part where id = ?")) {
+            query.setString(1, partId);
+            try (ResultSet row = query.executeQuery()) {
+                return row.next() ? row.getString(1) : null;
             }
         }
     }

@@ -35,9 +35,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Three server JVMs on one PostgreSQL and one shared data directory, as behind a load balancer: a
- * client's requests go to any node; the node running an export is killed (kill -9) in the middle of a
- * type and another node completes the job with exactly the stored ids; a client assertion replayed on
- * another node is refused; the export limits hold across the nodes.
+ * client's requests go to any node; one export's parts are written by the workers of several nodes; a
+ * node writing a part is killed (kill -9) in the middle of it and another node takes the part over and
+ * the job completes with exactly the stored ids; a client assertion replayed on another node is
+ * refused; the export limits hold across the nodes.
  */
 class ClusterTest {
 
@@ -95,14 +96,17 @@ class ClusterTest {
                         replay.body());
 
                 System.out.printf("cluster test: round robin done after %.1f s%n", (System.nanoTime() - begun) / 1e9);
-                // The export of five types, kicked off on B; its node is frozen mid-type, then killed.
+                // The export of five types, kicked off on B; a node writing a part of it is frozen, then killed.
                 String big = kickoff(cluster.token(c, "c1"), b);
                 String jobId = big.substring(big.indexOf("_jobId=") + 7);
-                Node runner = frozenMidType(cluster, database, jobId);
+                String[] frozen = frozenMidPart(database, jobId);
+                Node runner = cluster.node(frozen[1]);
+                assertNotNull(runner, "a node of the cluster writes the part: " + frozen[1]);
+                Cluster.signal(runner, "STOP");
                 long stopped = System.nanoTime();
                 // Watched from now: the frozen node is as good as dead (its lease is not renewed).
                 CompletableFuture<String> takenOver = CompletableFuture.supplyAsync(() ->
-                        awaitTakeover(database, jobId, runner.leaseName(), Duration.ofSeconds(LEASE_SECONDS + 30)));
+                        awaitTakeover(database, frozen[0], runner.leaseName(), Duration.ofSeconds(LEASE_SECONDS + 30)));
                 List<Node> alive = new ArrayList<>(cluster.nodes);
                 alive.remove(runner);
 
@@ -129,7 +133,7 @@ class ClusterTest {
                 runner.server().process().waitFor();
                 String taker = takenOver.join();
                 double takeover = (takeoverAt - stopped) / 1e9;
-                System.out.printf("cluster test: node %s died mid-type; node %s took the job over after %.1f s%n",
+                System.out.printf("cluster test: node %s died mid-part; node %s took the part over after %.1f s%n",
                         runner.name(), cluster.node(taker) == null ? taker : cluster.node(taker).name(), takeover);
                 assertNotNull(cluster.node(taker), "taken over by a node of the cluster: " + taker);
                 // The lease, and some slack for a loaded machine's scheduling.
@@ -150,6 +154,11 @@ class ClusterTest {
                 }
                 assertEquals(expected, actual, "exactly the stored ids");
                 assertTrue(expected.values().stream().mapToInt(Set::size).sum() > 5_000);
+                // (Cluster.download checked that counts equal lines.) The parts of the one job: several nodes.
+                Map<String, Integer> writers = partsDoneBy(database, jobId);
+                System.out.printf("cluster test: parts written by node: %s%n", writers);
+                assertTrue(writers.size() >= 2, "parts of one job on several nodes: " + writers);
+                assertTrue(writers.containsKey(taker), "the part taken over was written by its taker: " + writers);
                 System.out.printf("cluster test: done after %.1f s%n", (System.nanoTime() - begun) / 1e9);
             }
         }
@@ -162,25 +171,24 @@ class ClusterTest {
     }
 
     /**
-     * Waits until the job's node has recorded some of its ranges but not all (mid-type), then freezes
-     * that node (SIGSTOP): what it has not recorded stays as it was, as at a kill -9.
+     * Waits until the job is spread over parts, some recorded and one being written: returns that part
+     * and its node (to be frozen with SIGSTOP: what it has not recorded stays as it was, as at a kill -9).
      */
-    private static Node frozenMidType(Cluster cluster, DataSource database, String jobId) throws Exception {
+    private static String[] frozenMidPart(DataSource database, String jobId) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (System.nanoTime() < deadline) {
             try (Connection connection = database.getConnection();
-                    PreparedStatement query = connection.prepareStatement(
-                            "select state, lease_owner, done_types from bf_export_job where id = ?")) {
+                    PreparedStatement query = connection.prepareStatement("select j.state,"
+                            + " (select count(*) from bf_export_part d where d.job_id = j.id and d.state = 'DONE'),"
+                            + " p.id, p.lease_owner from bf_export_job j left join bf_export_part p"
+                            + " on p.job_id = j.id and p.state = 'RUNNING' where j.id = ?")) {
                 query.setString(1, jobId);
                 try (ResultSet row = query.executeQuery()) {
                     assertTrue(row.next(), "the job is in the table");
                     String state = row.getString(1);
-                    assertNotEquals("COMPLETED", state, "the job completed before it could be stopped mid-type");
-                    if (state.equals("IN_PROGRESS") && row.getString(3).contains(":")) {
-                        Node runner = cluster.node(row.getString(2));
-                        assertNotNull(runner, "a node of the cluster holds the lease: " + row.getString(2));
-                        Cluster.signal(runner, "STOP");
-                        return runner;
+                    assertNotEquals("COMPLETED", state, "the job completed before a node could be stopped mid-part");
+                    if (state.equals("IN_PROGRESS") && row.getLong(2) > 0 && row.getString(3) != null) {
+                        return new String[] {row.getString(3), row.getString(4)};
                     }
                 }
             }
@@ -189,13 +197,27 @@ class ClusterTest {
         throw new AssertionError("the job did not start");
     }
 
+    /** How many parts of the job each node recorded. */
+    private static Map<String, Integer> partsDoneBy(DataSource database, String jobId) throws Exception {
+        Map<String, Integer> counts = new TreeMap<>();
+        try (Connection connection = database.getConnection();
+                PreparedStatement query = connection.prepareStatement("select lease_owner, count(*) from"
+                        + " bf_export_part where job_id = ? and state = 'DONE' group by lease_owner")) {
+            query.setString(1, jobId);
+            try (ResultSet rows = query.executeQuery()) {
+                while (rows.next()) counts.put(rows.getString(1), rows.getInt(2));
+            }
+        }
+        return counts;
+    }
+
     /** When {@link #awaitTakeover} saw the new lease owner ({@link System#nanoTime}). */
     private static volatile long takeoverAt;
 
-    /** The lease name of the node that took the job over from {@code dead}. */
-    private static String awaitTakeover(DataSource database, String jobId, String dead, Duration within) {
+    /** The lease name of the node that took the part over from {@code dead}. */
+    private static String awaitTakeover(DataSource database, String partId, String dead, Duration within) {
         try {
-            String taker = leaseChange(database, jobId, dead, within);
+            String taker = leaseChange(database, partId, dead, within);
             takeoverAt = System.nanoTime();
             return taker;
         } catch (Exception e) {
@@ -203,23 +225,22 @@ class ClusterTest {
         }
     }
 
-    private static String leaseChange(DataSource database, String jobId, String dead, Duration within)
+    private static String leaseChange(DataSource database, String partId, String dead, Duration within)
             throws Exception {
         long deadline = System.nanoTime() + within.toNanos();
         while (System.nanoTime() < deadline) {
             try (Connection connection = database.getConnection();
                     PreparedStatement query = connection.prepareStatement(
-                            "select state, lease_owner from bf_export_job where id = ?")) {
-                query.setString(1, jobId);
+                            "select state, lease_owner from bf_export_part where id = ?")) {
+                query.setString(1, partId);
                 try (ResultSet row = query.executeQuery()) {
-                    assertTrue(row.next());
+                    if (!row.next()) return null; // the job is gone: the test then fails on it
                     if (row.getString(2) != null && !row.getString(2).equals(dead)) return row.getString(2);
-                    if (!row.getString(1).equals("IN_PROGRESS")) return null; // ended: the test then fails on it
                 }
             }
             Thread.sleep(10);
         }
-        throw new AssertionError("no node took the job over within " + within);
+        throw new AssertionError("no node took the part over within " + within);
     }
 
     private static Set<String> idsInStore(DataSource database, String type) throws Exception {

@@ -71,7 +71,7 @@ public final class ExportFileStore {
         return files.create(key(location));
     }
 
-    void delete(String location) throws IOException {
+    public void delete(String location) throws IOException {
         files.delete(key(location));
     }
 

@@ -85,6 +85,10 @@ public class ExportJob {
     @Column(name = "lease_expires_at")
     private Instant leaseExpiresAt;
 
+    /** Prepared and handed to part rows that any node may claim; the job itself then has no lease. */
+    @Column(name = "spread", nullable = false)
+    private boolean spread;
+
     protected ExportJob() {
         // for Hibernate
     }
@@ -117,6 +121,7 @@ public class ExportJob {
     public String errorText() { return errorText; }
     public String leaseOwner() { return leaseOwner; }
     public Instant leaseExpiresAt() { return leaseExpiresAt; }
+    public boolean spread() { return spread; }
 
     /**
      * The types, or key ranges of types (as the export engine names them), whose files are complete:

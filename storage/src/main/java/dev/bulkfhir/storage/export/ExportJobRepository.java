@@ -6,6 +6,8 @@ import org.hibernate.SessionFactory;
 import org.hibernate.cfg.AvailableSettings;
 import org.hibernate.cfg.Configuration;
 
+import dev.bulkfhir.storage.source.KeyRange;
+
 import javax.sql.DataSource;
 import java.time.Instant;
 import java.util.EnumMap;
@@ -14,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.UUID;
 
 /**
  * The export job table, through Hibernate. Bootstrapped without persistence.xml on a given
@@ -173,7 +176,7 @@ public final class ExportJobRepository implements AutoCloseable {
      */
     public List<String> claimable(String nodeId, Instant now, int limit) {
         return sessions.fromSession(session -> session.createSelectionQuery(
-                        "select j.id from ExportJob j where j.state = :accepted or (j.state = :running"
+                        "select j.id from ExportJob j where j.state = :accepted or (j.state = :running and j.spread = false"
                                 + " and (j.leaseExpiresAt < :now or j.leaseOwner = :node)) order by j.createdAt",
                         String.class)
                 .setParameter("accepted", ExportState.ACCEPTED)
@@ -192,7 +195,7 @@ public final class ExportJobRepository implements AutoCloseable {
         int updated = sessions.fromTransaction(session -> session.createMutationQuery(
                         "update ExportJob j set j.state = :running, j.leaseOwner = :node, j.leaseExpiresAt = :until,"
                                 + " j.startedAt = coalesce(j.startedAt, :now)"
-                                + " where j.id = :id and (j.state = :accepted or (j.state = :running"
+                                + " where j.id = :id and (j.state = :accepted or (j.state = :running and j.spread = false"
                                 + " and (j.leaseExpiresAt < :now or j.leaseOwner = :node)))")
                 .setParameter("running", ExportState.IN_PROGRESS)
                 .setParameter("accepted", ExportState.ACCEPTED)
@@ -240,15 +243,235 @@ public final class ExportJobRepository implements AutoCloseable {
             if (updated != 1) {
                 return false;
             }
-            // Numbered under the job row's lock (the update above), so numbers never repeat.
-            long last = session.createSelectionQuery("select coalesce(max(f.ordinal), 0) from ExportFile f"
-                    + " where f.jobId = :job", Long.class).setParameter("job", id).getSingleResult();
-            for (ExportFile file : files) {
-                file.ordinal(++last);
-                session.persist(file);
-            }
+            persistNumbered(session, id, files);
             return true;
         });
+    }
+
+    /** Stores a job's new file rows, numbered on: call under the job row's lock, so numbers never repeat. */
+    private static void persistNumbered(Session session, String jobId, List<ExportFile> files) {
+        long last = session.createSelectionQuery("select coalesce(max(f.ordinal), 0) from ExportFile f"
+                + " where f.jobId = :job", Long.class).setParameter("job", jobId).getSingleResult();
+        for (ExportFile file : files) {
+            file.ordinal(++last);
+            session.persist(file);
+        }
+    }
+
+    /** A part of a spread job: a resource type, or a key range of one, with its row's id. */
+    public record Part(String id, String jobId, String type, KeyRange range) {
+        /** A new part, not stored yet. */
+        public static Part of(String jobId, String type, KeyRange range) {
+            return new Part(UUID.randomUUID().toString().replace("-", ""), jobId, type, range);
+        }
+    }
+
+    /** What recording a part (or spreading a job) did. */
+    public enum Recorded {
+        /** Nothing: the job or the part is no longer this node's to write (cancelled, failed, taken over). */
+        REFUSED,
+        /** Recorded; other parts are still to do. */
+        RECORDED,
+        /** Recorded, and it was the last: the job is COMPLETED now. */
+        COMPLETED
+    }
+
+    /**
+     * Hands a prepared job to part rows that any node may claim: in one transaction, guarded by this node's
+     * lease on the job, the job becomes spread and loses its lease, {@code files} (the request's warnings)
+     * are recorded and {@code parts} stored OPEN. Without parts the job is completed at once.
+     */
+    public Recorded spread(String id, String nodeId, int typesTotal, long resourcesDone, List<ExportFile> files,
+            List<Part> parts, Instant now, Instant expires) {
+        return sessions.fromTransaction(session -> {
+            int updated = session.createMutationQuery(
+                            "update ExportJob j set j.spread = true, j.leaseOwner = null, j.leaseExpiresAt = null,"
+                                    + " j.typesTotal = :total, j.resourcesDone = :done, j.currentType = null"
+                                    + " where j.id = :id and j.leaseOwner = :node and j.state = :running")
+                    .setParameter("total", typesTotal)
+                    .setParameter("done", resourcesDone)
+                    .setParameter("id", id)
+                    .setParameter("node", nodeId)
+                    .setParameter("running", ExportState.IN_PROGRESS)
+                    .executeUpdate();
+            if (updated != 1) return Recorded.REFUSED;
+            persistNumbered(session, id, files);
+            for (Part part : parts) {
+                insertPart(session, part, now);
+            }
+            return finishedParts(session, id, now, expires);
+        });
+    }
+
+    private static void insertPart(Session session, Part part, Instant now) {
+        session.createNativeMutationQuery("INSERT INTO bf_export_part (id, job_id, res_type, range_after, range_up_to,"
+                        + " state, resource_count, created_at) VALUES (:id, :job, :type, :after, :upTo, 'OPEN', 0, :now)")
+                .setParameter("id", part.id())
+                .setParameter("job", part.jobId())
+                .setParameter("type", part.type())
+                .setParameter("after", part.range().after(), Long.class)
+                .setParameter("upTo", part.range().upTo(), Long.class)
+                .setParameter("now", now)
+                .executeUpdate();
+    }
+
+    /**
+     * Under the job row's lock: completes the job if no part of it is left, else counts its done types
+     * (those without a part left; with READ COMMITTED, a part recorded by another node just before is seen).
+     */
+    private static Recorded finishedParts(Session session, String jobId, Instant now, Instant expires) {
+        Number left = (Number) session.createNativeQuery("SELECT COUNT(DISTINCT res_type) FROM bf_export_part"
+                        + " WHERE job_id = :job AND state <> 'DONE'", Object.class)
+                .setParameter("job", jobId)
+                .getSingleResult();
+        if (left.intValue() == 0) {
+            session.createMutationQuery("update ExportJob j set j.state = :completed, j.finishedAt = :now,"
+                            + " j.expiresAt = :expires, j.typesDone = j.typesTotal, j.currentType = null where j.id = :id")
+                    .setParameter("completed", ExportState.COMPLETED)
+                    .setParameter("now", now)
+                    .setParameter("expires", expires)
+                    .setParameter("id", jobId)
+                    .executeUpdate();
+            return Recorded.COMPLETED;
+        }
+        session.createMutationQuery("update ExportJob j set j.typesDone = j.typesTotal - :left where j.id = :id")
+                .setParameter("left", left.intValue())
+                .setParameter("id", jobId)
+                .executeUpdate();
+        return Recorded.RECORDED;
+    }
+
+    /**
+     * Parts a node may take, of the oldest running jobs first: OPEN ones, RUNNING ones whose lease ran out
+     * (their node died), and RUNNING ones leased to this very node id (it restarted). The caller leaves
+     * out parts it is running itself.
+     */
+    public List<String> claimableParts(String nodeId, Instant now, int limit) {
+        return sessions.fromSession(session -> session.createNativeQuery("SELECT p.id FROM bf_export_part p"
+                        + " JOIN bf_export_job j ON j.id = p.job_id WHERE j.state = 'IN_PROGRESS' AND (p.state = 'OPEN'"
+                        + " OR (p.state = 'RUNNING' AND (p.lease_expires_at < :now OR p.lease_owner = :node)))"
+                        + " ORDER BY j.created_at, p.created_at, p.id", String.class)
+                .setParameter("now", now)
+                .setParameter("node", nodeId)
+                .setMaxResults(limit)
+                .getResultList());
+    }
+
+    /** Takes the part for {@code nodeId} if it is still claimable (one guarded UPDATE: one node wins). */
+    public Optional<Part> claimPart(String id, String nodeId, Instant now, Instant leaseUntil) {
+        return sessions.fromTransaction(session -> {
+            int updated = session.createNativeMutationQuery("UPDATE bf_export_part SET state = 'RUNNING',"
+                            + " lease_owner = :node, lease_expires_at = :until WHERE id = :id AND (state = 'OPEN'"
+                            + " OR (state = 'RUNNING' AND (lease_expires_at < :now OR lease_owner = :node)))"
+                            + " AND EXISTS (SELECT 1 FROM bf_export_job j WHERE j.id = bf_export_part.job_id"
+                            + " AND j.state = 'IN_PROGRESS')")
+                    .setParameter("node", nodeId)
+                    .setParameter("until", leaseUntil)
+                    .setParameter("id", id)
+                    .setParameter("now", now)
+                    .executeUpdate();
+            if (updated != 1) return Optional.empty();
+            Object[] row = session.createNativeQuery("SELECT job_id, res_type, range_after, range_up_to"
+                    + " FROM bf_export_part WHERE id = :id", Object[].class).setParameter("id", id).getSingleResult();
+            return Optional.of(new Part(id, (String) row[0], (String) row[1],
+                    new KeyRange(asLong(row[2]), asLong(row[3]))));
+        });
+    }
+
+    private static Long asLong(Object value) {
+        return value == null ? null : ((Number) value).longValue();
+    }
+
+    /**
+     * Cuts a part this node runs after its first range: the part keeps {@code first}, the rest becomes a
+     * new OPEN part for any node. False (nothing written) when the part is no longer this node's.
+     */
+    public boolean splitPart(Part part, String nodeId, KeyRange first, Part rest, Instant now) {
+        return sessions.fromTransaction(session -> {
+            int updated = session.createNativeMutationQuery("UPDATE bf_export_part SET range_up_to = :upTo"
+                            + " WHERE id = :id AND lease_owner = :node AND state = 'RUNNING'")
+                    .setParameter("upTo", first.upTo(), Long.class)
+                    .setParameter("id", part.id())
+                    .setParameter("node", nodeId)
+                    .executeUpdate();
+            if (updated != 1) return false;
+            insertPart(session, rest, now);
+            return true;
+        });
+    }
+
+    /** Extends the lease of a part this node runs; false when it is no longer this node's or its job stopped. */
+    public boolean renewPart(String id, String nodeId, Instant leaseUntil, long resources) {
+        return sessions.fromTransaction(session -> session.createNativeMutationQuery(
+                        "UPDATE bf_export_part SET lease_expires_at = :until, resource_count = :count WHERE id = :id"
+                                + " AND lease_owner = :node AND state = 'RUNNING' AND EXISTS (SELECT 1 FROM"
+                                + " bf_export_job j WHERE j.id = bf_export_part.job_id AND j.state = 'IN_PROGRESS')")
+                .setParameter("until", leaseUntil)
+                .setParameter("count", resources)
+                .setParameter("id", id)
+                .setParameter("node", nodeId)
+                .executeUpdate() == 1);
+    }
+
+    /**
+     * Records a part this node wrote, with its files, in one transaction: the part becomes DONE (still
+     * naming this node), the job counts its resources, and if it was the job's last part the job is
+     * COMPLETED. The part is taken first and the job row second (as nowhere else both), so no deadlock.
+     */
+    public Recorded completePart(Part part, String nodeId, List<ExportFile> files, long resources, Instant now,
+            Instant expires) {
+        return sessions.fromTransaction(session -> {
+            int mine = session.createNativeMutationQuery("UPDATE bf_export_part SET state = 'DONE',"
+                            + " resource_count = :count, lease_expires_at = NULL WHERE id = :id AND lease_owner = :node"
+                            + " AND state = 'RUNNING'")
+                    .setParameter("count", resources)
+                    .setParameter("id", part.id())
+                    .setParameter("node", nodeId)
+                    .executeUpdate();
+            if (mine != 1) return Recorded.REFUSED;
+            // A DONE part of a job that stopped meanwhile is harmless: nothing reads it, it goes with the job.
+            int running = session.createMutationQuery("update ExportJob j set j.resourcesDone = j.resourcesDone"
+                            + " + :count, j.currentType = :type where j.id = :id and j.state = :running and j.spread = true")
+                    .setParameter("count", resources)
+                    .setParameter("type", part.type())
+                    .setParameter("id", part.jobId())
+                    .setParameter("running", ExportState.IN_PROGRESS)
+                    .executeUpdate();
+            if (running != 1) return Recorded.REFUSED;
+            persistNumbered(session, part.jobId(), files);
+            return finishedParts(session, part.jobId(), now, expires);
+        });
+    }
+
+    /** The resource types of a spread job's parts. */
+    public List<String> partTypes(String jobId) {
+        return sessions.fromSession(session -> session.createNativeQuery(
+                        "SELECT DISTINCT res_type FROM bf_export_part WHERE job_id = :job", String.class)
+                .setParameter("job", jobId)
+                .getResultList());
+    }
+
+    /** The nodes that recorded the job's parts, with how many each. */
+    public Map<String, Long> partsDoneBy(String jobId) {
+        Map<String, Long> counts = new java.util.TreeMap<>();
+        sessions.fromSession(session -> session.createNativeQuery("SELECT lease_owner, COUNT(*) FROM bf_export_part"
+                        + " WHERE job_id = :job AND state = 'DONE' GROUP BY lease_owner", Object[].class)
+                .setParameter("job", jobId)
+                .getResultList())
+                .forEach(row -> counts.put((String) row[0], ((Number) row[1]).longValue()));
+        return counts;
+    }
+
+    /** Whether another live node still writes a part of the job (then its files are left to the sweep). */
+    public boolean busyElsewhere(String jobId, String nodeId, Instant now) {
+        return sessions.fromSession(session -> !session.createNativeQuery("SELECT id FROM bf_export_part"
+                        + " WHERE job_id = :job AND state = 'RUNNING' AND lease_expires_at >= :now"
+                        + " AND lease_owner <> :node", String.class)
+                .setParameter("job", jobId)
+                .setParameter("now", now)
+                .setParameter("node", nodeId)
+                .setMaxResults(1)
+                .getResultList().isEmpty());
     }
 
     /** IN_PROGRESS to COMPLETED (files kept until {@code expires}); false when no longer this node's. */
@@ -267,7 +490,8 @@ public final class ExportJobRepository implements AutoCloseable {
         return sessions.fromTransaction(session -> session.createMutationQuery(
                         "update ExportJob j set j.state = :state, j.errorText = :error, j.finishedAt = :finished,"
                                 + " j.expiresAt = :expires, j.leaseOwner = null, j.leaseExpiresAt = null,"
-                                + " j.currentType = null where j.id = :id and j.leaseOwner = :node and j.state = :running")
+                                + " j.currentType = null where j.id = :id and (j.leaseOwner = :node or j.spread = true)"
+                                + " and j.state = :running")
                 .setParameter("state", state)
                 .setParameter("error", error)
                 .setParameter("finished", finished)
@@ -303,14 +527,21 @@ public final class ExportJobRepository implements AutoCloseable {
         });
     }
 
-    /** On a clean shutdown: this node's running jobs may be taken by any node right away. */
+    /** On a clean shutdown: this node's running jobs and parts may be taken by any node right away. */
     public void release(String nodeId, Instant now) {
-        sessions.inTransaction(session -> session.createMutationQuery(
-                        "update ExportJob j set j.leaseExpiresAt = :now where j.leaseOwner = :node and j.state = :running")
-                .setParameter("now", now)
-                .setParameter("node", nodeId)
-                .setParameter("running", ExportState.IN_PROGRESS)
-                .executeUpdate());
+        sessions.inTransaction(session -> {
+            session.createMutationQuery(
+                            "update ExportJob j set j.leaseExpiresAt = :now where j.leaseOwner = :node and j.state = :running")
+                    .setParameter("now", now)
+                    .setParameter("node", nodeId)
+                    .setParameter("running", ExportState.IN_PROGRESS)
+                    .executeUpdate();
+            session.createNativeMutationQuery("UPDATE bf_export_part SET lease_expires_at = :now"
+                            + " WHERE lease_owner = :node AND state = 'RUNNING'")
+                    .setParameter("now", now)
+                    .setParameter("node", nodeId)
+                    .executeUpdate();
+        });
     }
 
     /** COMPLETED and FAILED jobs whose retention time is over. */
@@ -337,15 +568,17 @@ public final class ExportJobRepository implements AutoCloseable {
     }
 
     /**
-     * Cancelled jobs that no live node is still working on: their files and rows can go. Those leased to
-     * {@code nodeId} itself are among them (it restarted, nothing of it runs; the caller leaves out jobs
-     * it is running), so that a node killed right after a cancel cleans up as soon as it is back.
+     * Cancelled jobs that no live node is still working on (neither the job nor a part of it): their files
+     * and rows can go. Those leased to {@code nodeId} itself are among them (it restarted, nothing of it
+     * runs; the caller leaves out jobs it is running), so that a node killed right after a cancel cleans
+     * up as soon as it is back.
      */
     public List<String> cancelledToClean(String nodeId, Instant now, int limit) {
-        return sessions.fromSession(session -> session.createSelectionQuery(
-                        "select j.id from ExportJob j where j.state = :cancelled and (j.leaseExpiresAt is null"
-                                + " or j.leaseExpiresAt < :now or j.leaseOwner = :node)", String.class)
-                .setParameter("cancelled", ExportState.CANCELLED)
+        return sessions.fromSession(session -> session.createNativeQuery(
+                        "SELECT j.id FROM bf_export_job j WHERE j.state = 'CANCELLED' AND (j.lease_expires_at IS NULL"
+                                + " OR j.lease_expires_at < :now OR j.lease_owner = :node) AND NOT EXISTS (SELECT 1"
+                                + " FROM bf_export_part p WHERE p.job_id = j.id AND p.state = 'RUNNING'"
+                                + " AND p.lease_expires_at >= :now AND p.lease_owner <> :node)", String.class)
                 .setParameter("now", now)
                 .setParameter("node", nodeId)
                 .setMaxResults(limit)
