@@ -82,7 +82,7 @@ final class AuthOptions {
         out.println("  clients: " + count + " registered in " + file + " (re-read when it changes)");
         if (demo || count == 0) {
             String jar = KeygenCommand.jarCommand();
-            out.println("  get a token (the Authorization section of README.md walks the whole flow):");
+            out.println("  get a token (docs/auth.md walks the whole flow):");
             out.println("    " + jar + " keygen --client-id demo-client --clients " + file);
             out.println("    TOKEN=$(" + jar + " token --key demo-client.jwk --client-id demo-client --server " + base
                     + ")");

@@ -40,7 +40,8 @@ final class SettingsSource implements CommandLine.IDefaultValueProvider {
 
     @Override
     public String defaultValue(ArgSpec argument) {
-        if (!(argument instanceof OptionSpec option)) {
+        // --help and --version are not settings: BULKFHIR_VERSION=1.2 in a container must not break every command
+        if (!(argument instanceof OptionSpec option) || option.usageHelp() || option.versionHelp()) {
             return null;
         }
         String key = option.longestName().replaceFirst("^-+", "");

@@ -16,7 +16,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The command-line flow of the README's Authorization section: keygen registers a client, token gets it a token, FHIR answers. */
+/** The command-line flow of docs/auth.md: keygen registers a client, token gets it a token, FHIR answers. */
 class TokenCommandTest {
 
     record Run(int exitCode, String out, String err) {

@@ -50,4 +50,10 @@ class SettingsSourceTest {
         assertEquals(10L * 1024 * 1024, defaults.binaryMaxWrapped);
         assertEquals(1024, parse(List.of(), Map.of("BULKFHIR_BINARY_INLINE_THRESHOLD", "1024")).binaryInlineThreshold);
     }
+
+    @Test
+    void helpAndVersionAreNotSettings() {
+        ServeCommand serve = parse(List.of(), Map.of("BULKFHIR_VERSION", "0.1.0", "BULKFHIR_HELP", "yes"));
+        assertEquals(8080, serve.port);
+    }
 }
