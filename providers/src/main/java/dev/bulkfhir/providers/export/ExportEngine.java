@@ -238,7 +238,8 @@ final class ExportEngine implements AutoCloseable {
 
     /** Parts of spread jobs, for the workers that neither a job nor a part keeps busy. */
     private void claimParts() {
-        int free = settings.workers() - workers.getActiveCount() - workers.getQueue().size();
+        // A running job counts as one worker (it may be the prepare task that is handing its parts out).
+        int free = settings.workers() - running.size() - parts.size();
         if (free <= 0) return;
         Instant now = Instant.now();
         for (String id : jobs.claimableParts(node.id(), now, free + parts.size())) {

@@ -10,6 +10,8 @@ import dev.bulkfhir.storage.source.ResourceSink;
 import dev.bulkfhir.storage.source.ResourceSource;
 import org.hl7.fhir.r4.model.OperationOutcome;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -18,6 +20,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -190,5 +193,84 @@ class KickoffParserTest {
                 ExportClient.ANONYMOUS, Instant.now());
         assertEquals(List.of("Observation?category=laboratory", "Observation?category=vital-signs"),
                 both.request().typeFilters());
+    }
+
+    @ParameterizedTest(name = "{0}={1}")
+    @CsvSource(delimiter = '#', quoteCharacter = '`', value = {
+            "_outputFormat # application/fhir+ndjson",
+            "_outputFormat # application/ndjson",
+            "_outputFormat # ndjson",
+            "_outputFormat # application/fhir ndjson",
+            "_since # 2024-01-01T00:00:00Z",
+            "_since # 2024-01-01T00:00:00.123456789+02:00",
+            "_since # 2024-01-01T00:00:00 02:00",
+            "_type # Patient, Observation",
+            "_elements # id",
+            "_elements # Patient.name",
+            "organizeOutputBy # Patient",
+            "allowPartialManifests # TRUE",
+            "allowPartialManifests # false",
+            "_format # json",
+    })
+    void acceptedStrictly(String name, String value) {
+        assertThat(parse(false, name, value).warnings()).isEmpty();
+    }
+
+    @ParameterizedTest(name = "{0}={1}")
+    @CsvSource(delimiter = '#', quoteCharacter = '`', value = {
+            "_outputFormat # text/csv # is not supported: use application/fhir+ndjson",
+            "_since # 2024-01-01 # not a FHIR instant",
+            "_since # 2024-01-01T00:00Z # not a FHIR instant",
+            "_since # 2024-13-01T00:00:00Z # not a FHIR instant",
+            "_until # yesterday # not a FHIR instant",
+            "_type # Patient,,Observation # _type has an empty entry",
+            "_elements # , # _elements has an empty entry",
+            "organizeOutputBy # Nonsense # is not an R4 resource type",
+            "allowPartialManifests # yes # takes one value, true or false",
+            "patient # Patient/1 # accepted only in the Parameters body",
+    })
+    void refusedEvenLeniently(String name, String value, String message) {
+        assertThat(refusal(false, name, value)).contains(message);
+        assertThat(refusal(true, name, value)).contains(message);
+    }
+
+    @ParameterizedTest(name = "{0}={1}")
+    @CsvSource(delimiter = '#', quoteCharacter = '`', value = {
+            "_bogus # 1 # Unknown parameter '_bogus'",
+            "_type # Foo # _type names 'Foo', which is not an R4 resource type",
+            "_elements # Patient.name.family # only root elements are allowed",
+            "_elements # Patient.nonsense # Patient has no element 'nonsense'",
+            "_elements # nonsense # which no exported resource type has",
+            "organizeOutputBy # Encounter # organizeOutputBy=Encounter is not supported",
+            "_typeFilter # Observation?value-quantity=5 # is not supported here",
+            "includeAssociatedData # _custom # includeAssociatedData=_custom is not supported",
+    })
+    void unsupportedIsRefusedStrictlyAndAWarningLeniently(String name, String value, String message) {
+        assertThat(refusal(false, name, value)).contains(message).contains("not-supported");
+        assertThat(parse(true, name, value).warnings()).singleElement().asString()
+                .contains(message).endsWith("(ignored: Prefer handling=lenient)");
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '#', quoteCharacter = '`', value = {
+            "respond-async # false",
+            "RESPOND-ASYNC, handling = lenient # true",
+            "handling=lenient, respond-async # true",
+            "handling=lenient # ",
+    })
+    void preferMustAskForAnAsynchronousAnswerAndMayAskForLeniency(String prefer, Boolean lenient) {
+        SystemRequestDetails details = new SystemRequestDetails();
+        details.setRequestType(RequestTypeEnum.GET);
+        details.addHeader("Prefer", prefer);
+        Map<String, String[]> unknown = Map.of("_bogus", new String[] {"1"});
+        if (Boolean.TRUE.equals(lenient)) {
+            assertThat(parser.parse(details, unknown, Level.SYSTEM, null, null, ExportClient.ANONYMOUS, Instant.now())
+                    .warnings()).hasSize(1);
+        } else {
+            InvalidRequestException error = assertThrows(InvalidRequestException.class, () -> parser.parse(details,
+                    unknown, Level.SYSTEM, null, null, ExportClient.ANONYMOUS, Instant.now()));
+            assertThat(FHIR.newJsonParser().encodeResourceToString(error.getOperationOutcome()))
+                    .contains(lenient == null ? "send Prefer: respond-async" : "Unknown parameter '_bogus'");
+        }
     }
 }

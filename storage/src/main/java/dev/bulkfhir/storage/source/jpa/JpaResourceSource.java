@@ -1,6 +1,7 @@
 package dev.bulkfhir.storage.source.jpa;
 
 import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.context.RuntimeSearchParam;
 import ca.uhn.fhir.interceptor.model.RequestPartitionId;
 import ca.uhn.fhir.jpa.api.dao.DaoRegistry;
 import ca.uhn.fhir.jpa.api.dao.IFhirResourceDao;
@@ -10,11 +11,9 @@ import ca.uhn.fhir.jpa.dao.ISearchBuilder;
 import ca.uhn.fhir.jpa.dao.SearchBuilderFactory;
 import ca.uhn.fhir.jpa.dao.tx.IHapiTransactionService;
 import ca.uhn.fhir.jpa.model.dao.JpaPid;
-import ca.uhn.fhir.jpa.model.search.SearchRuntimeDetails;
 import ca.uhn.fhir.jpa.searchparam.SearchParameterMap;
 import ca.uhn.fhir.model.api.ResourceMetadataKeyEnum;
 import ca.uhn.fhir.parser.IParser;
-import ca.uhn.fhir.rest.api.server.IBundleProvider;
 import ca.uhn.fhir.rest.api.server.SimplePreResourceShowDetails;
 import ca.uhn.fhir.rest.api.server.SystemRequestDetails;
 import ca.uhn.fhir.rest.param.DateParam;
@@ -28,8 +27,8 @@ import dev.bulkfhir.storage.resource.PatientCompartment;
 import dev.bulkfhir.storage.source.ExportQuery;
 import dev.bulkfhir.storage.source.ResourceSink;
 import dev.bulkfhir.storage.source.ResourceSource;
-import jakarta.persistence.EntityManager;
 import jakarta.persistence.EntityManagerFactory;
+import javax.sql.DataSource;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.hl7.fhir.instance.model.api.IIdType;
 import org.hl7.fhir.r4.model.DateTimeType;
@@ -41,60 +40,77 @@ import org.springframework.orm.jpa.EntityManagerFactoryUtils;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.BitSet;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.ArrayList;
 import java.util.Date;
+import java.util.HashMap;
 import java.util.HashSet;
-import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.TimeZone;
-import java.util.UUID;
-import java.util.stream.Stream;
 
 /**
- * A HAPI JPA server's own data as an export source, read through its DAOs and search builder.
+ * A HAPI JPA server's own data as an export source: HAPI 8.8's tables read directly, HAPI's DAOs where
+ * the stored form cannot be used as it is.
  *
- * <p>Each {@link #stream} runs in one read-only transaction. First the few resources changed after the
- * transaction time, found in the type's history, each in its version as of then (their ids are kept to
- * skip them later); then all the others, as a stream of persistent ids from one database cursor, loaded
- * in batches. A resource that changes while the export runs is seen changed by the second pass and
- * looked up in its history there, so it is exported once. (A resource deleted in the instant between
- * the two passes is missed: the cursor no longer sees it, and the first pass did not yet.) Nothing but
- * a batch is held in memory: the search deduplicates in the database rather than in a set of every id,
- * and the persistence context is cleared after each batch.
+ * <p><b>What it reads.</b> Each {@link #stream} reads, in one database snapshot (a transaction of its
+ * own on the host's {@link DataSource}: H2 {@code SNAPSHOT}, PostgreSQL {@code REPEATABLE READ}), first
+ * the current version of every resource of the type not changed since the transaction time
+ * ({@code HFJ_RESOURCE} joined to its {@code HFJ_RES_VER} row), then the ids of those changed after it.
+ * The first are exported from the text HAPI stored (inline or compressed JSON), with {@code id} and
+ * {@code meta} (versionId, lastUpdated, source) put in as HAPI's read does, without parsing; those with
+ * tags, profiles or security labels, another encoding, or content kept in the host's binary storage are
+ * loaded through HAPI's search builder instead, {@value #FALLBACK_BATCH} at a time (and HAPI's
+ * {@link BinaryStorageInterceptor} puts externalized content back, within its auto-inflation limit). The
+ * changed ones, few, are each read from their history through the DAO in their version as of the
+ * transaction time.
  *
- * <p>Content a host with binary storage has moved out of its resources (Binary data, attachments) is put
- * back by HAPI's own {@link BinaryStorageInterceptor}, within its auto-inflation limit (10 MB per resource
- * by default); beyond it a resource is exported as stored, with HAPI's externalized-binary-id extension.
+ * <p><b>Patient and Group exports</b> select the patients' compartments through HAPI's reference index
+ * ({@code HFJ_RES_LINK}, under the paths of the type's Patient compartment search parameters), the patients
+ * {@value #ID_CHUNK} at a time: a Group of a few patients reads only their resources. A Patient-level export
+ * of every patient keeps the resources with any Patient reference at those paths.
  *
- * <p>Compartment membership is decided on the loaded resource (FHIR's Patient compartment definition),
- * so a Patient-level export reads the whole of each type; a Patient-level export of only some patients
- * narrows the Patient type itself by {@code _id}.
+ * <p><b>Consistency.</b> The export is as of its transaction time T: each resource in its version current
+ * at T, none created after T or deleted at T, each once, whatever is written while it runs. Since HAPI
+ * stamps a write when its transaction begins, the snapshot is taken no earlier than T plus the write grace
+ * ({@link #withWriteGrace}); a write stamped at or before T that commits later than that is missed.
  */
 public final class JpaResourceSource implements ResourceSource {
 
-    private static final int BATCH = 500;
-    /** The JSON a batch holds at most (about): resources of several megabytes load a few at a time. */
-    private static final long BATCH_BYTES = 16L * 1024 * 1024;
+    /** Resources loaded through HAPI's search builder at once where their stored form cannot be used. */
+    private static final int FALLBACK_BATCH = 50;
+    /** How long after its stamp a HAPI write may still commit, by default (see {@link #withWriteGrace}). */
+    public static final Duration DEFAULT_WRITE_GRACE = Duration.ofSeconds(2);
     /** Patients looked up by {@code _id} per search at most (some databases limit bind parameters). */
-    private static final int ID_CHUNK = 500;
+    private static final int ID_CHUNK = 200;
 
     private final FhirContext context;
     private final DaoRegistry daos;
     private final IHapiTransactionService transactions;
     private final SearchBuilderFactory<JpaPid> searchBuilders;
     private final EntityManagerFactory entityManagers;
+    /** The host's database, for reading HAPI's tables in one snapshot. */
+    private final DataSource dataSource;
     private final BinaryStorageInterceptor<?> binaryInflater;
     private final PatientCompartment compartment;
+    private final Map<String, List<String>> pathsByType = new ConcurrentHashMap<>();
+    private Duration writeGrace = DEFAULT_WRITE_GRACE;
 
     /** @param binaryInflater the host's binary storage interceptor, or null if it keeps all content inline */
     public JpaResourceSource(DaoRegistry daos, IHapiTransactionService transactions,
-            SearchBuilderFactory<JpaPid> searchBuilders, EntityManagerFactory entityManagers,
+            SearchBuilderFactory<JpaPid> searchBuilders, EntityManagerFactory entityManagers, DataSource dataSource,
             BinaryStorageInterceptor<?> binaryInflater) {
+        this.dataSource = dataSource;
         this.context = daos.getFhirContext();
         this.daos = daos;
         this.transactions = transactions;
@@ -110,7 +126,18 @@ public final class JpaResourceSource implements ResourceSource {
         boolean hasBinaryStorage = host.getBeanProvider(IBinaryStorageSvc.class).getIfAvailable() != null;
         return new JpaResourceSource(host.getBean(DaoRegistry.class), host.getBean(IHapiTransactionService.class),
                 host.getBean(SearchBuilderFactory.class), host.getBean(EntityManagerFactory.class),
-                hasBinaryStorage ? host.getBean(BinaryStorageInterceptor.class) : null);
+                host.getBean(DataSource.class), hasBinaryStorage ? host.getBean(BinaryStorageInterceptor.class) : null);
+    }
+
+    /**
+     * How long after its lastUpdated stamp a write of the host may still commit (its longest write
+     * transaction, e.g. a large transaction Bundle): an export waits until its transaction time is this far
+     * in the past before it reads, so that no write stamped before it is missed. Default
+     * {@link #DEFAULT_WRITE_GRACE}.
+     */
+    public JpaResourceSource withWriteGrace(Duration grace) {
+        this.writeGrace = grace;
+        return this;
     }
 
     @Override
@@ -121,117 +148,175 @@ public final class JpaResourceSource implements ResourceSource {
         if (!daos.isResourceTypeSupported(query.type()) || nothingInScope(query)) {
             return;
         }
+        awaitWritesStampedBefore(query.asOf());
         SystemRequestDetails request = SystemRequestDetails.forAllPartitions();
+        Emitter emitter = new Emitter(query, sink, request);
+        List<String> changed;
+        try (Connection connection = dataSource.getConnection()) {
+            // One snapshot for the current rows and the changed ones: a resource changing meanwhile is seen
+            // once, by one of the passes.
+            Snapshot snapshot = Snapshot.begin(connection);
+            try {
+                HapiTables tables = new HapiTables(connection, "", binaryInflater != null);
+                streamUnchanged(tables, query, emitter);
+                changed = tables.changedAfter(query.type(), query.asOf());
+            } finally {
+                snapshot.end();
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("Reading the HAPI JPA tables failed: " + e.getMessage(), e);
+        }
         try {
-            transactions.withRequest(request).withRequestPartitionId(RequestPartitionId.allPartitions())
-                    .readOnly().execute(() -> {
-                        IParser parser = context.newJsonParser();
-                        Set<String> changed = streamChangedSince(query, request, parser, sink);
-                        streamCurrent(query, changed, request, parser, sink);
-                    });
+            emitter.flush();
+            streamChanged(changed, query, emitter);
         } catch (UncheckedIOException e) {
             throw e.getCause();
+        }
+    }
+
+    /**
+     * Waits until {@code asOf} is {@link #writeGrace} in the past: HAPI stamps a write when its transaction
+     * begins, so a write stamped at or before {@code asOf} may commit a little after it, and the snapshot
+     * must see it.
+     */
+    private void awaitWritesStampedBefore(Instant asOf) {
+        long wait = asOf.plus(writeGrace).toEpochMilli() - System.currentTimeMillis();
+        if (wait <= 0) return;
+        try {
+            Thread.sleep(wait);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while waiting for writes to settle", e);
         }
     }
 
     private boolean nothingInScope(ExportQuery query) {
         if (!query.patientCompartment()) return false;
         if (query.patients() != null && query.patients().isEmpty()) return true;
-        return !query.type().equals("Patient") && context.getResourceDefinition(query.type())
-                .getSearchParamsForCompartmentName("Patient").isEmpty();
+        return !query.type().equals("Patient") && compartmentPaths(query.type()).isEmpty();
     }
 
     /**
-     * All resources but those already exported as changed: persistent ids from a database cursor, loaded
-     * up to {@value #BATCH} at a time, fewer when the resources are large (a batch holds about
-     * {@link #BATCH_BYTES} of JSON).
+     * Resources unchanged since the transaction time, straight from HAPI's tables in their stored form;
+     * a Patient or Group export selects its patients' compartments through HAPI's reference index,
+     * {@value #ID_CHUNK} patients at a time.
      */
-    private void streamCurrent(ExportQuery query, Set<String> changed, SystemRequestDetails request, IParser parser,
-            ResourceSink sink) {
-        SearchParameterMap search = SearchParameterMap.newSynchronous();
-        if (query.since() != null) {
-            // Inclusive and to the millisecond; the exact rule (strictly after) is applied to each resource.
-            search.setLastUpdated(new DateRangeParam(new DateParam(ParamPrefixEnum.GREATERTHAN_OR_EQUALS,
-                    millis(query.since())), null));
-        }
-        if (query.patientCompartment() && query.type().equals("Patient") && query.patients() != null) {
-            for (List<String> chunk : chunks(query.patients())) {
-                SearchParameterMap byId = search.clone();
-                TokenOrListParam ids = new TokenOrListParam();
-                chunk.forEach(id -> ids.add(null, id));
-                byId.add("_id", ids);
-                streamSearch(byId, query, changed, request, parser, sink);
-            }
+    private void streamUnchanged(HapiTables tables, ExportQuery query, Emitter emitter)
+            throws SQLException, IOException {
+        List<String> paths = compartmentPaths(query.type());
+        if (!query.patientCompartment()) {
+            tables.current(query.type(), query.since(), query.asOf(), null, List.of(), emitter::current);
+        } else if (query.patients() == null) {
+            List<Object> params = new ArrayList<>();
+            String scope = query.type().equals("Patient") ? null : HapiTables.anyPatient(paths, params);
+            tables.current(query.type(), query.since(), query.asOf(), scope, params, emitter::current);
         } else {
-            streamSearch(search, query, changed, request, parser, sink);
-        }
-    }
-
-    private void streamSearch(SearchParameterMap search, ExportQuery query, Set<String> changed,
-            SystemRequestDetails request, IParser parser, ResourceSink sink) {
-        IFhirResourceDao<?> dao = daos.getResourceDao(query.type());
-        ISearchBuilder<JpaPid> builder = searchBuilders.newSearchBuilder(query.type(), dao.getResourceType());
-        // Otherwise the search remembers every id it returned, in a set, to drop duplicates.
-        builder.setDeduplicateInDatabase(true);
-        EntityManager entityManager = EntityManagerFactoryUtils.getTransactionalEntityManager(entityManagers);
-        try (Stream<JpaPid> ids = builder.createQueryStream(search,
-                new SearchRuntimeDetails(request, UUID.randomUUID().toString()), request,
-                RequestPartitionId.allPartitions())) {
-            Iterator<JpaPid> cursor = ids.iterator();
-            List<JpaPid> batch = new ArrayList<>(BATCH);
-            int batchSize = 8; // until the size of the resources is known
-            int largest = 1;
-            while (cursor.hasNext()) {
-                batch.add(cursor.next());
-                if (batch.size() >= batchSize || !cursor.hasNext()) {
-                    List<IBaseResource> resources = new ArrayList<>(batch.size());
-                    builder.loadResourcesByPid(batch, List.of(), resources, false, request);
-                    for (int i = 0; i < resources.size(); i++) {
-                        IBaseResource resource = resources.set(i, null); // each goes once written
-                        if (changed.contains(resource.getIdElement().getIdPart())) continue;
-                        if (lastUpdated(resource).isAfter(query.asOf())) {
-                            // changed since the history pass: export the version as of then
-                            resource = versionAt(dao, resource.getIdElement().getIdPart(), query.asOf(), request);
-                        }
-                        if (resource != null && !isDeleted(resource)) {
-                            largest = Math.max(largest, emitIfWanted(resource, query, parser, sink));
-                        }
-                    }
-                    batchSize = (int) Math.max(1, Math.min(BATCH, BATCH_BYTES / largest));
-                    batch.clear();
-                    entityManager.clear(); // read-only: nothing to flush, and the loaded versions would pile up
-                }
+            // A resource in the compartments of patients of two chunks comes up twice: the second time is skipped.
+            BitSet seen = new BitSet();
+            Set<Long> seenBeyond = new HashSet<>();
+            HapiTables.RowHandler once = current -> {
+                boolean first = current.pid() <= Integer.MAX_VALUE ? !seen.get((int) current.pid())
+                        : seenBeyond.add(current.pid());
+                if (current.pid() <= Integer.MAX_VALUE) seen.set((int) current.pid());
+                if (first) emitter.current(current);
+            };
+            for (List<String> chunk : chunks(query.patients())) {
+                List<Long> pids = tables.patientPids(chunk);
+                if (pids.isEmpty()) continue;
+                List<Object> params = new ArrayList<>();
+                String scope = HapiTables.somePatients(query.type(), paths, pids, params);
+                tables.current(query.type(), query.since(), query.asOf(), scope, params, once);
             }
         }
     }
 
     /**
-     * Resources changed after the transaction time (updated, deleted or created): their version as of then.
-     * Returns their ids, which the cursor pass skips.
+     * Resources changed after the transaction time (updated, deleted or created): few, each read from its
+     * history through HAPI's DAO in its version as of then, and judged on that version.
      */
-    private Set<String> streamChangedSince(ExportQuery query, SystemRequestDetails request, IParser parser,
-            ResourceSink sink) {
+    private void streamChanged(List<String> changed, ExportQuery query, Emitter emitter) {
         IFhirResourceDao<?> dao = daos.getResourceDao(query.type());
-        Set<String> changed = new LinkedHashSet<>();
-        IBundleProvider history = dao.history(Date.from(query.asOf().plusMillis(1)), null, null, request);
-        for (int from = 0; ; from += BATCH) {
-            List<IBaseResource> page = history.getResources(from, from + BATCH);
-            if (page.isEmpty()) break;
-            for (IBaseResource version : page) {
-                changed.add(version.getIdElement().getIdPart());
-            }
-        }
         for (String id : changed) {
             if (query.patientCompartment() && query.type().equals("Patient") && query.patients() != null
                     && !query.patients().contains(id)) {
                 continue;
             }
-            IBaseResource version = versionAt(dao, id, query.asOf(), request);
+            IBaseResource version = versionAt(dao, id, query.asOf(), emitter.request);
             if (version != null && !isDeleted(version)) {
-                emitIfWanted(version, query, parser, sink);
+                emitIfWanted(version, query, emitter.parser, emitter.sink);
             }
         }
-        return changed;
+    }
+
+    /** The paths HAPI indexes the references of the type's Patient compartment parameters under. */
+    private List<String> compartmentPaths(String type) {
+        return pathsByType.computeIfAbsent(type, t -> {
+            Set<String> paths = new LinkedHashSet<>();
+            for (RuntimeSearchParam param : context.getResourceDefinition(t).getSearchParamsForCompartmentName("Patient")) {
+                for (String path : param.getPathsSplitForResourceType(t)) paths.add(path.trim());
+            }
+            return List.copyOf(paths);
+        });
+    }
+
+    /**
+     * Hands rows over: those in their stored form at once, the others (tags, externalized content, another
+     * encoding) loaded through HAPI's search builder, {@value #FALLBACK_BATCH} at a time.
+     */
+    private final class Emitter {
+        final ExportQuery query;
+        final ResourceSink sink;
+        final SystemRequestDetails request;
+        final IParser parser = context.newJsonParser();
+        /** Rows waiting to be loaded through HAPI, by persistent id. */
+        private final Map<Long, HapiTables.Current> fallback = new LinkedHashMap<>();
+        private ISearchBuilder<JpaPid> builder;
+
+        Emitter(ExportQuery query, ResourceSink sink, SystemRequestDetails request) {
+            this.query = query;
+            this.sink = sink;
+            this.request = request;
+        }
+
+        void current(HapiTables.Current current) throws IOException {
+            if (current.json() != null) {
+                sink.resource(current.json());
+                return;
+            }
+            fallback.put(current.pid(), current);
+            if (fallback.size() >= FALLBACK_BATCH) flush();
+        }
+
+        /**
+         * Loads the waiting rows through HAPI (its own transaction, outside the snapshot): a resource changed
+         * since the snapshot is taken from its history in the snapshot's version instead.
+         */
+        void flush() {
+            if (fallback.isEmpty()) return;
+            IFhirResourceDao<?> dao = daos.getResourceDao(query.type());
+            if (builder == null) builder = searchBuilders.newSearchBuilder(query.type(), dao.getResourceType());
+            List<IBaseResource> resources = new ArrayList<>(fallback.size());
+            transactions.withRequest(request).withRequestPartitionId(RequestPartitionId.allPartitions()).readOnly()
+                    .execute(() -> {
+                        builder.loadResourcesByPid(JpaPid.fromLongList(fallback.keySet()), List.of(), resources,
+                                false, request);
+                        EntityManagerFactoryUtils.getTransactionalEntityManager(entityManagers).clear();
+                    });
+            Map<String, Long> wanted = new HashMap<>();
+            fallback.values().forEach(current -> wanted.put(current.id(), current.version()));
+            fallback.clear();
+            for (IBaseResource resource : resources) {
+                String id = resource.getIdElement().getIdPart();
+                if (!String.valueOf(wanted.get(id)).equals(resource.getIdElement().getVersionIdPart())) {
+                    resource = versionAt(dao, id, query.asOf(), request);
+                }
+                try {
+                    if (resource != null && inflateBinaries(resource, sink)) sink.resource(json(resource, parser));
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
+        }
     }
 
     /** Exports the resource if the query wants it; returns the length of its JSON (0 if not exported). */
@@ -376,7 +461,7 @@ public final class JpaResourceSource implements ResourceSource {
     }
 
     private static List<List<String>> chunks(Set<String> ids) {
-        List<String> all = new ArrayList<>(ids);
+        List<String> all = new ArrayList<>(new TreeSet<>(ids));
         List<List<String>> chunks = new ArrayList<>();
         for (int from = 0; from < all.size(); from += ID_CHUNK) {
             chunks.add(all.subList(from, Math.min(all.size(), from + ID_CHUNK)));

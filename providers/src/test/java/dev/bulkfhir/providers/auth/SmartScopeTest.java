@@ -1,13 +1,13 @@
-package dev.bulkfhir.server.auth;
+package dev.bulkfhir.providers.auth;
 
-import dev.bulkfhir.providers.auth.ClientAccess;
-import dev.bulkfhir.providers.auth.Permission;
-import dev.bulkfhir.providers.auth.SmartScope;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.List;
 import java.util.Set;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -63,5 +63,30 @@ class SmartScopeTest {
         assertEquals("system/*.* (SMART v2: system/*.cruds)", SmartScope.describe("*", Set.copyOf(Permission.ALL)));
         assertTrue(ClientAccess.ANONYMOUS.mayReadAll(List.of("Patient", "Binary")));
         assertFalse(ClientAccess.ANONYMOUS.authenticated());
+    }
+
+    @ParameterizedTest(name = "{0} covers {1} {2}: {3}")
+    @CsvSource({
+            "system/*.read, Patient, READ, true",
+            "system/*.read, Patient, SEARCH, true",
+            "system/*.read, Patient, CREATE, false",
+            "system/*.read, AuditEvent, READ, false",
+            "system/AuditEvent.rs, AuditEvent, READ, true",
+            "system/Patient.r, Patient, SEARCH, false",
+            "system/Patient.cud, Patient, DELETE, true",
+            "system/Patient.*, Observation, READ, false",
+            "system/*.*, Binary, UPDATE, true",
+    })
+    void aScopeCoversItsTypesAndPermissionsAndAStarNeverTheAuditTrail(String scope, String type, Permission permission,
+            boolean covered) {
+        assertThat(SmartScope.parse(scope).orElseThrow().covers(type, permission)).isEqualTo(covered);
+    }
+
+    @Test
+    void aScopeInV2SyntaxIsWrittenInCrudsOrder() {
+        assertThat(SmartScope.of("Patient", Set.of(Permission.SEARCH, Permission.READ)).text()).isEqualTo("system/Patient.rs");
+        assertThat(SmartScope.parseAll(null)).isEmpty();
+        assertThat(SmartScope.parseAll("  system/*.read   launch system/Patient.c ")).extracting(SmartScope::text)
+                .containsExactly("system/*.read", "system/Patient.c");
     }
 }
