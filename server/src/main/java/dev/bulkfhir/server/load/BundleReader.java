@@ -17,10 +17,10 @@ import java.io.OutputStream;
 import java.nio.file.Path;
 
 /**
- * Reads a JSON file with Jackson's streaming parser, never holding more than one entry: the first
- * pass ({@link #scan}) only learns what the file is and where its {@code urn:uuid:} fullUrls point;
- * the second ({@link #stream}) copies each {@code entry[].resource} out as bytes for a parser
- * thread. Numbers are copied as written, so decimal precision ({@code 1.50}) survives.
+ * Reads a JSON file with Jackson's streaming parser, never holding more than one entry. One walk over
+ * the file serves two passes: the first ({@link #scan}) only learns what the file is and where its
+ * {@code urn:uuid:} fullUrls point; the second ({@link #stream}) copies each {@code entry[].resource}
+ * out as bytes for a parser thread. Numbers are copied as written, so decimal precision ({@code 1.50}) survives.
  */
 final class BundleReader {
 
@@ -58,83 +58,93 @@ final class BundleReader {
         this.maxBytes = maxBytes;
     }
 
-    // ---------------------------------------------------------------- pass 1
-
-    /** Checks the whole file and records where each entry's fullUrl points. */
-    static Scan scan(InputStream in, BundleLinks links) throws IOException {
-        try (JsonParser p = JSON.createParser(in)) {
-            if (p.nextToken() != JsonToken.START_OBJECT) {
-                throw new MalformedFileException("Not a FHIR resource: the file does not hold a JSON object");
-            }
-            String resourceType = null;
-            String bundleType = null;
-            long entries = 0;
-            while (p.nextToken() == JsonToken.FIELD_NAME) {
-                String field = p.currentName();
-                JsonToken value = p.nextToken();
-                if ("resourceType".equals(field) && value == JsonToken.VALUE_STRING) {
-                    resourceType = p.getText();
-                } else if ("type".equals(field) && value == JsonToken.VALUE_STRING) {
-                    bundleType = p.getText();
-                } else if ("entry".equals(field) && value == JsonToken.START_ARRAY) {
-                    while (p.nextToken() != JsonToken.END_ARRAY) {
-                        if (p.currentToken() == JsonToken.START_OBJECT) {
-                            scanEntry(p, links);
-                        } else {
-                            p.skipChildren();
-                        }
-                        entries++;
-                    }
-                } else {
-                    p.skipChildren();
-                }
-            }
-            if (p.nextToken() != null) {
-                throw new MalformedFileException("More than one JSON value in the file"
-                        + " (NDJSON, one resource per line, must be named *.ndjson)");
-            }
-            if (resourceType == null) {
-                throw new MalformedFileException("Not a FHIR resource: no resourceType");
-            }
-            return new Scan(resourceType, bundleType, "Bundle".equals(resourceType) ? entries : 0);
-        } catch (JsonProcessingException e) {
-            throw new MalformedFileException("Malformed JSON: " + describe(e));
-        }
+    /** An entry's fields that either pass needs; {@code resources} counts its resource objects. */
+    private static final class Entry {
+        String fullUrl;
+        String type;
+        String id;
+        String method;
+        String url;
+        String ifNoneExist;
+        int resources;
     }
 
-    private static void scanEntry(JsonParser p, BundleLinks links) throws IOException {
-        String fullUrl = null;
-        String type = null;
-        String id = null;
-        String method = null;
-        String url = null;
-        String ifNoneExist = null;
+    /** What a pass does with the entries the one walk over the file finds. */
+    private interface Entries {
+        /** Before each element of {@code entry[]}; false stops the walk. */
+        boolean next() throws IOException, InterruptedException;
+
+        /** At an entry's resource, the parser on its START_OBJECT: consumes the whole object. */
+        void resource(JsonParser p, Entry entry) throws IOException;
+
+        /** After an entry object, or ({@code entry} null) after an element that is not an object. */
+        void done(long index, Entry entry) throws IOException, InterruptedException;
+    }
+
+    /**
+     * Walks the file once: its resourceType, its type and each element of {@code entry[]}, checking
+     * that it is one well-formed JSON object.
+     */
+    private static Scan walk(JsonParser p, Entries entries) throws IOException, InterruptedException {
+        if (p.nextToken() != JsonToken.START_OBJECT) {
+            throw new MalformedFileException("Not a FHIR resource: the file does not hold a JSON object");
+        }
+        String resourceType = null;
+        String bundleType = null;
+        long index = 0;
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String field = p.currentName();
+            JsonToken value = p.nextToken();
+            if ("resourceType".equals(field) && value == JsonToken.VALUE_STRING) {
+                resourceType = p.getText();
+            } else if ("type".equals(field) && value == JsonToken.VALUE_STRING) {
+                bundleType = p.getText();
+            } else if ("entry".equals(field) && value == JsonToken.START_ARRAY) {
+                while (p.nextToken() != JsonToken.END_ARRAY) {
+                    if (!entries.next()) {
+                        return null;
+                    }
+                    if (p.currentToken() == JsonToken.START_OBJECT) {
+                        entries.done(index, entry(p, entries));
+                    } else {
+                        p.skipChildren();
+                        entries.done(index, null);
+                    }
+                    index++;
+                }
+            } else {
+                p.skipChildren();
+            }
+        }
+        if (p.nextToken() != null) {
+            throw new MalformedFileException("More than one JSON value in the file"
+                    + " (NDJSON, one resource per line, must be named *.ndjson)");
+        }
+        if (resourceType == null) {
+            throw new MalformedFileException("Not a FHIR resource: no resourceType");
+        }
+        return new Scan(resourceType, bundleType, "Bundle".equals(resourceType) ? index : 0);
+    }
+
+    private static Entry entry(JsonParser p, Entries entries) throws IOException {
+        Entry entry = new Entry();
         while (p.nextToken() == JsonToken.FIELD_NAME) {
             String field = p.currentName();
             JsonToken value = p.nextToken();
             if ("fullUrl".equals(field) && value == JsonToken.VALUE_STRING) {
-                fullUrl = p.getText();
+                entry.fullUrl = p.getText();
             } else if ("resource".equals(field) && value == JsonToken.START_OBJECT) {
-                while (p.nextToken() == JsonToken.FIELD_NAME) {
-                    String name = p.currentName();
-                    JsonToken inner = p.nextToken();
-                    if ("resourceType".equals(name) && inner == JsonToken.VALUE_STRING) {
-                        type = p.getText();
-                    } else if ("id".equals(name) && inner == JsonToken.VALUE_STRING) {
-                        id = p.getText();
-                    } else {
-                        p.skipChildren();
-                    }
-                }
+                entry.resources++;
+                entries.resource(p, entry);
             } else if ("request".equals(field) && value == JsonToken.START_OBJECT) {
                 while (p.nextToken() == JsonToken.FIELD_NAME) {
                     String name = p.currentName();
                     JsonToken inner = p.nextToken();
                     if (inner == JsonToken.VALUE_STRING) {
                         switch (name) {
-                            case "method" -> method = p.getText();
-                            case "url" -> url = p.getText();
-                            case "ifNoneExist" -> ifNoneExist = p.getText();
+                            case "method" -> entry.method = p.getText();
+                            case "url" -> entry.url = p.getText();
+                            case "ifNoneExist" -> entry.ifNoneExist = p.getText();
                             default -> { }
                         }
                     } else {
@@ -145,7 +155,46 @@ final class BundleReader {
                 p.skipChildren();
             }
         }
-        links.add(fullUrl, type, BundleLinks.entryId(id, fullUrl, method, url), method, url, ifNoneExist);
+        return entry;
+    }
+
+    // ---------------------------------------------------------------- pass 1
+
+    /** Checks the whole file and records where each entry's fullUrl points. */
+    static Scan scan(InputStream in, BundleLinks links) throws IOException, InterruptedException {
+        try (JsonParser p = JSON.createParser(in)) {
+            return walk(p, new Entries() {
+                @Override
+                public boolean next() {
+                    return true;
+                }
+
+                @Override
+                public void resource(JsonParser p, Entry entry) throws IOException {
+                    while (p.nextToken() == JsonToken.FIELD_NAME) {
+                        String name = p.currentName();
+                        JsonToken inner = p.nextToken();
+                        if ("resourceType".equals(name) && inner == JsonToken.VALUE_STRING) {
+                            entry.type = p.getText();
+                        } else if ("id".equals(name) && inner == JsonToken.VALUE_STRING) {
+                            entry.id = p.getText();
+                        } else {
+                            p.skipChildren();
+                        }
+                    }
+                }
+
+                @Override
+                public void done(long index, Entry entry) {
+                    if (entry != null) {
+                        links.add(entry.fullUrl, entry.type, BundleLinks.entryId(entry.id, entry.fullUrl, entry.method,
+                                entry.url), entry.method, entry.url, entry.ifNoneExist);
+                    }
+                }
+            });
+        } catch (JsonProcessingException e) {
+            throw new MalformedFileException("Malformed JSON: " + describe(e));
+        }
     }
 
     /**
@@ -179,36 +228,46 @@ final class BundleReader {
         Path path = source.path();
         ChunkOutput out = new ChunkOutput(new Chunk(source, links, 1 << 16, maxItems));
         try (JsonParser p = JSON.createParser(in)) {
-            if (p.nextToken() != JsonToken.START_OBJECT) {
-                throw new MalformedFileException("Not a FHIR resource: the file does not hold a JSON object");
-            }
-            while (p.nextToken() == JsonToken.FIELD_NAME) {
-                String field = p.currentName();
-                JsonToken value = p.nextToken();
-                if (!"entry".equals(field) || value != JsonToken.START_ARRAY) {
-                    p.skipChildren();
-                    continue;
-                }
-                long index = 0;
-                while (p.nextToken() != JsonToken.END_ARRAY) {
+            Scan whole = walk(p, new Entries() {
+                /** Where the entry being copied starts in the chunk: an entry that is skipped is cut off there. */
+                int mark;
+
+                @Override
+                public boolean next() throws InterruptedException {
                     Chunk chunk = out.chunk;
                     if (chunk.count >= maxItems || chunk.size >= maxBytes) {
                         out.chunk = new Chunk(source, links, Math.min(maxBytes, chunk.size) + maxBytes / 8, maxItems);
                         if (!feed.chunk(chunk)) {
-                            return;
+                            return false;
                         }
                     }
-                    if (p.currentToken() != JsonToken.START_OBJECT) {
-                        p.skipChildren();
-                        feed.reject(Rejection.atEntry(path, index++, "Entry is not a JSON object"));
-                        continue;
-                    }
-                    String problem = streamEntry(p, out, index);
-                    if (problem != null) {
-                        feed.reject(Rejection.atEntry(path, index, problem));
-                    }
-                    index++;
+                    mark = out.chunk.size;
+                    return true;
                 }
+
+                @Override
+                public void resource(JsonParser p, Entry entry) throws IOException {
+                    try (JsonGenerator g = JSON.createGenerator(out, JsonEncoding.UTF8)) {
+                        copy(p, g);
+                    }
+                }
+
+                @Override
+                public void done(long index, Entry entry) {
+                    if (entry == null) {
+                        feed.reject(Rejection.atEntry(path, index, "Entry is not a JSON object"));
+                    } else if (entry.resources != 1) {
+                        out.chunk.size = mark;
+                        feed.reject(Rejection.atEntry(path, index, entry.resources > 1 ? "Entry has more than one resource"
+                                : "DELETE".equalsIgnoreCase(entry.method) ? "DELETE entries are not loaded (" + entry.url + ")"
+                                : "Entry has no resource"));
+                    } else {
+                        out.chunk.endItem(index, entry.fullUrl, entry.method, entry.url);
+                    }
+                }
+            });
+            if (whole == null) {
+                return; // the loader stopped taking chunks
             }
         } catch (JsonProcessingException e) {
             out.chunk.size = out.chunk.count == 0 ? 0 : out.chunk.ends[out.chunk.count - 1];
@@ -226,50 +285,6 @@ final class BundleReader {
         if (!chunk.isEmpty()) {
             feed.chunk(chunk);
         }
-    }
-
-    /** Copies one entry's resource into the current chunk; returns why it was skipped, or null. */
-    private static String streamEntry(JsonParser p, ChunkOutput out, long index) throws IOException {
-        Chunk chunk = out.chunk;
-        int mark = chunk.size;
-        String fullUrl = null;
-        String method = null;
-        String url = null;
-        int resources = 0;
-        while (p.nextToken() == JsonToken.FIELD_NAME) {
-            String field = p.currentName();
-            JsonToken value = p.nextToken();
-            if ("fullUrl".equals(field) && value == JsonToken.VALUE_STRING) {
-                fullUrl = p.getText();
-            } else if ("resource".equals(field) && value == JsonToken.START_OBJECT) {
-                resources++;
-                try (JsonGenerator g = JSON.createGenerator(out, JsonEncoding.UTF8)) {
-                    copy(p, g);
-                }
-            } else if ("request".equals(field) && value == JsonToken.START_OBJECT) {
-                while (p.nextToken() == JsonToken.FIELD_NAME) {
-                    String name = p.currentName();
-                    JsonToken inner = p.nextToken();
-                    if (inner == JsonToken.VALUE_STRING && "method".equals(name)) {
-                        method = p.getText();
-                    } else if (inner == JsonToken.VALUE_STRING && "url".equals(name)) {
-                        url = p.getText();
-                    } else {
-                        p.skipChildren();
-                    }
-                }
-            } else {
-                p.skipChildren();
-            }
-        }
-        if (resources != 1) {
-            chunk.size = mark;
-            if (resources > 1) return "Entry has more than one resource";
-            if ("DELETE".equalsIgnoreCase(method)) return "DELETE entries are not loaded (" + url + ")";
-            return "Entry has no resource";
-        }
-        chunk.endItem(index, fullUrl, method, url);
-        return null;
     }
 
     /** Copies the object at the parser's current START_OBJECT, numbers as written. */

@@ -100,6 +100,7 @@ public final class Ops implements AutoCloseable {
 
     @Override
     public void close() {
+        BufferedConsoleAppender.flushAll(); // the server has stopped: the last request lines are out
         if (readiness != null) readiness.close();
         gc.close();
         registry.close();

@@ -17,7 +17,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * Jetty's request log, called once a response is complete: records the request's latency and
  * response bytes by route, export file download bytes, and writes one line per request on the
- * logger {@value #LOGGER} (asynchronous in our logback configuration), when that is on.
+ * logger {@value #LOGGER} (buffered in our logback configuration: {@link BufferedConsoleAppender}), when that is
+ * on.
  */
 final class RequestRecorder implements RequestLog {
 

@@ -169,6 +169,29 @@ class LoaderTest {
     }
 
     @Test
+    void oddEntriesAreRejectedByTheirIndexAndTheRestOfTheBundleLoads() throws IOException {
+        Path file = dir.resolve("odd.json");
+        Files.writeString(file, """
+                {"resourceType": "Bundle", "entry": [
+                  "not an object",
+                  {"resource": {"resourceType": "Patient", "id": "one"}, "resource": {"resourceType": "Patient", "id": "two"}},
+                  {"fullUrl": "urn:uuid:x"},
+                  {"resource": {"resourceType": "Patient", "id": "kept", "active": true}, "search": {"mode": "match"}},
+                  [1, 2]
+                ], "type": "searchset"}
+                """);
+
+        LoadSummary summary = load(file);
+
+        assertEquals(1, summary.loaded(), summary.rejections().toString());
+        assertEquals(List.of(0L, 1L, 2L, 4L), summary.rejections().stream().map(Rejection::entry).toList());
+        assertEquals(List.of("Entry is not a JSON object", "Entry has more than one resource", "Entry has no resource",
+                "Entry is not a JSON object"), summary.rejections().stream().map(Rejection::reason).toList());
+        assertTrue(json("Patient", "kept").contains("\"active\":true"));
+        assertTrue(store.read("Patient", "one").isEmpty() && store.read("Patient", "two").isEmpty());
+    }
+
+    @Test
     void singleResourceJsonFileIsLoaded() throws IOException {
         Path file = dir.resolve("patient.json");
         Files.writeString(file, "{\n  \"resourceType\": \"Patient\",\n  \"id\": \"solo\",\n  \"active\": true\n}\n");
