@@ -23,6 +23,7 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -98,6 +99,8 @@ final class JobRun {
     private final AtomicInteger spillsLeft = new AtomicInteger();
     private final Map<Integer, List<Path>> spillFiles = new HashMap<>();
     private final List<ExportFile> spillErrors = Collections.synchronizedList(new ArrayList<>());
+    /** Organized output: resources of several patients' compartments, stored once for all their blocks. */
+    private SharedSpill shared;
     /** Every done-types key this run must record before the job may complete. */
     private final Set<String> required = ConcurrentHashMap.newKeySet();
     /** The parts (type or ranges) of each type not yet recorded, for the progress count of done types. */
@@ -326,7 +329,7 @@ final class JobRun {
         try {
             if (stop != null) return;
             ExportSettings settings = engine.settings;
-            try (PatientBlocks blocks = new PatientBlocks(engine.newScratchFile());
+            try (PatientBlocks blocks = new PatientBlocks(engine.newScratchFile(), sharedPath());
                     NdjsonFiles out = new NdjsonFiles(engine.files, job.id(), request.organizeOutputBy(), false,
                             settings.fileMaxResources(), settings.fileMaxBytes())) {
                 for (Path file : spills) {
@@ -341,8 +344,13 @@ final class JobRun {
                             }
                             String id = new String(in.readNBytes(idLength), StandardCharsets.UTF_8);
                             int rank = in.readUnsignedByte();
-                            byte[] json = in.readNBytes(in.readInt());
-                            blocks.add(json, id, rank);
+                            int length = in.readInt();
+                            if (length >= 0) {
+                                blocks.add(in.readNBytes(length), id, rank);
+                            } else {
+                                long offset = in.readLong();
+                                blocks.addShared(offset, in.readInt(), id, rank);
+                            }
                         }
                     }
                     if (stop != null) return;
@@ -372,8 +380,27 @@ final class JobRun {
         private boolean finished;
 
         void write(String patientId, int rank, byte[] json) throws IOException {
+            DataOutputStream out = open(patientId);
+            if (out == null) return;
+            out.writeByte(rank);
+            out.writeInt(json.length);
+            out.write(json);
+        }
+
+        /** A record pointing at a resource in the run's shared file: length -1, then its offset and length. */
+        void writeShared(String patientId, int rank, long offset, int length) throws IOException {
+            DataOutputStream out = open(patientId);
+            if (out == null) return;
+            out.writeByte(rank);
+            out.writeInt(-1);
+            out.writeLong(offset);
+            out.writeInt(length);
+        }
+
+        /** Starts a record of the patient's bucket (id and rank follow); null when the bucket is done already. */
+        private DataOutputStream open(String patientId) throws IOException {
             int bucket = Math.floorMod(patientId.hashCode(), BUCKETS);
-            if (!bucketsLeft.contains(bucket)) return;
+            if (!bucketsLeft.contains(bucket)) return null;
             if (outs[bucket] == null) {
                 paths[bucket] = engine.newScratchFile();
                 outs[bucket] = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(paths[bucket],
@@ -383,9 +410,7 @@ final class JobRun {
             DataOutputStream out = outs[bucket];
             out.writeShort(id.length);
             out.write(id);
-            out.writeByte(rank);
-            out.writeInt(json.length);
-            out.write(json);
+            return out;
         }
 
         /** Closes the files and hands them to their buckets. */
@@ -407,6 +432,50 @@ final class JobRun {
             for (int i = 0; i < BUCKETS; i++) {
                 if (outs[i] != null) outs[i].close();
                 if (paths[i] != null) Files.deleteIfExists(paths[i]);
+            }
+        }
+    }
+
+    private synchronized SharedSpill shared() throws IOException {
+        if (shared == null) shared = new SharedSpill(engine.newScratchFile());
+        return shared;
+    }
+
+    /** The shared file for the buckets to read (complete: every first-pass task has ended), or null. */
+    private synchronized Path sharedPath() throws IOException {
+        if (shared == null) return null;
+        shared.flush();
+        return shared.path;
+    }
+
+    /** The run's file of resources that several patients' blocks hold, appended to by every first-pass task. */
+    private static final class SharedSpill {
+        private final Path path;
+        private final OutputStream out;
+        private long size;
+
+        SharedSpill(Path path) throws IOException {
+            this.path = path;
+            this.out = new BufferedOutputStream(Files.newOutputStream(path, StandardOpenOption.WRITE), 1 << 16);
+        }
+
+        synchronized long append(byte[] json) throws IOException {
+            long at = size;
+            out.write(json);
+            size += json.length;
+            return at;
+        }
+
+        synchronized void flush() throws IOException {
+            out.flush();
+        }
+
+        synchronized void delete() {
+            try {
+                out.close();
+                Files.deleteIfExists(path);
+            } catch (IOException e) {
+                log.warn("Could not delete {}: {}", path, e.toString());
             }
         }
     }
@@ -516,6 +585,9 @@ final class JobRun {
         } catch (RuntimeException e) {
             log.warn("Finishing export job {} failed: {}", job.id(), e.toString(), e);
         } finally {
+            synchronized (this) {
+                if (shared != null) shared.delete();
+            }
             engine.ended(this);
         }
     }
@@ -558,8 +630,15 @@ final class JobRun {
             if (stop != null) throw STOPPED;
             json = plan.transformed(type, transform, errors, json);
             if (json == null) return;
+            long sharedAt = -1;
             for (String id : patientIds) {
-                if (plan.patients == null || plan.patients.contains(id)) spill.write(id, rank, json);
+                if (plan.patients != null && !plan.patients.contains(id)) continue;
+                if (patientIds.size() == 1) {
+                    spill.write(id, rank, json);
+                } else {
+                    if (sharedAt < 0) sharedAt = shared().append(json);
+                    spill.writeShared(id, rank, sharedAt, json.length);
+                }
             }
             resources.increment();
         }

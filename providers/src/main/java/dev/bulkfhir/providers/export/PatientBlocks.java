@@ -25,6 +25,9 @@ import java.util.Map;
  * block, patients in id order: a {@code Parameters} header naming the patient followed by the resources
  * of its compartment by type rank (Patient first), each type in the order it came.
  *
+ * <p>A resource in the compartments of many patients (a Group of thousands) is stored once in a shared
+ * file ({@link #addShared}) rather than once per patient, and read back once for a run of blocks.
+ *
  * <p>A block goes whole into the current file if it fits there, else it starts a new file; only a block
  * larger than a whole file is cut, and then the header is repeated at the top of the file it goes on in,
  * which the file before names as its continuation.
@@ -39,6 +42,8 @@ final class PatientBlocks implements AutoCloseable {
     private final List<String> patients = new ArrayList<>();
     private final Map<String, Integer> places = new HashMap<>();
     private final Path scratch;
+    /** Where {@link #addShared} entries are, or null. */
+    private final Path shared;
     private final OutputStream spill;
     private long position;
     private int entries;
@@ -47,12 +52,30 @@ final class PatientBlocks implements AutoCloseable {
     private long[] keys = new long[1024];
 
     PatientBlocks(Path scratch) throws IOException {
+        this(scratch, null);
+    }
+
+    /** @param shared the file that {@link #addShared} entries point into, or null */
+    PatientBlocks(Path scratch, Path shared) throws IOException {
         this.scratch = scratch;
+        this.shared = shared;
         this.spill = new BufferedOutputStream(Files.newOutputStream(scratch, StandardOpenOption.WRITE), 1 << 16);
     }
 
     /** One resource of {@code patientId}'s block; {@code typeRank} orders the types within the block. */
     void add(byte[] json, String patientId, int typeRank) throws IOException {
+        entry(patientId, typeRank, position, json.length);
+        spill.write(json);
+        position += json.length;
+    }
+
+    /** As {@link #add}, for a resource already in the shared file at {@code offset}. */
+    void addShared(long offset, int length, String patientId, int typeRank) {
+        if (shared == null) throw new IllegalStateException("no shared file");
+        entry(patientId, typeRank, -1 - offset, length); // negative: in the shared file
+    }
+
+    private void entry(String patientId, int typeRank, long offset, int length) {
         if (typeRank < 0 || typeRank >= 1 << RANK_BITS) throw new IllegalArgumentException("type rank " + typeRank);
         Integer place = places.get(patientId);
         if (place == null) {
@@ -66,11 +89,9 @@ final class PatientBlocks implements AutoCloseable {
             lengths = Arrays.copyOf(lengths, entry * 2);
             keys = Arrays.copyOf(keys, entry * 2);
         }
-        offsets[entry] = position;
-        lengths[entry] = json.length;
+        offsets[entry] = offset;
+        lengths[entry] = length;
         keys[entry] = ((long) place << (RANK_BITS + ENTRY_BITS)) | ((long) typeRank << ENTRY_BITS) | entry;
-        spill.write(json);
-        position += json.length;
     }
 
     /** Writes the blocks, patients in id order. */
@@ -87,7 +108,11 @@ final class PatientBlocks implements AutoCloseable {
             keys[k] = (rankOf[(int) (keys[k] >>> shift)] << shift) | (keys[k] & ((1L << shift) - 1));
         }
         Arrays.sort(keys, 0, entries);
-        try (FileChannel in = FileChannel.open(scratch, StandardOpenOption.READ)) {
+        try (FileChannel in = FileChannel.open(scratch, StandardOpenOption.READ);
+                FileChannel common = shared == null ? null : FileChannel.open(shared, StandardOpenOption.READ)) {
+            // The shared resource read last: the blocks of a bucket's patients mostly hold the same one.
+            long lastShared = 0;
+            byte[] lastJson = null;
             int from = 0;
             while (from < entries) {
                 long patient = keys[from] >>> shift;
@@ -105,7 +130,17 @@ final class PatientBlocks implements AutoCloseable {
                 boolean resourceInFile = false;
                 for (int k = from; k < to; k++) {
                     int entry = (int) (keys[k] & ENTRY_MASK);
-                    byte[] json = read(in, offsets[entry], lengths[entry]);
+                    long offset = offsets[entry];
+                    byte[] json;
+                    if (offset >= 0) {
+                        json = read(in, offset, lengths[entry]);
+                    } else if (lastJson != null && offset == lastShared) {
+                        json = lastJson;
+                    } else {
+                        json = read(common, -1 - offset, lengths[entry]);
+                        lastShared = offset;
+                        lastJson = json;
+                    }
                     if (resourceInFile && !out.fits(1, json.length + 1)) {
                         out.cut(true);
                         out.appendHeader(header);

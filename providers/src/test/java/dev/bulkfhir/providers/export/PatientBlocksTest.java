@@ -54,6 +54,36 @@ class PatientBlocksTest {
         }
     }
 
+    @Test
+    void aSharedResourceIsStoredOnceAndWrittenIntoTheBlockOfEachOfItsPatients() throws Exception {
+        ExportFileStore store = new ExportFileStore(FileStore.directory(root));
+        String job = ExportFileStore.newJobId();
+        Path shared = Files.createTempFile(root, "shared-", ".tmp");
+        byte[] group = line("Group", "g");
+        byte[] other = line("Group", "h");
+        Files.write(shared, concat(other, group));
+        List<ExportFile> files;
+        try (PatientBlocks blocks = new PatientBlocks(Files.createTempFile(root, "blocks-", ".tmp"), shared);
+                NdjsonFiles out = new NdjsonFiles(store, job, "Patient", false, 100, 1 << 20)) {
+            for (String patient : List.of("c", "a", "b")) {
+                blocks.addShared(other.length, group.length, patient, 1);
+                blocks.add(line("Patient", patient), patient, 0);
+            }
+            blocks.addShared(0, other.length, "b", 2);
+            blocks.writeTo(out);
+            files = out.finish();
+        }
+        assertEquals(List.of(List.of("Patient/a", "Patient a", "Group g", "Patient/b", "Patient b", "Group g",
+                "Group h", "Patient/c", "Patient c", "Group g")), files.stream().map(file -> read(store, file)).toList());
+        assertEquals(7L, files.get(0).resourceCount());
+    }
+
+    private static byte[] concat(byte[] first, byte[] second) {
+        byte[] both = java.util.Arrays.copyOf(first, first.length + second.length);
+        System.arraycopy(second, 0, both, first.length, second.length);
+        return both;
+    }
+
     private static byte[] line(String type, String id) {
         return ("{\"resourceType\":\"" + type + "\",\"id\":\"" + id + "\"}").getBytes(StandardCharsets.UTF_8);
     }
