@@ -9,6 +9,7 @@ import ca.uhn.fhir.rest.server.exceptions.ResourceNotFoundException;
 import ca.uhn.fhir.util.FhirTerser;
 import ca.uhn.fhir.util.OperationOutcomeUtil;
 import dev.bulkfhir.storage.resource.ResourceStore;
+import dev.bulkfhir.storage.resource.ResourceWrites;
 import dev.bulkfhir.storage.resource.StoredResource;
 import org.hl7.fhir.instance.model.api.IBaseOperationOutcome;
 import org.hl7.fhir.instance.model.api.IBaseReference;
@@ -154,7 +155,7 @@ public final class BundleProvider {
         }
     }
 
-    private BundleEntryComponent execute(ResourceStore.Writes writes, BundleEntryComponent entry) throws SQLException {
+    private BundleEntryComponent execute(ResourceWrites writes, BundleEntryComponent entry) throws SQLException {
         HTTPVerb method = entry.getRequest().getMethod();
         IdType url = new IdType(entry.getRequest().getUrl());
         BundleEntryComponent result = new BundleEntryComponent();

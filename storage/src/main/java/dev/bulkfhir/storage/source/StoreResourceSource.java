@@ -6,6 +6,8 @@ import dev.bulkfhir.storage.binary.BinaryDocument;
 import dev.bulkfhir.storage.binary.BinarySource;
 import dev.bulkfhir.storage.resource.PatientCompartment;
 import dev.bulkfhir.storage.resource.ResourceStore;
+import dev.bulkfhir.storage.resource.ResourceTables;
+import dev.bulkfhir.storage.resource.ResourceTables.Version;
 import dev.bulkfhir.storage.resource.StorageException;
 import dev.bulkfhir.storage.resource.WritesInFlight;
 import org.hl7.fhir.instance.model.api.IBaseResource;
@@ -23,19 +25,16 @@ import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.Collections;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
 /**
- * The built-in store as an export source: {@code bf_resource} walked by primary key, one type at a
- * time, in pages (keyset, so no cursor stays open across pages and memory stays flat), each row's
- * stored JSON handed on as bytes without parsing.
+ * The built-in store as an export source (its SQL is {@link ResourceTables}'): {@code bf_resource}
+ * walked by primary key, one type at a time, in pages (keyset, so no cursor stays open across pages
+ * and memory stays flat), each row's stored JSON handed on as bytes without parsing.
  *
  * <p>Snapshot rule: a row whose lastUpdated is at or before the transaction time is the version to
  * export (rows that changed later are left out of the main pass). Rows that changed after it are
@@ -64,16 +63,6 @@ public final class StoreResourceSource implements ResourceSource {
     public static final long PAGE_BYTES = 16L * 1024 * 1024;
     /** Patient lists up to this size are matched in SQL by default; larger ones page by page in memory. */
     public static final int SQL_PATIENT_LIST = 500;
-    /**
-     * lastUpdated as an expression, not a column: the walk must follow the (res_type, pk) index. Given
-     * the bare column, H2 picks the (res_type, last_updated) index and sorts the whole type for every page.
-     */
-    private static final String LAST_UPDATED = "(r.last_updated + 0)";
-    /**
-     * The (res_type, pk) index's own order. With ORDER BY pk alone, H2 does not see that the index
-     * already yields that order (res_type being fixed) and sorts every matching row for each page.
-     */
-    private static final String INDEX_ORDER = " ORDER BY r.res_type, r.pk";
 
     private final DataSource dataSource;
     private final FhirContext context;
@@ -152,16 +141,10 @@ public final class StoreResourceSource implements ResourceSource {
     public KeyRange firstRange(String type, KeyRange within, long rangeSize) {
         // The row after the first rangeSize rows of the type in the (res_type, pk) index: the range
         // ends just below it. A walk of the index; no row is read.
-        try (Connection connection = dataSource.getConnection();
-                PreparedStatement next = connection.prepareStatement("SELECT r.pk FROM bf_resource r"
-                        + " WHERE r.res_type = ? AND r.pk > ? AND r.pk <= ?" + INDEX_ORDER + " LIMIT 1 OFFSET ?")) {
-            next.setString(1, type);
-            next.setLong(2, within.afterOrMin());
-            next.setLong(3, within.upToOrMax());
-            next.setLong(4, Math.max(1, rangeSize));
-            try (ResultSet row = next.executeQuery()) {
-                return row.next() ? new KeyRange(within.after(), row.getLong(1) - 1) : within;
-            }
+        try (Connection connection = dataSource.getConnection()) {
+            Long next = ResourceTables.keyAfter(connection, type, within.afterOrMin(), within.upToOrMax(),
+                    Math.max(1, rangeSize));
+            return next != null ? new KeyRange(within.after(), next - 1) : within;
         } catch (SQLException e) {
             throw new StorageException("Cutting a range of " + type + " failed: " + e.getMessage(), e);
         }
@@ -170,27 +153,11 @@ public final class StoreResourceSource implements ResourceSource {
     /** Rows whose current version is the one to export, with compartment checks in SQL. */
     private void streamCurrent(Connection connection, ExportQuery query, ResourceSink sink)
             throws SQLException, IOException {
-        StringBuilder sql = new StringBuilder("SELECT r.pk, r.json" + idColumns(query, "r.")
-                + patientsColumn(sink, "r.") + " FROM bf_resource r"
-                + " WHERE r.res_type = ? AND r.deleted = FALSE AND " + LAST_UPDATED + " <= ?");
-        if (query.since() != null) {
-            sql.append(" AND ").append(LAST_UPDATED).append(" > ?");
-        }
         List<String> patients = query.patientCompartment() && query.patients() != null
                 ? new ArrayList<>(query.patients()) : List.of();
-        if (patients.isEmpty()) {
-            if (query.patientCompartment()) sql.append(" AND r.patients IS NOT NULL");
-            sql.append(" AND r.pk > ? AND r.pk <= ?").append(INDEX_ORDER);
-        } else {
-            // The listed patients' rows, found through the patient index, the cursor among them
-            // (beside the subquery, "r.pk > ?" makes H2 walk the table from the cursor instead).
-            // IN (subquery), not a correlated EXISTS with an IN list: H2 evaluates the latter very slowly.
-            sql.append(" AND r.pk IN (SELECT p.resource_pk FROM bf_resource_patient p WHERE p.patient_id IN (")
-                    .append(placeholders(patients.size()))
-                    .append(") AND p.resource_pk > ? AND p.resource_pk <= ?) ORDER BY r.pk");
-        }
-        sql.append(" LIMIT ").append(PAGE);
-        try (PreparedStatement statement = connection.prepareStatement(sql.toString())) {
+        String sql = ResourceTables.currentPage(idColumns(query, "r.") + patientsColumn(sink, "r."),
+                query.since() != null, patients.size(), query.patientCompartment(), PAGE);
+        try (PreparedStatement statement = connection.prepareStatement(sql)) {
             Page page = new Page();
             long after = query.range().afterOrMin();
             while (true) {
@@ -262,11 +229,8 @@ public final class StoreResourceSource implements ResourceSource {
      */
     private void streamLargePatientList(Connection connection, ExportQuery query, ResourceSink sink)
             throws SQLException, IOException {
-        String keys = "SELECT r.pk, r.patients FROM bf_resource r WHERE r.res_type = ? AND r.pk > ? AND r.pk <= ?"
-                + " AND r.deleted = FALSE AND " + LAST_UPDATED + " <= ?"
-                + (query.since() != null ? " AND " + LAST_UPDATED + " > ?" : "")
-                + " AND r.patients IS NOT NULL" + INDEX_ORDER + " LIMIT " + PAGE;
-        try (PreparedStatement keyQuery = connection.prepareStatement(keys)) {
+        try (PreparedStatement keyQuery = connection.prepareStatement(
+                ResourceTables.compartmentKeysPage(query.since() != null, PAGE))) {
             Page page = new Page();
             long after = query.range().afterOrMin();
             while (true) {
@@ -288,8 +252,8 @@ public final class StoreResourceSource implements ResourceSource {
                 }
                 after = lastKey;
                 if (!wanted.isEmpty()) {
-                    try (PreparedStatement json = connection.prepareStatement("SELECT pk, json" + idColumns(query, "")
-                            + patientsColumn(sink, "") + " FROM bf_resource WHERE pk IN (" + placeholders(wanted.size()) + ") ORDER BY pk")) {
+                    try (PreparedStatement json = connection.prepareStatement(ResourceTables.rowsByKey(
+                            idColumns(query, "") + patientsColumn(sink, ""), wanted.size()))) {
                         for (int i = 0; i < wanted.size(); i++) json.setLong(i + 1, wanted.get(i));
                         page.start(json);
                         try (ResultSet row = json.executeQuery()) {
@@ -307,17 +271,10 @@ public final class StoreResourceSource implements ResourceSource {
         }
     }
 
-    /**
-     * Rows changed after the transaction time: export the version that was current then, if any.
-     * Usually none or few, found through the (res_type, last_updated) index; no ORDER BY, or H2 walks
-     * the whole type in pk order looking for them. The range's bounds are on an expression for the
-     * same reason: on the bare pk, H2 walks the range's rows by the (res_type, pk) index instead.
-     */
+    /** Rows changed after the transaction time: export the version that was current then, if any. */
     private void streamLate(Connection connection, ExportQuery query, ResourceSink sink)
             throws SQLException, IOException {
-        try (PreparedStatement late = connection.prepareStatement(
-                "SELECT r.res_id FROM bf_resource r WHERE r.res_type = ? AND r.last_updated > ?"
-                        + " AND (r.pk + 0) > ? AND (r.pk + 0) <= ?")) {
+        try (PreparedStatement late = connection.prepareStatement(ResourceTables.changedAfter())) {
             late.setFetchSize(PAGE);
             late.setString(1, query.type());
             late.setLong(2, query.asOf().toEpochMilli());
@@ -326,7 +283,7 @@ public final class StoreResourceSource implements ResourceSource {
             try (ResultSet row = late.executeQuery()) {
                 while (row.next()) {
                     String id = row.getString(1);
-                    Version version = versionAt(connection, query.type(), id, query.asOf());
+                    Version version = ResourceTables.versionAt(connection, query.type(), id, query.asOf());
                     if (version == null || version.deleted()
                             || (query.since() != null && version.lastUpdated() <= query.since().toEpochMilli())) {
                         continue;
@@ -352,9 +309,7 @@ public final class StoreResourceSource implements ResourceSource {
         if (query.since() == null) return;
         long since = query.since().toEpochMilli();
         try (Connection connection = dataSource.getConnection();
-                PreparedStatement candidates = connection.prepareStatement("SELECT r.res_id FROM bf_resource r"
-                        + " WHERE r.res_type = ? AND r.last_updated > ? AND (r.deleted = TRUE OR r.last_updated > ?)"
-                        + " AND (r.pk + 0) > ? AND (r.pk + 0) <= ?")) {
+                PreparedStatement candidates = connection.prepareStatement(ResourceTables.deletedCandidates())) {
             candidates.setString(1, query.type());
             candidates.setLong(2, since);
             candidates.setLong(3, query.asOf().toEpochMilli());
@@ -365,28 +320,14 @@ public final class StoreResourceSource implements ResourceSource {
                 while (row.next()) ids.add(row.getString(1));
             }
             for (String id : ids) {
-                Version at = versionAt(connection, query.type(), id, query.asOf());
+                Version at = ResourceTables.versionAt(connection, query.type(), id, query.asOf());
                 if (at == null || !at.deleted() || at.lastUpdated() <= since) continue;
-                byte[] last = lastVersionBefore(connection, query.type(), id, at.version());
+                byte[] last = ResourceTables.lastVersionBefore(connection, query.type(), id, at.version());
                 if (query.patientCompartment() && (last == null || !inScope(query, last))) continue;
                 sink.deleted(id, Instant.ofEpochMilli(at.lastUpdated()), last);
             }
         } catch (SQLException e) {
             throw new StorageException("Export read of deleted " + query.type() + " failed: " + e.getMessage(), e);
-        }
-    }
-
-    /** The JSON of the newest version before {@code version} that is not a deletion, or null. */
-    private static byte[] lastVersionBefore(Connection connection, String type, String id, long version)
-            throws SQLException {
-        try (PreparedStatement history = connection.prepareStatement("SELECT json FROM bf_resource_history"
-                + " WHERE res_type = ? AND res_id = ? AND version < ? AND deleted = FALSE ORDER BY version DESC LIMIT 1")) {
-            history.setString(1, type);
-            history.setString(2, id);
-            history.setLong(3, version);
-            try (ResultSet row = history.executeQuery()) {
-                return row.next() ? row.getBytes(1) : null;
-            }
         }
     }
 
@@ -483,7 +424,7 @@ public final class StoreResourceSource implements ResourceSource {
     @Override
     public Optional<Set<String>> groupMembers(String groupId, Instant asOf) {
         try (Connection connection = dataSource.getConnection()) {
-            Version version = versionAt(connection, "Group", groupId, asOf);
+            Version version = ResourceTables.versionAt(connection, "Group", groupId, asOf);
             if (version == null || version.deleted()) {
                 return Optional.empty();
             }
@@ -505,7 +446,7 @@ public final class StoreResourceSource implements ResourceSource {
     @Override
     public Optional<byte[]> read(String type, String id, Instant asOf) {
         try (Connection connection = dataSource.getConnection()) {
-            Version version = versionAt(connection, type, id, asOf);
+            Version version = ResourceTables.versionAt(connection, type, id, asOf);
             return version == null || version.deleted() ? Optional.empty() : Optional.ofNullable(version.json());
         } catch (SQLException e) {
             throw new StorageException("Reading " + type + "/" + id + " failed: " + e.getMessage(), e);
@@ -519,19 +460,10 @@ public final class StoreResourceSource implements ResourceSource {
         try (Connection connection = dataSource.getConnection()) {
             for (int from = 0; from < ids.size(); from += SQL_PATIENT_LIST) {
                 List<String> slice = ids.subList(from, Math.min(ids.size(), from + SQL_PATIENT_LIST));
-                Map<String, Boolean> late = new HashMap<>();
-                try (PreparedStatement statement = connection.prepareStatement("SELECT res_id, last_updated, deleted"
-                        + " FROM bf_resource WHERE res_type = 'Patient' AND res_id IN (" + placeholders(slice.size()) + ")")) {
-                    for (int i = 0; i < slice.size(); i++) statement.setString(i + 1, slice.get(i));
-                    try (ResultSet row = statement.executeQuery()) {
-                        while (row.next()) {
-                            if (row.getLong(2) > asOf.toEpochMilli()) late.put(row.getString(1), true);
-                            else if (!row.getBoolean(3)) existing.add(row.getString(1));
-                        }
-                    }
-                }
-                for (String id : late.keySet()) {
-                    Version version = versionAt(connection, "Patient", id, asOf);
+                Set<String> late = new HashSet<>();
+                ResourceTables.patients(connection, slice, asOf, existing, late);
+                for (String id : late) {
+                    Version version = ResourceTables.versionAt(connection, "Patient", id, asOf);
                     if (version != null && !version.deleted()) existing.add(id);
                 }
             }
@@ -543,51 +475,11 @@ public final class StoreResourceSource implements ResourceSource {
 
     @Override
     public boolean hasData(String type) {
-        return queryLong("SELECT COUNT(*) FROM (SELECT 1 FROM bf_resource WHERE res_type = ? LIMIT 1) t", type) > 0;
-    }
-
-    private long queryLong(String sql, String type) {
-        try (Connection connection = dataSource.getConnection();
-                PreparedStatement statement = connection.prepareStatement(sql)) {
-            statement.setString(1, type);
-            try (ResultSet row = statement.executeQuery()) {
-                return row.next() ? row.getLong(1) : 0;
-            }
+        try (Connection connection = dataSource.getConnection()) {
+            return ResourceTables.hasRows(connection, type);
         } catch (SQLException e) {
             throw new StorageException("Database read failed: " + e.getMessage(), e);
         }
-    }
-
-    private record Version(long version, long lastUpdated, boolean deleted, byte[] json) {}
-
-    /** The version of a resource current at {@code asOf}, or null if it did not exist yet. */
-    private static Version versionAt(Connection connection, String type, String id, Instant asOf) throws SQLException {
-        long at = asOf.toEpochMilli();
-        try (PreparedStatement current = connection.prepareStatement("SELECT version, last_updated, deleted, json"
-                + " FROM bf_resource WHERE res_type = ? AND res_id = ?")) {
-            current.setString(1, type);
-            current.setString(2, id);
-            try (ResultSet row = current.executeQuery()) {
-                if (!row.next()) return null;
-                if (row.getLong(2) <= at) {
-                    return new Version(row.getLong(1), row.getLong(2), row.getBoolean(3), row.getBytes(4));
-                }
-            }
-        }
-        try (PreparedStatement history = connection.prepareStatement("SELECT version, last_updated, deleted, json"
-                + " FROM bf_resource_history WHERE res_type = ? AND res_id = ? AND last_updated <= ?"
-                + " ORDER BY version DESC LIMIT 1")) {
-            history.setString(1, type);
-            history.setString(2, id);
-            history.setLong(3, at);
-            try (ResultSet row = history.executeQuery()) {
-                return row.next() ? new Version(row.getLong(1), row.getLong(2), row.getBoolean(3), row.getBytes(4)) : null;
-            }
-        }
-    }
-
-    private static String placeholders(int count) {
-        return String.join(",", Collections.nCopies(count, "?"));
     }
 
     /** Lets the base64 encoder be closed (to write its padding) without closing the buffer under it. */
