@@ -128,17 +128,7 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ops.logFormat.apply();
-        ServerSettings settings = ServerSettings.builder(storage.dataDir)
-                .host(host).port(port).basePath(basePath).baseUrl(publicBaseUrl()).maxRequestBody(maxRequestBody)
-                .jdbc(blankToNull(storage.jdbcUrl), storage.jdbcUser, storage.jdbcPassword)
-                .demo(new ServerSettings.Demo(demo, demoPatients, demoSeed))
-                .auth(auth.settings())
-                .export(exportSettings())
-                .binary(new BinaryAccessSettings(binaryMaxWrapped))
-                .storage(storage.storageSettings().withBinaryInlineThreshold(binaryInlineThreshold))
-                .ops(ops.settings())
-                .audit(auditSettings())
-                .build();
+        ServerSettings settings = settings();
         StandaloneServer server = new StandaloneServer(settings).start();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -170,6 +160,21 @@ final class ServeCommand implements Callable<Integer> {
         System.out.println("Stop with Ctrl+C (SIGTERM also shuts down cleanly).");
         stopped.await();
         return 0;
+    }
+
+    /** The one place flags, environment and config file (resolved by picocli and {@link SettingsSource}) become settings. */
+    ServerSettings settings() {
+        return ServerSettings.builder(storage.dataDir)
+                .host(host).port(port).basePath(basePath).baseUrl(publicBaseUrl()).maxRequestBody(maxRequestBody)
+                .jdbc(blankToNull(storage.jdbcUrl), storage.jdbcUser, storage.jdbcPassword)
+                .demo(new ServerSettings.Demo(demo, demoPatients, demoSeed))
+                .auth(auth.settings())
+                .export(exportSettings())
+                .binary(new BinaryAccessSettings(binaryMaxWrapped))
+                .storage(storage.storageSettings().withBinaryInlineThreshold(binaryInlineThreshold))
+                .ops(ops.settings())
+                .audit(auditSettings())
+                .build();
     }
 
     private ExportSettings exportSettings() {
