@@ -1,45 +1,51 @@
 package dev.bulkfhir.server;
 
+import dev.bulkfhir.providers.binary.BinaryAccessSettings;
 import dev.bulkfhir.providers.export.ExportSettings;
-import dev.bulkfhir.server.auth.AuthSettings;
-
+import dev.bulkfhir.server.audit.AuditSettings;
+import dev.bulkfhir.server.ops.OpsSettings;
 import dev.bulkfhir.storage.Database;
 
 import java.nio.file.Path;
+import java.util.Objects;
 
 /**
- * Everything the standalone server needs to start, already resolved from flags, environment
- * and config file (see {@code cli.ServeCommand}).
+ * Everything the standalone server needs to start, resolved once from flags, environment and config
+ * file ({@code cli.ServeCommand}); one part per area. Build it with {@link #builder}, change a copy
+ * with {@link #toBuilder}. A part left null takes its defaults.
  *
+ * @param dataDir   this node's own directory: the H2 database, the node id and, by default, the file store
+ * @param host      the address to listen on
  * @param port      0 picks any free port
  * @param basePath  where FHIR is served, e.g. {@code /fhir}
- * @param jdbcUrl   null: the H2 file database under {@code dataDir}
- * @param auth      SMART Backend Services; {@link #defaults} has it off, the command line on
- * @param export    Bulk Data export: workers, limits, file size, retention; null: the defaults
- * @param binary    where Binary content is kept and how much a wrapped read may carry; null: the defaults
  * @param baseUrl   the public FHIR base URL clients use (token audience, links); null:
  *                  {@code http://host:port/basePath} with the port actually bound
  * @param maxRequestBody the largest request body taken, in bytes (Binary uploads excepted: raw ones are
  *                  streamed to the file store, FHIR-format ones bound by {@code binary}); 0: {@link #DEFAULT_MAX_REQUEST_BODY}
- * @param storage   where export files and large Binary content go; null: under {@code dataDir}
+ * @param jdbc      the database; its url null: the H2 file database under {@code dataDir}
+ * @param demo      synthetic data put into an empty database at start
+ * @param auth      SMART Backend Services; {@link #defaults} has it off, the command line on
+ * @param export    Bulk Data export: workers, limits, file size, retention
+ * @param binary    how much a wrapped Binary read or FHIR-format upload may carry
+ * @param storage   where export files and large Binary content go, and what counts as large
+ * @param ops       metrics, health, request log and TLS
+ * @param audit     the audit trail
  */
 public record ServerSettings(
+        Path dataDir,
         String host,
         int port,
         String basePath,
-        Path dataDir,
-        String jdbcUrl,
-        String jdbcUser,
-        String jdbcPassword,
-        boolean demo,
-        int demoPatients,
-        long demoSeed,
-        AuthSettings auth,
-        ExportSettings export,
-        BinarySettings binary,
         String baseUrl,
         long maxRequestBody,
-        StorageSettings storage) {
+        Jdbc jdbc,
+        Demo demo,
+        AuthSettings auth,
+        ExportSettings export,
+        BinaryAccessSettings binary,
+        StorageSettings storage,
+        OpsSettings ops,
+        AuditSettings audit) {
 
     /**
      * 8 MiB. HAPI holds a parsed resource in up to about 30 times its JSON size (a Patient of 16 MiB of
@@ -47,75 +53,51 @@ public record ServerSettings(
      */
     public static final long DEFAULT_MAX_REQUEST_BODY = 8L * 1024 * 1024;
 
-    /** Without auth settings: auth off. */
-    public ServerSettings(String host, int port, String basePath, Path dataDir, String jdbcUrl, String jdbcUser,
-            String jdbcPassword, boolean demo, int demoPatients, long demoSeed) {
-        this(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients, demoSeed,
-                AuthSettings.off());
+    /** @param url null: the H2 file database under the data directory */
+    public record Jdbc(String url, String user, String password) {
+        static final Jdbc H2 = new Jdbc(null, null, null);
     }
 
-    /** With the default export settings. */
-    public ServerSettings(String host, int port, String basePath, Path dataDir, String jdbcUrl, String jdbcUser,
-            String jdbcPassword, boolean demo, int demoPatients, long demoSeed, AuthSettings auth) {
-        this(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients, demoSeed, auth, null);
-    }
-
-    /** With the default Binary settings. */
-    public ServerSettings(String host, int port, String basePath, Path dataDir, String jdbcUrl, String jdbcUser,
-            String jdbcPassword, boolean demo, int demoPatients, long demoSeed, AuthSettings auth,
-            ExportSettings export) {
-        this(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients, demoSeed, auth, export,
-                null);
-    }
-
-    /** With the base URL from host, port and base path, and the default request body limit. */
-    public ServerSettings(String host, int port, String basePath, Path dataDir, String jdbcUrl, String jdbcUser,
-            String jdbcPassword, boolean demo, int demoPatients, long demoSeed, AuthSettings auth,
-            ExportSettings export, BinarySettings binary) {
-        this(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients, demoSeed, auth, export,
-                binary, null, 0);
-    }
-
-    /** With the storage under the data directory. */
-    public ServerSettings(String host, int port, String basePath, Path dataDir, String jdbcUrl, String jdbcUser,
-            String jdbcPassword, boolean demo, int demoPatients, long demoSeed, AuthSettings auth,
-            ExportSettings export, BinarySettings binary, String baseUrl, long maxRequestBody) {
-        this(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients, demoSeed, auth, export,
-                binary, baseUrl, maxRequestBody, null);
+    /** @param enabled fill an empty database with {@code patients} synthetic patients from {@code seed} */
+    public record Demo(boolean enabled, int patients, long seed) {
+        static final Demo OFF = new Demo(false, 0, 1L);
     }
 
     public ServerSettings {
-        if (auth == null) {
-            auth = AuthSettings.off();
-        }
-        if (export == null) {
-            export = ExportSettings.defaults();
-        }
-        if (binary == null) {
-            binary = BinarySettings.defaults();
-        }
+        Objects.requireNonNull(dataDir, "dataDir");
         if (maxRequestBody < 0) {
             throw new IllegalArgumentException("The request body limit must not be negative, not " + maxRequestBody);
         }
         if (maxRequestBody == 0) {
             maxRequestBody = DEFAULT_MAX_REQUEST_BODY;
         }
-        if (storage == null) {
-            storage = StorageSettings.dataDirectory();
-        }
+        jdbc = jdbc != null ? jdbc : Jdbc.H2;
+        demo = demo != null ? demo : Demo.OFF;
+        auth = auth != null ? auth : AuthSettings.off();
+        export = export != null ? export : ExportSettings.defaults();
+        binary = binary != null ? binary : BinaryAccessSettings.defaults();
+        storage = storage != null ? storage : StorageSettings.dataDirectory();
+        ops = ops != null ? ops : OpsSettings.defaults();
+        audit = audit != null ? audit : AuditSettings.defaults();
     }
 
+    /** {@code 127.0.0.1}, any free port, {@code /fhir}, H2 under {@code dataDir}, auth off: for tests. */
     public static ServerSettings defaults(Path dataDir) {
-        return new ServerSettings("127.0.0.1", 0, "/fhir", dataDir, null, null, null, false, 0, 1L);
+        return builder(dataDir).build();
     }
 
-    public ServerSettings withBaseUrl(String newBaseUrl) {
-        return new ServerSettings(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients,
-                demoSeed, auth, export, binary, newBaseUrl, maxRequestBody, storage);
+    public static Builder builder(Path dataDir) {
+        return new Builder(dataDir);
+    }
+
+    public Builder toBuilder() {
+        return new Builder(dataDir).host(host).port(port).basePath(basePath).baseUrl(baseUrl)
+                .maxRequestBody(maxRequestBody).jdbc(jdbc).demo(demo).auth(auth).export(export).binary(binary)
+                .storage(storage).ops(ops).audit(audit);
     }
 
     public String effectiveJdbcUrl() {
-        return jdbcUrl != null ? jdbcUrl : Database.h2Url(dataDir);
+        return jdbc.url() != null ? jdbc.url() : Database.h2Url(dataDir);
     }
 
     public String normalizedBasePath() {
@@ -125,33 +107,105 @@ public record ServerSettings(
         return path;
     }
 
-    public ServerSettings withPort(int newPort) {
-        return new ServerSettings(host, newPort, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo,
-                demoPatients, demoSeed, auth, export, binary, baseUrl, maxRequestBody, storage);
-    }
+    /** The one way to make or change settings; what is not set takes its default. */
+    public static final class Builder {
 
-    public ServerSettings withDemo(int patients) {
-        return new ServerSettings(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, true, patients,
-                demoSeed, auth, export, binary, baseUrl, maxRequestBody, storage);
-    }
+        private final Path dataDir;
+        private String host = "127.0.0.1";
+        private int port;
+        private String basePath = "/fhir";
+        private String baseUrl;
+        private long maxRequestBody;
+        private Jdbc jdbc;
+        private Demo demo;
+        private AuthSettings auth;
+        private ExportSettings export;
+        private BinaryAccessSettings binary;
+        private StorageSettings storage;
+        private OpsSettings ops;
+        private AuditSettings audit;
 
-    public ServerSettings withAuth(AuthSettings newAuth) {
-        return new ServerSettings(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients,
-                demoSeed, newAuth, export, binary, baseUrl, maxRequestBody, storage);
-    }
+        private Builder(Path dataDir) {
+            this.dataDir = dataDir;
+        }
 
-    public ServerSettings withExport(ExportSettings newExport) {
-        return new ServerSettings(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients,
-                demoSeed, auth, newExport, binary, baseUrl, maxRequestBody, storage);
-    }
+        public Builder host(String host) {
+            this.host = host;
+            return this;
+        }
 
-    public ServerSettings withStorage(StorageSettings newStorage) {
-        return new ServerSettings(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients,
-                demoSeed, auth, export, binary, baseUrl, maxRequestBody, newStorage);
-    }
+        public Builder port(int port) {
+            this.port = port;
+            return this;
+        }
 
-    public ServerSettings withMaxRequestBody(long bytes) {
-        return new ServerSettings(host, port, basePath, dataDir, jdbcUrl, jdbcUser, jdbcPassword, demo, demoPatients,
-                demoSeed, auth, export, binary, baseUrl, bytes, storage);
+        public Builder basePath(String basePath) {
+            this.basePath = basePath;
+            return this;
+        }
+
+        public Builder baseUrl(String baseUrl) {
+            this.baseUrl = baseUrl;
+            return this;
+        }
+
+        public Builder maxRequestBody(long bytes) {
+            this.maxRequestBody = bytes;
+            return this;
+        }
+
+        public Builder jdbc(Jdbc jdbc) {
+            this.jdbc = jdbc;
+            return this;
+        }
+
+        public Builder jdbc(String url, String user, String password) {
+            return jdbc(new Jdbc(url, user, password));
+        }
+
+        public Builder demo(Demo demo) {
+            this.demo = demo;
+            return this;
+        }
+
+        /** Demo data on: {@code patients} from seed 1. */
+        public Builder demo(int patients) {
+            return demo(new Demo(true, patients, 1L));
+        }
+
+        public Builder auth(AuthSettings auth) {
+            this.auth = auth;
+            return this;
+        }
+
+        public Builder export(ExportSettings export) {
+            this.export = export;
+            return this;
+        }
+
+        public Builder binary(BinaryAccessSettings binary) {
+            this.binary = binary;
+            return this;
+        }
+
+        public Builder storage(StorageSettings storage) {
+            this.storage = storage;
+            return this;
+        }
+
+        public Builder ops(OpsSettings ops) {
+            this.ops = ops;
+            return this;
+        }
+
+        public Builder audit(AuditSettings audit) {
+            this.audit = audit;
+            return this;
+        }
+
+        public ServerSettings build() {
+            return new ServerSettings(dataDir, host, port, basePath, baseUrl, maxRequestBody, jdbc, demo, auth,
+                    export, binary, storage, ops, audit);
+        }
     }
 }

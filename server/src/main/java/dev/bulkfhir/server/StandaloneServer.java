@@ -1,6 +1,5 @@
 package dev.bulkfhir.server;
 
-import dev.bulkfhir.server.audit.AuditSettings;
 import dev.bulkfhir.server.audit.AuditTrail;
 
 import ca.uhn.fhir.context.FhirContext;
@@ -16,14 +15,12 @@ import dev.bulkfhir.server.crud.JsonBodyCheck;
 import dev.bulkfhir.server.crud.StoredResourceProvider;
 import dev.bulkfhir.server.demo.DemoData;
 import dev.bulkfhir.server.ops.Ops;
-import dev.bulkfhir.server.ops.OpsSettings;
 import dev.bulkfhir.server.ops.RequestClient;
 import dev.bulkfhir.server.ops.Tls;
 import dev.bulkfhir.providers.BulkFhirPlugin;
 import dev.bulkfhir.providers.EncodedCapabilityStatement;
 import dev.bulkfhir.providers.ServerBase;
 import dev.bulkfhir.providers.auth.SmartAuth;
-import dev.bulkfhir.providers.binary.BinaryAccessSettings;
 import dev.bulkfhir.storage.Database;
 import dev.bulkfhir.storage.binary.BinaryStore;
 import dev.bulkfhir.storage.files.FileStore;
@@ -61,8 +58,6 @@ public final class StandaloneServer implements AutoCloseable {
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
     private final ServerSettings settings;
-    private final OpsSettings opsSettings;
-    private final AuditSettings auditSettings;
     private final FhirContext context = FhirContext.forR4Cached();
     private AuditTrail audit;
     private Database database;
@@ -75,28 +70,14 @@ public final class StandaloneServer implements AutoCloseable {
     private String baseUrl;
 
     public StandaloneServer(ServerSettings settings) {
-        this(settings, OpsSettings.defaults(), AuditSettings.defaults());
-    }
-
-    public StandaloneServer(ServerSettings settings, OpsSettings ops) {
-        this(settings, ops, AuditSettings.defaults());
-    }
-
-    public StandaloneServer(ServerSettings settings, AuditSettings audit) {
-        this(settings, OpsSettings.defaults(), audit);
-    }
-
-    public StandaloneServer(ServerSettings settings, OpsSettings ops, AuditSettings audit) {
         this.settings = settings;
-        this.opsSettings = ops;
-        this.auditSettings = audit;
     }
 
     public StandaloneServer start() throws Exception {
         Files.createDirectories(settings.dataDir());
         files = settings.storage().open(settings.dataDir()); // first: a store it cannot reach leaves nothing open
         try {
-            database = Database.open(settings.effectiveJdbcUrl(), settings.jdbcUser(), settings.jdbcPassword(), 16);
+            database = Database.open(settings.effectiveJdbcUrl(), settings.jdbc().user(), settings.jdbc().password(), 16);
             auth = settings.auth().open(settings.dataDir(), database.dataSource());
         } catch (Exception e) {
             if (database != null) database.close();
@@ -104,17 +85,17 @@ public final class StandaloneServer implements AutoCloseable {
             throw e;
         }
         store = new ResourceStore(database.dataSource(), context, new BinaryStore(database.dataSource(), files,
-                settings.binary().inlineThreshold()));
-        if (settings.demo() && store.isEmpty()) {
-            log.info("Generating demo data: {} patients (seed {})", settings.demoPatients(), settings.demoSeed());
-            long count = DemoData.populate(store, settings.demoPatients(), settings.demoSeed());
+                settings.storage().binaryInlineThreshold()));
+        if (settings.demo().enabled() && store.isEmpty()) {
+            log.info("Generating demo data: {} patients (seed {})", settings.demo().patients(), settings.demo().seed());
+            long count = DemoData.populate(store, settings.demo().patients(), settings.demo().seed());
             log.info("Demo data ready: {} resources", count);
         }
         QueuedThreadPool threads = new QueuedThreadPool(200, 8);
         threads.setName("http");
         jetty = new Server(threads);
-        ServerConnector connector = opsSettings.tls() == null ? new ServerConnector(jetty)
-                : Tls.connector(jetty, opsSettings.tls());
+        ServerConnector connector = settings.ops().tls() == null ? new ServerConnector(jetty)
+                : Tls.connector(jetty, settings.ops().tls());
         connector.setName(Ops.MAIN_CONNECTOR);
         connector.setHost(settings.host());
         connector.setPort(settings.port());
@@ -140,8 +121,8 @@ public final class StandaloneServer implements AutoCloseable {
                     + " which clients cannot reach. Set --base-url to the URL clients use.", baseUrl);
         }
 
-        ops = new Ops(opsSettings);
-        audit = new AuditTrail(database.dataSource(), auditSettings, context, baseUrl);
+        ops = new Ops(settings.ops());
+        audit = new AuditTrail(database.dataSource(), settings.audit(), context, baseUrl);
         plugin = BulkFhirPlugin.builder(context)
                 .resources(audit.source(new StoreResourceSource(database.dataSource(), store)))
                 .audit(audit.sink())
@@ -152,7 +133,7 @@ public final class StandaloneServer implements AutoCloseable {
                 .auth(auth)
                 .baseUrl(baseUrl)
                 .export(settings.export())
-                .binary(new BinaryAccessSettings(settings.binary().maxWrapped()))
+                .binary(settings.binary())
                 .meterRegistry(ops.registry())
                 .start();
 
@@ -171,8 +152,8 @@ public final class StandaloneServer implements AutoCloseable {
         jetty.setHandler(handler);
         ops.install(jetty, handler, basePath, context.getResourceTypes(), database.dataSource(),
                 plugin::exportWorkersLastSeen);
-        if (opsSettings.tls() != null && opsSettings.tls().redirectPort() != null) {
-            Tls.addRedirect(jetty, settings.host(), opsSettings.tls().redirectPort(), this::port);
+        if (settings.ops().tls() != null && settings.ops().tls().redirectPort() != null) {
+            Tls.addRedirect(jetty, settings.host(), settings.ops().tls().redirectPort(), this::port);
         }
         jetty.setErrorHandler(new FhirErrorHandler(context, basePath));
         jetty.start();
@@ -191,7 +172,7 @@ public final class StandaloneServer implements AutoCloseable {
 
     private String boundBaseUrl(int port, String basePath) {
         String host = settings.host().contains(":") ? "[" + settings.host() + "]" : settings.host();
-        return (opsSettings.tls() == null ? "http://" : "https://") + host + ":" + port + (basePath.equals("/") ? "" : basePath);
+        return (settings.ops().tls() == null ? "http://" : "https://") + host + ":" + port + (basePath.equals("/") ? "" : basePath);
     }
 
     public int port() {

@@ -30,8 +30,7 @@ class RestartAndDatabaseTest {
     void worksOnPostgreSql(@TempDir Path dataDir) throws Exception {
         try (EmbeddedPostgres postgres = EmbeddedPostgres.builder().start()) {
             String url = postgres.getJdbcUrl("postgres", "postgres");
-            ServerSettings settings = new ServerSettings("127.0.0.1", 0, "/fhir", dataDir, url, "postgres", null,
-                    false, 0, 1);
+            ServerSettings settings = ServerSettings.builder(dataDir).jdbc(url, "postgres", null).build();
             roundTripAcrossRestart(settings);
         }
     }

@@ -14,7 +14,7 @@ public record BinaryAccessSettings(long maxWrappedContent) {
 
     public BinaryAccessSettings {
         if (maxWrappedContent < 0) {
-            throw new IllegalArgumentException("maxWrappedContent must not be negative");
+            throw new IllegalArgumentException("The wrapped Binary cap must not be negative, not " + maxWrappedContent);
         }
     }
 

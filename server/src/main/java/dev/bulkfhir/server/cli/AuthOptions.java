@@ -1,8 +1,8 @@
 package dev.bulkfhir.server.cli;
 
 import dev.bulkfhir.providers.export.ExportSettings;
+import dev.bulkfhir.server.AuthSettings;
 import dev.bulkfhir.server.StandaloneServer;
-import dev.bulkfhir.server.auth.AuthSettings;
 import dev.bulkfhir.providers.auth.SmartAuth;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;

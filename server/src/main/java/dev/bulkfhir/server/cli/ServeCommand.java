@@ -3,8 +3,8 @@ package dev.bulkfhir.server.cli;
 import dev.bulkfhir.server.audit.AuditSettings;
 import java.time.Duration;
 
+import dev.bulkfhir.providers.binary.BinaryAccessSettings;
 import dev.bulkfhir.providers.export.ExportSettings;
-import dev.bulkfhir.server.BinarySettings;
 import dev.bulkfhir.server.ServerSettings;
 import dev.bulkfhir.server.StandaloneServer;
 import dev.bulkfhir.providers.ServerBase;
@@ -128,11 +128,8 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ops.logFormat.apply();
-        ServerSettings settings = new ServerSettings(host, port, basePath, storage.dataDir,
-                blankToNull(storage.jdbcUrl), storage.jdbcUser, storage.jdbcPassword, demo, demoPatients, demoSeed,
-                auth.settings(), exportSettings(), new BinarySettings(binaryInlineThreshold, binaryMaxWrapped),
-                publicBaseUrl(), maxRequestBody, storage.storageSettings());
-        StandaloneServer server = new StandaloneServer(settings, ops.settings(), auditSettings()).start();
+        ServerSettings settings = settings();
+        StandaloneServer server = new StandaloneServer(settings).start();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.out.println("Stopping: finishing requests in flight, closing the database.");
@@ -163,6 +160,21 @@ final class ServeCommand implements Callable<Integer> {
         System.out.println("Stop with Ctrl+C (SIGTERM also shuts down cleanly).");
         stopped.await();
         return 0;
+    }
+
+    /** The one place flags, environment and config file (resolved by picocli and {@link SettingsSource}) become settings. */
+    ServerSettings settings() {
+        return ServerSettings.builder(storage.dataDir)
+                .host(host).port(port).basePath(basePath).baseUrl(publicBaseUrl()).maxRequestBody(maxRequestBody)
+                .jdbc(blankToNull(storage.jdbcUrl), storage.jdbcUser, storage.jdbcPassword)
+                .demo(new ServerSettings.Demo(demo, demoPatients, demoSeed))
+                .auth(auth.settings())
+                .export(exportSettings())
+                .binary(new BinaryAccessSettings(binaryMaxWrapped))
+                .storage(storage.storageSettings().withBinaryInlineThreshold(binaryInlineThreshold))
+                .ops(ops.settings())
+                .audit(auditSettings())
+                .build();
     }
 
     private ExportSettings exportSettings() {

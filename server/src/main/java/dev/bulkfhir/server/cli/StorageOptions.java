@@ -77,7 +77,7 @@ final class StorageOptions {
         String location = storage == null || storage.isBlank() ? null : storage.trim();
         try {
             if (!S3Settings.isS3Url(location)) {
-                return new StorageSettings(location == null ? null : Path.of(location), null);
+                return StorageSettings.directory(location == null ? null : Path.of(location));
             }
             boolean redirect = switch (s3Downloads.trim().toLowerCase(java.util.Locale.ROOT)) {
                 case "stream" -> false;
@@ -88,7 +88,7 @@ final class StorageOptions {
             if (endpoint != null && (endpoint.getScheme() == null || endpoint.getHost() == null)) {
                 throw new IllegalArgumentException("--s3-endpoint must be an http(s) URL, not " + s3Endpoint);
             }
-            return new StorageSettings(null, S3Settings.parse(location, endpoint, s3Region, blankToNull(s3AccessKey),
+            return StorageSettings.s3(S3Settings.parse(location, endpoint, s3Region, blankToNull(s3AccessKey),
                     blankToNull(s3SecretKey), redirect, ExportSettings.parseDuration(s3PresignTtl)));
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "--storage: " + e.getMessage());

@@ -13,7 +13,7 @@ import dev.bulkfhir.providers.auth.ClientRegistry;
 import dev.bulkfhir.providers.auth.SigningKeys;
 import dev.bulkfhir.server.ServerSettings;
 import dev.bulkfhir.server.StandaloneServer;
-import dev.bulkfhir.server.auth.AuthSettings;
+import dev.bulkfhir.server.AuthSettings;
 import org.hl7.fhir.r4.model.AuditEvent;
 import org.hl7.fhir.r4.model.Bundle;
 import org.hl7.fhir.r4.model.Coding;
@@ -256,8 +256,8 @@ class AuditTrailTest {
             register(clients, "loader", "system/*.*");
             register(clients, "reader", "system/*.rs");
             register(clients, "auditor", "system/AuditEvent.rs");
-            server = new StandaloneServer(ServerSettings.defaults(dir)
-                    .withAuth(new AuthSettings(true, clients, AuthSettings.DEFAULT_TOKEN_LIFETIME, null, null)), audit).start();
+            server = new StandaloneServer(ServerSettings.builder(dir)
+                    .auth(AuthSettings.on(clients)).audit(audit).build()).start();
         }
 
         private void register(Path clients, String id, String scope) throws Exception {

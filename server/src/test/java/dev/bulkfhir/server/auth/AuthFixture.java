@@ -10,6 +10,7 @@ import com.nimbusds.jose.util.JSONArrayUtils;
 import com.nimbusds.jose.util.JSONObjectUtils;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
+import dev.bulkfhir.server.AuthSettings;
 import dev.bulkfhir.server.ServerSettings;
 import dev.bulkfhir.server.StandaloneServer;
 import dev.bulkfhir.server.ops.OpsSettings;
@@ -58,12 +59,11 @@ public final class AuthFixture implements AutoCloseable {
 
     private AuthFixture(Path dataDir, Duration tokenLifetime, boolean registerClients, String baseUrl)
             throws Exception {
-        this(dataDir, tokenLifetime, registerClients, baseUrl, UnaryOperator.identity(),
-                OpsSettings.defaults());
+        this(dataDir, tokenLifetime, registerClients, baseUrl, UnaryOperator.identity());
     }
 
     private AuthFixture(Path dataDir, Duration tokenLifetime, boolean registerClients, String baseUrl,
-            UnaryOperator<ServerSettings> change, OpsSettings ops) throws Exception {
+            UnaryOperator<ServerSettings.Builder> change) throws Exception {
         this.dataDir = dataDir;
         this.clientsFile = dataDir.resolve("clients.json");
         if (registerClients) {
@@ -71,15 +71,14 @@ public final class AuthFixture implements AutoCloseable {
             register("reader", JWSAlgorithm.RS384, "system/*.read");
             register("narrow", JWSAlgorithm.RS384, "system/Patient.read system/Observation.rs");
         }
-        server = new StandaloneServer(change.apply(ServerSettings.defaults(dataDir)
-                .withAuth(new AuthSettings(true, clientsFile, tokenLifetime, null, null)).withBaseUrl(baseUrl)), ops)
+        server = new StandaloneServer(change.apply(ServerSettings.builder(dataDir)
+                .auth(AuthSettings.on(clientsFile).withTokenLifetime(tokenLifetime)).baseUrl(baseUrl)).build())
                 .start();
     }
 
     /** With metrics, health and request log settings of the test's choice (for the ops tests). */
     public static AuthFixture start(Path dataDir, OpsSettings ops) throws Exception {
-        return new AuthFixture(dataDir, AuthSettings.DEFAULT_TOKEN_LIFETIME, true, null,
-                UnaryOperator.identity(), ops);
+        return start(dataDir, settings -> settings.ops(ops));
     }
 
     static AuthFixture start(Path dataDir) throws Exception {
@@ -91,8 +90,8 @@ public final class AuthFixture implements AutoCloseable {
     }
 
     /** With other settings as well (e.g. the file store). */
-    static AuthFixture start(Path dataDir, UnaryOperator<ServerSettings> change) throws Exception {
-        return new AuthFixture(dataDir, AuthSettings.DEFAULT_TOKEN_LIFETIME, true, null, change, OpsSettings.defaults());
+    public static AuthFixture start(Path dataDir, UnaryOperator<ServerSettings.Builder> change) throws Exception {
+        return new AuthFixture(dataDir, AuthSettings.DEFAULT_TOKEN_LIFETIME, true, null, change);
     }
 
     /** Clients know the server by {@code baseUrl} (e.g. behind a proxy); tests still connect to it directly. */

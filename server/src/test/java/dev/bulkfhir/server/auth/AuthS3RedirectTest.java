@@ -28,7 +28,7 @@ class AuthS3RedirectTest {
         try (S3Proxy s3 = S3Proxy.start(temp.resolve("s3"))) {
             String bucket = s3.bucket("auth-redirect");
             try (AuthFixture auth = AuthFixture.start(temp.resolve("data"),
-                    settings -> settings.withStorage(new StorageSettings(null, s3.settings(bucket, true))))) {
+                    settings -> settings.storage(StorageSettings.s3(s3.settings(bucket, true))))) {
                 String admin = auth.token("admin", "system/*.*");
                 assertEquals(201, auth.send("PUT", "/Patient/p1", admin, "application/fhir+json",
                         "{\"resourceType\":\"Patient\",\"id\":\"p1\"}").statusCode());

@@ -1,7 +1,7 @@
 package dev.bulkfhir.server.binary;
 
 import dev.bulkfhir.server.ServerSettings;
-import dev.bulkfhir.server.auth.AuthSettings;
+import dev.bulkfhir.server.AuthSettings;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -19,8 +19,8 @@ class BinaryAuthTest {
 
     @Test
     void withoutATokenEveryBinaryRequestIsUnauthorized(@TempDir Path dataDir) throws Exception {
-        ServerSettings settings = new ServerSettings("127.0.0.1", 0, "/fhir", dataDir, null, null, null, false, 0, 1,
-                AuthSettings.on(dataDir.resolve("clients.json")));
+        ServerSettings settings = ServerSettings.builder(dataDir)
+                .auth(AuthSettings.on(dataDir.resolve("clients.json"))).build();
         try (BinaryServer server = new BinaryServer(settings)) {
             server.server.store().writeAll(List.of(new org.hl7.fhir.r4.model.Binary()
                     .setContentType("text/plain").setData("secret".getBytes()).setId("guarded")));

@@ -26,8 +26,8 @@ class BinaryPostgresTest {
     @Test
     void binariesOnPostgreSql(@TempDir Path dataDir) throws Exception {
         try (EmbeddedPostgres postgres = EmbeddedPostgres.builder().start()) {
-            ServerSettings settings = new ServerSettings("127.0.0.1", 0, "/fhir", dataDir,
-                    postgres.getJdbcUrl("postgres", "postgres"), "postgres", null, false, 0, 1);
+            ServerSettings settings = ServerSettings.builder(dataDir)
+                    .jdbc(postgres.getJdbcUrl("postgres", "postgres"), "postgres", null).build();
             try (BinaryServer server = new BinaryServer(settings)) {
                 byte[] small = "inline in bytea".getBytes(StandardCharsets.UTF_8);
                 byte[] large = BinaryEndpointTest.random(500_000, 99);

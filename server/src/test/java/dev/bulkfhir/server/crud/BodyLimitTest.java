@@ -34,7 +34,7 @@ class BodyLimitTest {
 
     @BeforeAll
     static void start() throws Exception {
-        server = new StandaloneServer(ServerSettings.defaults(dataDir).withMaxRequestBody(LIMIT)).start();
+        server = new StandaloneServer(ServerSettings.builder(dataDir).maxRequestBody(LIMIT).build()).start();
     }
 
     @AfterAll

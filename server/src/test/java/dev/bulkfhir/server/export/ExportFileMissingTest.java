@@ -32,7 +32,7 @@ class ExportFileMissingTest {
 
     @BeforeAll
     static void start() throws Exception {
-        server = new StandaloneServer(ServerSettings.defaults(dataDir).withDemo(5)).start();
+        server = new StandaloneServer(ServerSettings.builder(dataDir).demo(5).build()).start();
         client = new BulkClient(server.baseUrl());
     }
 

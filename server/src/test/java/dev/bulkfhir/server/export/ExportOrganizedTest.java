@@ -54,8 +54,8 @@ class ExportOrganizedTest {
 
     @BeforeAll
     static void start() throws Exception {
-        ServerSettings settings = ServerSettings.defaults(dataDir)
-                .withExport(ExportSettings.defaults().withFileLimits(FILE_LINES, 512L * 1024 * 1024));
+        ServerSettings settings = ServerSettings.builder(dataDir)
+                .export(ExportSettings.defaults().withFileLimits(FILE_LINES, 512L * 1024 * 1024)).build();
         server = new StandaloneServer(settings).start();
         DemoData.populate(server.store(), PATIENTS, SEED);
         new DemoData(CONTEXT, SEED).generate(PATIENTS, resource -> generated

@@ -47,7 +47,7 @@ class ExportStu3Test {
 
     @BeforeAll
     static void start() throws Exception {
-        ServerSettings settings = ServerSettings.defaults(dataDir).withExport(ExportSettings.defaults());
+        ServerSettings settings = ServerSettings.builder(dataDir).export(ExportSettings.defaults()).build();
         server = new StandaloneServer(settings).start();
         DemoData.populate(server.store(), PATIENTS, SEED);
         Map<String, Group> groups = new TreeMap<>();

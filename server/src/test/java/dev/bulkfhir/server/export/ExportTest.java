@@ -62,8 +62,9 @@ class ExportTest {
 
     @BeforeAll
     static void start() throws Exception {
-        ServerSettings settings = ServerSettings.defaults(dataDir)
-                .withExport(ExportSettings.defaults().withFileLimits(100, 512L * 1024 * 1024).withRangeResources(RANGE));
+        ServerSettings settings = ServerSettings.builder(dataDir)
+                .export(ExportSettings.defaults().withFileLimits(100, 512L * 1024 * 1024).withRangeResources(RANGE))
+                .build();
         server = new StandaloneServer(settings).start();
         DemoData.populate(server.store(), PATIENTS, SEED);
         new DemoData(CONTEXT, SEED).generate(PATIENTS, resource -> generated

@@ -55,8 +55,8 @@ class S3ExportTest {
     }
 
     private static StandaloneServer server(Path dataDir, String bucket, boolean redirect) throws Exception {
-        return new StandaloneServer(ServerSettings.defaults(dataDir).withDemo(PATIENTS)
-                .withStorage(new StorageSettings(null, s3.settings(bucket, redirect)))).start();
+        return new StandaloneServer(ServerSettings.builder(dataDir).demo(PATIENTS)
+                .storage(StorageSettings.s3(s3.settings(bucket, redirect))).build()).start();
     }
 
     @Test

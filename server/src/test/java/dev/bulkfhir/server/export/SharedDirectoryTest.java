@@ -71,7 +71,8 @@ class SharedDirectoryTest {
     }
 
     private static StandaloneServer node(Path dataDir, String jdbcUrl, Path shared, boolean demo) throws Exception {
-        return new StandaloneServer(new ServerSettings("127.0.0.1", 0, "/fhir", dataDir, jdbcUrl, "postgres", null,
-                demo, PATIENTS, 1L).withStorage(new StorageSettings(shared, null))).start();
+        return new StandaloneServer(ServerSettings.builder(dataDir).jdbc(jdbcUrl, "postgres", null)
+                .demo(new ServerSettings.Demo(demo, PATIENTS, 1L)).storage(StorageSettings.directory(shared)).build())
+                .start();
     }
 }

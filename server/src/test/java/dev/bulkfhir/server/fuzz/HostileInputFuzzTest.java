@@ -10,7 +10,7 @@ import dev.bulkfhir.providers.auth.ClientRegistry;
 import dev.bulkfhir.providers.auth.SigningKeys;
 import dev.bulkfhir.server.ServerSettings;
 import dev.bulkfhir.server.StandaloneServer;
-import dev.bulkfhir.server.auth.AuthSettings;
+import dev.bulkfhir.server.AuthSettings;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -83,8 +83,8 @@ class HostileInputFuzzTest {
         client.put("scope", "system/*.*");
         client.put("jwks", Map.of("keys", List.of(key.toPublicJWK().toJSONObject())));
         ClientRegistry.register(dataDir.resolve("clients.json"), client);
-        server = new StandaloneServer(ServerSettings.defaults(dataDir)
-                .withAuth(AuthSettings.on(dataDir.resolve("clients.json")))).start();
+        server = new StandaloneServer(ServerSettings.builder(dataDir)
+                .auth(AuthSettings.on(dataDir.resolve("clients.json"))).build()).start();
         URI base = URI.create(server.baseUrl());
         host = base.getHost();
         port = base.getPort();

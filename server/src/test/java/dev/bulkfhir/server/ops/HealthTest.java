@@ -22,9 +22,8 @@ class HealthTest {
     @Test
     void readyUntilTheDatabaseGoes(@TempDir Path dir) throws Exception {
         EmbeddedPostgres postgres = EmbeddedPostgres.builder().start();
-        try (StandaloneServer server = new StandaloneServer(new ServerSettings("127.0.0.1", 0, "/fhir", dir,
-                postgres.getJdbcUrl("postgres", "postgres"), "postgres", null, false, 0, 1L), OpsSettings.defaults())
-                .start()) {
+        try (StandaloneServer server = new StandaloneServer(ServerSettings.builder(dir)
+                .jdbc(postgres.getJdbcUrl("postgres", "postgres"), "postgres", null).build()).start()) {
             String root = "http://127.0.0.1:" + server.port();
             HttpResponse<String> live = MetricsTest.get(root + "/health/live");
             assertEquals(200, live.statusCode());

@@ -59,8 +59,8 @@ class TlsTest {
     @Test
     void pkcs12WithHttp2FromTheJdkClient(@TempDir Path dir) throws Exception {
         TlsSettings tls = new TlsSettings(keyStore, PASSWORD, null, null, null);
-        try (StandaloneServer server = new StandaloneServer(ServerSettings.defaults(dir),
-                OpsSettings.defaults().withTls(tls)).start()) {
+        try (StandaloneServer server = new StandaloneServer(ServerSettings.builder(dir)
+                .ops(OpsSettings.defaults().withTls(tls)).build()).start()) {
             assertTrue(server.listeningUrl().startsWith("https://127.0.0.1:"), server.listeningUrl());
             HttpClient client = HttpClient.newBuilder().sslContext(trusting()).version(HttpClient.Version.HTTP_2).build();
             HttpResponse<String> metadata = client.send(HttpRequest.newBuilder(
@@ -80,8 +80,8 @@ class TlsTest {
     @Test
     void pemWithCurlAndTheRedirect(@TempDir Path dir) throws Exception {
         TlsSettings tls = new TlsSettings(null, null, keyPem, certPem, 0);
-        try (StandaloneServer server = new StandaloneServer(ServerSettings.defaults(dir),
-                OpsSettings.defaults().withTls(tls)).start()) {
+        try (StandaloneServer server = new StandaloneServer(ServerSettings.builder(dir)
+                .ops(OpsSettings.defaults().withTls(tls)).build()).start()) {
             String url = "https://localhost:" + server.port() + "/fhir/metadata";
             if (curlPresent()) {
                 Process curl = new ProcessBuilder("curl", "-sS", "--http2", "--cacert", certPem.toString(), "-o",

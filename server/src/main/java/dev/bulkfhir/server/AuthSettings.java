@@ -1,4 +1,4 @@
-package dev.bulkfhir.server.auth;
+package dev.bulkfhir.server;
 
 import com.nimbusds.jose.JOSEException;
 import dev.bulkfhir.providers.auth.AccessTokenIssuer;
@@ -46,7 +46,7 @@ public record AuthSettings(boolean enabled, Path clientsFile, Duration tokenLife
         }
     }
 
-    /** No authorization at all: what {@code ServerSettings.defaults(...)} uses, for tests. */
+    /** No authorization at all: what {@link ServerSettings#defaults} uses, for tests. */
     public static AuthSettings off() {
         return new AuthSettings(false, null, DEFAULT_TOKEN_LIFETIME, null, null);
     }
