@@ -157,7 +157,7 @@ final class JobRun {
                 types.addAll(request.types());
             }
             if (request.level() == ExportRequest.Level.GROUP) {
-                Set<String> members = new HashSet<>(engine.source.groupMembers(request.groupId(), asOf).orElse(Set.of()));
+                Set<String> members = new HashSet<>(engine.source.groupMembers(request.groupId(), asOf, request.tenant()).orElse(Set.of()));
                 if (request.patients() != null) members.retainAll(request.patients());
                 patients = members;
             } else if (request.patients() != null) {
@@ -275,7 +275,7 @@ final class JobRun {
             }
             currentType = type;
             ExportQuery query = new ExportQuery(type, request.sinceInstant(), job.transactionTime(), true, patients,
-                    range);
+                    range).withTypeFilters(filterTexts(type)).inPartition(request.tenant());
             LineTransform transform = LineTransform.of(engine.context, type, filters.getOrDefault(type, List.of()),
                     request.elements());
             try (BucketSpill spill = new BucketSpill();
@@ -434,8 +434,10 @@ final class JobRun {
             currentType = type;
             ExportQuery query = provenancePass
                     ? new ExportQuery(type, null, request.asOf(job.transactionTime()), false, null, range)
+                            .inPartition(request.tenant())
                     : new ExportQuery(type, request.sinceInstant(), request.asOf(job.transactionTime()),
-                            request.patientCompartment(), patients, range);
+                            request.patientCompartment(), patients, range).withTypeFilters(filterTexts(type))
+                            .inPartition(request.tenant());
             LineTransform transform = LineTransform.of(engine.context, type, filters.getOrDefault(type, List.of()),
                     request.elements());
             ExportSettings settings = engine.settings;
@@ -583,6 +585,11 @@ final class JobRun {
      * Whether a deleted resource's last version passes the type's {@code _typeFilter}: a deletion is
      * reported when it did, or when that cannot be told (no last version, or an unreadable one).
      */
+    /** The type's {@code _typeFilter} queries, for the source to read less by (it is applied here either way). */
+    private List<String> filterTexts(String type) {
+        return filters.getOrDefault(type, List.of()).stream().map(TypeFilter::toString).toList();
+    }
+
     private static boolean matches(LineTransform transform, byte[] lastVersion) {
         if (transform == null || lastVersion == null) return true;
         try {
