@@ -134,6 +134,23 @@ class JpaCompartmentTest {
                 exported(new ExportQuery("Observation", asOf.minusSeconds(3600), asOf, true, members)));
     }
 
+    /**
+     * A system export with {@code _typeFilter} reads only what HAPI's search finds: were the type read whole,
+     * the unreadable text of resources outside the members' compartments would fail the export.
+     */
+    @Test
+    void typeFiltersAreSearchedByHapi() throws Exception {
+        ExportQuery observations = ExportQuery.all("Observation", null, asOf);
+        assertEquals(Set.of("Observation/o1", "Observation/cross"),
+                exported(observations.withTypeFilters(List.of("Observation?subject=Patient/p1"))));
+        assertEquals(Set.of("Observation/o1", "Observation/cross", "Observation/performed"),
+                exported(observations.withTypeFilters(List.of("Observation?subject=Patient/p1",
+                        "Observation?performer=Patient/p2&status=final"))));
+        assertEquals(Set.of(), exported(observations.withTypeFilters(List.of("Observation?subject=Patient/p1&status=amended"))));
+        assertEquals(Set.of("Patient/p2"), exported(new ExportQuery("Patient", asOf.minusSeconds(3600), asOf, true, null)
+                .withTypeFilters(List.of("Patient?_id=p2"))));
+    }
+
     @Test
     void nobodysCompartmentIsEmpty() throws Exception {
         assertEquals(Set.of(), exported("Observation", Set.of("ghost", "no-such-patient")));

@@ -36,7 +36,7 @@ import java.util.UUID;
 public final class JpaHost implements AutoCloseable {
 
     /** What the Spring configuration needs from outside. */
-    record Settings(String jdbcUrl) {}
+    record Settings(String jdbcUrl, boolean partitioned) {}
 
     /** Runs after HAPI's own providers are registered and before the server takes requests. */
     @FunctionalInterface
@@ -44,7 +44,7 @@ public final class JpaHost implements AutoCloseable {
         void customize(RestfulServer server, AnnotationConfigApplicationContext spring) throws Exception;
     }
 
-    private final Settings settings;
+    private Settings settings;
     private final List<Customizer> customizers = new ArrayList<>();
     private AnnotationConfigApplicationContext spring;
     private RestfulServer server;
@@ -57,12 +57,18 @@ public final class JpaHost implements AutoCloseable {
 
     /** An H2 database in memory, gone when the host closes. */
     public static JpaHost inMemory() {
-        return new JpaHost(new Settings("jdbc:h2:mem:jpa-host-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1"));
+        return new JpaHost(new Settings("jdbc:h2:mem:jpa-host-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1", false));
     }
 
     /** An H2 database file in {@code directory} (keeps the heap free of the data, e.g. for benchmarks). */
     public static JpaHost inDirectory(Path directory) {
-        return new JpaHost(new Settings("jdbc:h2:file:" + directory.toAbsolutePath().resolve("hapi")));
+        return new JpaHost(new Settings("jdbc:h2:file:" + directory.toAbsolutePath().resolve("hapi"), false));
+    }
+
+    /** With HAPI's partitioning on (partitions to be created by the test, by name and id). */
+    public JpaHost partitioned() {
+        settings = new Settings(settings.jdbcUrl(), true);
+        return this;
     }
 
     public JpaHost customize(Customizer customizer) {

@@ -54,8 +54,10 @@ class JpaHostConfig {
     }
 
     @Bean
-    PartitionSettings partitionSettings() {
-        return new PartitionSettings();
+    PartitionSettings partitionSettings(JpaHost.Settings settings) {
+        PartitionSettings partitions = new PartitionSettings();
+        partitions.setPartitioningEnabled(settings.partitioned());
+        return partitions;
     }
 
     @Bean(destroyMethod = "close")

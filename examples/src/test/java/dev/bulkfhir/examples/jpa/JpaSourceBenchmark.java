@@ -45,7 +45,7 @@ class JpaSourceBenchmark {
     private static final int PER_BUNDLE = 500;
     private static final int OBSERVATIONS_PER_PATIENT = 9;
     private static final int GROUP_SIZE = 100;
-    /** HAPI's export is slow: fewer runs of it (bench.jpa.hapiRuns). */
+    /** HAPI's export is slow: fewer runs of it (bench.jpa.hapiRuns; 0 skips it). */
     private static final int HAPI_RUNS = Integer.getInteger("bench.jpa.hapiRuns", 1);
 
     @Test
@@ -130,6 +130,10 @@ class JpaSourceBenchmark {
                 report("hapi group export run %d: %,d resources in %.3f s", run, exported, seconds);
             }
             double ours = rates.get(1);
+            if (HAPI_RUNS == 0) {
+                report("jpa: ours %.0f resources/s, hapi not run (bench.jpa.hapiRuns=0)", ours);
+                return;
+            }
             double theirs = median(hapiRates);
             report("group export: ours %.3f s, hapi %.3f s", groupSeconds.get(1), median(hapiGroupSeconds));
             report("jpa: ours %.0f resources/s, hapi %.0f resources/s, ratio %.1f", ours, theirs, ours / theirs);

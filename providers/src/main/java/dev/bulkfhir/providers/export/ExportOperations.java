@@ -160,7 +160,7 @@ public final class ExportOperations {
             if (!ResourceStore.isValidId(groupId)) {
                 throw ExportErrors.notFound(context, "Group/" + groupId + " is not known to this server.");
             }
-            members = engine.source.groupMembers(groupId, transactionTime).orElseThrow(() ->
+            members = engine.source.groupMembers(groupId, transactionTime, details.getTenantId()).orElseThrow(() ->
                     ExportErrors.notFound(context, "Group/" + groupId + " is not known to this server."));
         }
         KickoffParser.Parsed parsed = parser.parse(details, query, level, groupId, members, client,

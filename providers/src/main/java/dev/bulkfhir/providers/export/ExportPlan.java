@@ -5,6 +5,7 @@ import ca.uhn.fhir.parser.DataFormatException;
 import ca.uhn.fhir.util.OperationOutcomeUtil;
 import dev.bulkfhir.storage.export.ExportJob;
 import dev.bulkfhir.storage.export.NdjsonFiles;
+import dev.bulkfhir.storage.source.ExportQuery;
 import org.hl7.fhir.instance.model.api.IBaseOperationOutcome;
 
 import java.io.IOException;
@@ -47,7 +48,7 @@ final class ExportPlan {
             throws TypeFilter.Unsupported {
         Set<String> patients = null;
         if (request.level() == ExportRequest.Level.GROUP) {
-            Set<String> members = new HashSet<>(engine.source.groupMembers(request.groupId(), job.transactionTime())
+            Set<String> members = new HashSet<>(engine.source.groupMembers(request.groupId(), job.transactionTime(), request.tenant())
                     .orElse(Set.of()));
             if (request.patients() != null) members.retainAll(request.patients());
             patients = members;
@@ -68,6 +69,15 @@ final class ExportPlan {
                     request.asOf(job.transactionTime()), byType);
         }
         return new ExportPlan(engine.context, request, patients, byType, associated);
+    }
+
+    /**
+     * A query of the type narrowed for the source: to the kickoff's partition, and by the type's
+     * {@code _typeFilter}s so that a source can read less (they are applied here either way).
+     */
+    ExportQuery scoped(String type, ExportQuery query) {
+        List<String> filterTexts = filters.getOrDefault(type, List.of()).stream().map(TypeFilter::toString).toList();
+        return query.withTypeFilters(filterTexts).inPartition(request.tenant());
     }
 
     /** The type's _typeFilter and _elements as one transform, or null when it has neither. */

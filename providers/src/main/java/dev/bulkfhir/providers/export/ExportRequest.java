@@ -28,6 +28,9 @@ import java.util.List;
  *                       blocks of the output files ({@code Patient}), or null for files by type
  * @param allowPartialManifests {@code allowPartialManifests} (IG STU3): the manifest comes in pages, and a
  *                       202 may carry a page of the files already complete
+ * @param tenant         the tenant (partition) the kickoff was made in, as the server's tenant identification
+ *                       strategy found it, or null: the export reads that partition only, where the source
+ *                       partitions its data
  */
 public record ExportRequest(
         Level level,
@@ -42,7 +45,8 @@ public record ExportRequest(
         String until,
         String associatedData,
         String organizeOutputBy,
-        boolean allowPartialManifests) {
+        boolean allowPartialManifests,
+        String tenant) {
 
     public enum Level { SYSTEM, PATIENT, GROUP }
 

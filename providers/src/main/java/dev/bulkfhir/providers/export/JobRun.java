@@ -278,8 +278,8 @@ final class JobRun {
                 engine.execute(() -> spillPart(type, rest));
             }
             currentType = type;
-            ExportQuery query = new ExportQuery(type, request.sinceInstant(), job.transactionTime(), true,
-                    plan.patients, range);
+            ExportQuery query = plan.scoped(type, new ExportQuery(type, request.sinceInstant(), job.transactionTime(),
+                    true, plan.patients, range));
             LineTransform transform = plan.transform(type);
             try (BucketSpill spill = new BucketSpill();
                     NdjsonFiles errors = new NdjsonFiles(engine.files, job.id(), "OperationOutcome", true,

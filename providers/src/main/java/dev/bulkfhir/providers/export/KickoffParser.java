@@ -202,7 +202,7 @@ final class KickoffParser {
         }
         List<String> typeList = !typesNamed && client.readableTypes() == null ? List.of() : List.copyOf(candidates);
         return new Parsed(new ExportRequest(level, groupId, typeList, typesNamed, since, elements, filters, patients,
-                warnings, until, associatedData, organizeOutputBy, allowPartialManifests), warnings);
+                warnings, until, associatedData, organizeOutputBy, allowPartialManifests, details.getTenantId()), warnings);
     }
 
     /** organizeOutputBy: Patient, or null (files by type); other resource types are not supported. */
@@ -474,7 +474,7 @@ final class KickoffParser {
         if (ids.isEmpty()) {
             return List.of();
         }
-        Set<String> existing = source.existingPatients(ids, transactionTime);
+        Set<String> existing = source.existingPatients(ids, transactionTime, details.getTenantId());
         Set<String> unknown = new LinkedHashSet<>(ids);
         unknown.removeAll(existing);
         if (!unknown.isEmpty()) {

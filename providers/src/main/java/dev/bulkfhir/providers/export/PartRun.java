@@ -105,8 +105,9 @@ final class PartRun {
             ExportRequest request = plan.request;
             ExportQuery query = provenancePass
                     ? new ExportQuery(type, null, request.asOf(job.transactionTime()), false, null, range)
-                    : new ExportQuery(type, request.sinceInstant(), request.asOf(job.transactionTime()),
-                            request.patientCompartment(), plan.patients, range);
+                            .inPartition(request.tenant())
+                    : plan.scoped(type, new ExportQuery(type, request.sinceInstant(), request.asOf(job.transactionTime()),
+                            request.patientCompartment(), plan.patients, range));
             LineTransform transform = plan.transform(type);
             ExportSettings settings = engine.settings;
             try (NdjsonFiles out = new NdjsonFiles(engine.files, job.id(), type, false, settings.fileMaxResources(),

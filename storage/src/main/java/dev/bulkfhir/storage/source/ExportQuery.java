@@ -1,6 +1,7 @@
 package dev.bulkfhir.storage.source;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -13,15 +14,28 @@ import java.util.Set;
  * @param patients           with {@code patientCompartment}: these patients' compartments, or null for
  *                           the compartment of any patient; ignored otherwise
  * @param range              only the resources in this slice of the type (see {@link ResourceSource#split})
+ * @param typeFilters        the export's {@code _typeFilter} queries for this type (e.g.
+ *                           {@code Observation?code=8867-4}), empty if none: a hint. A source may read only the
+ *                           resources that match one of them (e.g. by pushing them into its database's search),
+ *                           or ignore them; the export applies them to every resource it is handed either way.
+ * @param partition          the partition (tenant) the kickoff was made in, by name, or null: all the source
+ *                           holds. A source that does not partition its data ignores it.
  */
 public record ExportQuery(String type, Instant since, Instant asOf, boolean patientCompartment, Set<String> patients,
-        KeyRange range) {
+        KeyRange range, List<String> typeFilters, String partition) {
 
     public ExportQuery {
         if (type == null || asOf == null || range == null) {
             throw new IllegalArgumentException("type, asOf and range are required");
         }
         patients = patients == null ? null : Set.copyOf(patients);
+        typeFilters = typeFilters == null ? List.of() : List.copyOf(typeFilters);
+    }
+
+    /** Without {@code _typeFilter}. */
+    public ExportQuery(String type, Instant since, Instant asOf, boolean patientCompartment, Set<String> patients,
+            KeyRange range) {
+        this(type, since, asOf, patientCompartment, patients, range, List.of(), null);
     }
 
     /** The whole type. */
@@ -31,7 +45,17 @@ public record ExportQuery(String type, Instant since, Instant asOf, boolean pati
 
     /** The same query, on one slice of the type. */
     public ExportQuery in(KeyRange slice) {
-        return new ExportQuery(type, since, asOf, patientCompartment, patients, slice);
+        return new ExportQuery(type, since, asOf, patientCompartment, patients, slice, typeFilters, partition);
+    }
+
+    /** The same query, with these {@code _typeFilter} queries of its type as a hint to the source. */
+    public ExportQuery withTypeFilters(List<String> filters) {
+        return new ExportQuery(type, since, asOf, patientCompartment, patients, range, filters, partition);
+    }
+
+    /** The same query, in this partition (by name; null: all). */
+    public ExportQuery inPartition(String name) {
+        return new ExportQuery(type, since, asOf, patientCompartment, patients, range, typeFilters, name);
     }
 
     /** Every resource of the type (a system-level export). */

@@ -86,8 +86,24 @@ public interface ResourceSource {
      */
     Optional<Set<String>> groupMembers(String groupId, Instant asOf);
 
+    /**
+     * {@link #groupMembers(String, Instant)} of a Group in a partition (tenant), by name, or null for all. The
+     * default, for a source that does not partition its data, ignores the partition.
+     */
+    default Optional<Set<String>> groupMembers(String groupId, Instant asOf, String partition) {
+        return groupMembers(groupId, asOf);
+    }
+
     /** Those of {@code patientIds} that name a Patient that existed (and was not deleted) at {@code asOf}. */
     Set<String> existingPatients(Set<String> patientIds, Instant asOf);
+
+    /**
+     * {@link #existingPatients(Set, Instant)} in a partition (tenant), by name, or null for all. The default,
+     * for a source that does not partition its data, ignores the partition.
+     */
+    default Set<String> existingPatients(Set<String> patientIds, Instant asOf, String partition) {
+        return existingPatients(patientIds, asOf);
+    }
 
     /** False only if the type certainly has nothing to export; true when in doubt. */
     boolean hasData(String type);

@@ -1,5 +1,6 @@
 package dev.bulkfhir.storage.source.jpa;
 
+import ca.uhn.fhir.interceptor.model.RequestPartitionId;
 import org.hl7.fhir.r4.model.InstantType;
 
 import java.io.ByteArrayInputStream;
@@ -115,6 +116,22 @@ final class HapiTables {
             alternatives.add("r.RES_ID in (" + marks(patientPids.size()) + ")");
             params.addAll(patientPids);
         }
+        return "(" + String.join(" or ", alternatives) + ")";
+    }
+
+    /** The condition on {@code r} for the resources in a partition; empty for all partitions. */
+    static String partitionCondition(RequestPartitionId partition) {
+        if (partition.isAllPartitions()) return "";
+        List<String> alternatives = new ArrayList<>();
+        List<String> ids = new ArrayList<>();
+        for (Integer id : partition.getPartitionIds()) {
+            if (id == null) {
+                alternatives.add("r.PARTITION_ID is null"); // the default partition, unless it has an id
+            } else {
+                ids.add(id.toString());
+            }
+        }
+        if (!ids.isEmpty()) alternatives.add("r.PARTITION_ID in (" + String.join(",", ids) + ")");
         return "(" + String.join(" or ", alternatives) + ")";
     }
 

@@ -10,7 +10,12 @@ import ca.uhn.fhir.jpa.binary.interceptor.BinaryStorageInterceptor;
 import ca.uhn.fhir.jpa.dao.ISearchBuilder;
 import ca.uhn.fhir.jpa.dao.SearchBuilderFactory;
 import ca.uhn.fhir.jpa.dao.tx.IHapiTransactionService;
+import ca.uhn.fhir.jpa.model.config.PartitionSettings;
 import ca.uhn.fhir.jpa.model.dao.JpaPid;
+import ca.uhn.fhir.jpa.model.util.JpaConstants;
+import ca.uhn.fhir.jpa.partition.IPartitionLookupSvc;
+import ca.uhn.fhir.jpa.model.search.SearchRuntimeDetails;
+import ca.uhn.fhir.jpa.searchparam.MatchUrlService;
 import ca.uhn.fhir.jpa.searchparam.SearchParameterMap;
 import ca.uhn.fhir.model.api.ResourceMetadataKeyEnum;
 import ca.uhn.fhir.parser.IParser;
@@ -34,6 +39,8 @@ import org.hl7.fhir.instance.model.api.IIdType;
 import org.hl7.fhir.r4.model.DateTimeType;
 import org.hl7.fhir.r4.model.Group;
 import org.hl7.fhir.r4.model.IdType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.context.ApplicationContext;
 import org.springframework.orm.jpa.EntityManagerFactoryUtils;
 
@@ -58,6 +65,8 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.TimeZone;
+import java.util.UUID;
+import java.util.stream.Stream;
 
 /**
  * A HAPI JPA server's own data as an export source: HAPI 8.8's tables read directly, HAPI's DAOs where
@@ -87,6 +96,8 @@ import java.util.TimeZone;
  */
 public final class JpaResourceSource implements ResourceSource {
 
+    private static final Logger log = LoggerFactory.getLogger(JpaResourceSource.class);
+
     /** Resources loaded through HAPI's search builder at once where their stored form cannot be used. */
     private static final int FALLBACK_BATCH = 50;
     /** How long after its stamp a HAPI write may still commit, by default (see {@link #withWriteGrace}). */
@@ -99,6 +110,10 @@ public final class JpaResourceSource implements ResourceSource {
     private final IHapiTransactionService transactions;
     private final SearchBuilderFactory<JpaPid> searchBuilders;
     private final EntityManagerFactory entityManagers;
+    private final PartitionSettings partitionSettings;
+    private final IPartitionLookupSvc partitions;
+    /** Turns a {@code _typeFilter} query into HAPI's search. */
+    private final MatchUrlService matchUrls;
     /** The host's database, for reading HAPI's tables in one snapshot. */
     private final DataSource dataSource;
     private final BinaryStorageInterceptor<?> binaryInflater;
@@ -108,8 +123,12 @@ public final class JpaResourceSource implements ResourceSource {
 
     /** @param binaryInflater the host's binary storage interceptor, or null if it keeps all content inline */
     public JpaResourceSource(DaoRegistry daos, IHapiTransactionService transactions,
-            SearchBuilderFactory<JpaPid> searchBuilders, EntityManagerFactory entityManagers, DataSource dataSource,
+            SearchBuilderFactory<JpaPid> searchBuilders, MatchUrlService matchUrls, EntityManagerFactory entityManagers,
+            DataSource dataSource, PartitionSettings partitionSettings, IPartitionLookupSvc partitions,
             BinaryStorageInterceptor<?> binaryInflater) {
+        this.matchUrls = matchUrls;
+        this.partitionSettings = partitionSettings;
+        this.partitions = partitions;
         this.dataSource = dataSource;
         this.context = daos.getFhirContext();
         this.daos = daos;
@@ -125,8 +144,10 @@ public final class JpaResourceSource implements ResourceSource {
     public static JpaResourceSource of(ApplicationContext host) {
         boolean hasBinaryStorage = host.getBeanProvider(IBinaryStorageSvc.class).getIfAvailable() != null;
         return new JpaResourceSource(host.getBean(DaoRegistry.class), host.getBean(IHapiTransactionService.class),
-                host.getBean(SearchBuilderFactory.class), host.getBean(EntityManagerFactory.class),
-                host.getBean(DataSource.class), hasBinaryStorage ? host.getBean(BinaryStorageInterceptor.class) : null);
+                host.getBean(SearchBuilderFactory.class), host.getBean(MatchUrlService.class),
+                host.getBean(EntityManagerFactory.class),
+                host.getBean(DataSource.class), host.getBean(PartitionSettings.class),
+                host.getBean(IPartitionLookupSvc.class), hasBinaryStorage ? host.getBean(BinaryStorageInterceptor.class) : null);
     }
 
     /**
@@ -149,16 +170,24 @@ public final class JpaResourceSource implements ResourceSource {
             return;
         }
         awaitWritesStampedBefore(query.asOf());
-        SystemRequestDetails request = SystemRequestDetails.forAllPartitions();
+        RequestPartitionId partition = partition(query.partition());
+        SystemRequestDetails request = requestIn(partition);
         Emitter emitter = new Emitter(query, sink, request);
+        // Before the snapshot: what matches now and is unchanged at the snapshot matched at the transaction time.
+        BitSet matching = matchingTypeFilters(query, request);
         List<String> changed;
         try (Connection connection = dataSource.getConnection()) {
             // One snapshot for the current rows and the changed ones: a resource changing meanwhile is seen
             // once, by one of the passes.
             Snapshot snapshot = Snapshot.begin(connection);
             try {
-                HapiTables tables = new HapiTables(connection, "", binaryInflater != null);
-                streamUnchanged(tables, query, emitter);
+                HapiTables tables = new HapiTables(connection, HapiTables.partitionCondition(partition),
+                        binaryInflater != null);
+                if (matching != null) {
+                    streamMatching(tables, query, matching, emitter);
+                } else {
+                    streamUnchanged(tables, query, emitter);
+                }
                 changed = tables.changedAfter(query.type(), query.asOf());
             } finally {
                 snapshot.end();
@@ -231,6 +260,60 @@ public final class JpaResourceSource implements ResourceSource {
     }
 
     /**
+     * The resources of the query's type that match one of its {@code _typeFilter} queries, by HAPI's own
+     * search (its indexes), as a set of persistent ids; null where that is not worth it or not possible: no
+     * filter, a compartment of some patients (narrower already), a filter HAPI's search refuses. The export
+     * applies the filters to what it is handed either way.
+     */
+    private BitSet matchingTypeFilters(ExportQuery query, SystemRequestDetails request) {
+        if (query.typeFilters().isEmpty() || (query.patientCompartment() && query.patients() != null)) return null;
+        IFhirResourceDao<?> dao = daos.getResourceDao(query.type());
+        BitSet matching = new BitSet();
+        try {
+            for (String filter : query.typeFilters()) {
+                SearchParameterMap search = matchUrls.translateMatchUrl(filter, context.getResourceDefinition(query.type()));
+                search.setLoadSynchronous(true);
+                if (query.since() != null && search.getLastUpdated() == null) {
+                    search.setLastUpdated(new DateRangeParam(new DateParam(ParamPrefixEnum.GREATERTHAN_OR_EQUALS,
+                            millis(query.since())), null));
+                }
+                transactions.withRequest(request).withRequestPartitionId(request.getRequestPartitionId()).readOnly()
+                        .execute(() -> {
+                            ISearchBuilder<JpaPid> builder = searchBuilders.newSearchBuilder(query.type(), dao.getResourceType());
+                            builder.setDeduplicateInDatabase(true);
+                            try (Stream<JpaPid> ids = builder.createQueryStream(search,
+                                    new SearchRuntimeDetails(request, UUID.randomUUID().toString()), request,
+                                    request.getRequestPartitionId())) {
+                                ids.forEach(pid -> matching.set(Math.toIntExact(pid.getId())));
+                            }
+                        });
+            }
+            return matching;
+        } catch (RuntimeException e) {
+            log.debug("Not pushing the _typeFilter of {} into HAPI's search: {}", query.type(), e.toString());
+            return null;
+        }
+    }
+
+    /** The resources unchanged since the transaction time among {@code matching}, a batch of ids at a time. */
+    private void streamMatching(HapiTables tables, ExportQuery query, BitSet matching, Emitter emitter)
+            throws SQLException, IOException {
+        List<Long> batch = new ArrayList<>(ID_CHUNK);
+        for (int pid = matching.nextSetBit(0); pid >= 0; pid = matching.nextSetBit(pid + 1)) {
+            batch.add((long) pid);
+            if (batch.size() == ID_CHUNK || matching.nextSetBit(pid + 1) < 0) {
+                List<Object> params = new ArrayList<>();
+                String scope = HapiTables.oneOf(batch, params);
+                if (query.patientCompartment() && !query.type().equals("Patient")) {
+                    scope += " and " + HapiTables.anyPatient(compartmentPaths(query.type()), params);
+                }
+                tables.current(query.type(), query.since(), query.asOf(), scope, params, emitter::current);
+                batch.clear();
+            }
+        }
+    }
+
+    /**
      * Resources changed after the transaction time (updated, deleted or created): few, each read from its
      * history through HAPI's DAO in its version as of then, and judged on that version.
      */
@@ -296,7 +379,7 @@ public final class JpaResourceSource implements ResourceSource {
             IFhirResourceDao<?> dao = daos.getResourceDao(query.type());
             if (builder == null) builder = searchBuilders.newSearchBuilder(query.type(), dao.getResourceType());
             List<IBaseResource> resources = new ArrayList<>(fallback.size());
-            transactions.withRequest(request).withRequestPartitionId(RequestPartitionId.allPartitions()).readOnly()
+            transactions.withRequest(request).withRequestPartitionId(request.getRequestPartitionId()).readOnly()
                     .execute(() -> {
                         builder.loadResourcesByPid(JpaPid.fromLongList(fallback.keySet()), List.of(), resources,
                                 false, request);
@@ -373,10 +456,36 @@ public final class JpaResourceSource implements ResourceSource {
         }
     }
 
+    /**
+     * The partition named, as HAPI knows it; all partitions for null or where the host does not partition.
+     *
+     * @throws IllegalArgumentException if the host has no partition of that name
+     */
+    private RequestPartitionId partition(String name) {
+        if (name == null || !partitionSettings.isPartitioningEnabled()) return RequestPartitionId.allPartitions();
+        if (name.equals(JpaConstants.DEFAULT_PARTITION_NAME)) return RequestPartitionId.defaultPartition(partitionSettings);
+        try {
+            return partitions.getPartitionByName(name).toRequestPartitionId();
+        } catch (ResourceNotFoundException e) {
+            throw new IllegalArgumentException("The HAPI JPA server has no partition '" + name + "'", e);
+        }
+    }
+
+    private static SystemRequestDetails requestIn(RequestPartitionId partition) {
+        SystemRequestDetails request = new SystemRequestDetails();
+        request.setRequestPartitionId(partition);
+        return request;
+    }
+
     @Override
     public Optional<Set<String>> groupMembers(String groupId, Instant asOf) {
+        return groupMembers(groupId, asOf, null);
+    }
+
+    @Override
+    public Optional<Set<String>> groupMembers(String groupId, Instant asOf, String partition) {
         // Each DAO call in a transaction of its own: a not-found inside a shared one would mark it rollback-only.
-        SystemRequestDetails request = SystemRequestDetails.forAllPartitions();
+        SystemRequestDetails request = requestIn(partition(partition));
         IBaseResource version = versionAtOrNull(daos.getResourceDao("Group"), groupId, asOf, request);
         if (version == null || isDeleted(version)) {
             return Optional.empty();
@@ -401,7 +510,12 @@ public final class JpaResourceSource implements ResourceSource {
 
     @Override
     public Set<String> existingPatients(Set<String> patientIds, Instant asOf) {
-        SystemRequestDetails request = SystemRequestDetails.forAllPartitions();
+        return existingPatients(patientIds, asOf, null);
+    }
+
+    @Override
+    public Set<String> existingPatients(Set<String> patientIds, Instant asOf, String partition) {
+        SystemRequestDetails request = requestIn(partition(partition));
         IFhirResourceDao<?> dao = daos.getResourceDao("Patient");
         Set<String> existing = new HashSet<>();
         for (List<String> chunk : chunks(patientIds)) {
