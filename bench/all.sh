@@ -85,8 +85,14 @@ curl -sS -f -o /dev/null "$ON_URL/metadata"   # HAPI builds the statement on the
 off=(); on=(); onp99=(); access=(); wrapped=(); wrappedp99=(); meta=(); metap99=()
 PROGRESS_START=$(date +%s)
 for round in $(seq 1 "$ROUNDS"); do
-  read -r r _ < <(measure "$OFF_URL/Binary/$OFF_ID"); off+=("$r")
-  read -r r p < <(measure "$ON_URL/Binary/$ON_ID" "${AUTH[@]}"); on+=("$r"); onp99+=("$p")
+  # Which goes first alternates: load from elsewhere that rises or falls through a round would favour one.
+  if [ $((round % 2)) -eq 1 ]; then
+    read -r r _ < <(measure "$OFF_URL/Binary/$OFF_ID"); off+=("$r")
+    read -r r p < <(measure "$ON_URL/Binary/$ON_ID" "${AUTH[@]}"); on+=("$r"); onp99+=("$p")
+  else
+    read -r r p < <(measure "$ON_URL/Binary/$ON_ID" "${AUTH[@]}"); on+=("$r"); onp99+=("$p")
+    read -r r _ < <(measure "$OFF_URL/Binary/$OFF_ID"); off+=("$r")
+  fi
   read -r r _ < <(measure "$ON_URL/Binary/$ON_ID/\$binary-access-read" "${AUTH[@]}"); access+=("$r")
   read -r r p < <(measure "$ON_URL/Binary/$ON_ID" "${AUTH[@]}" -H 'Accept: application/fhir+json'); wrapped+=("$r"); wrappedp99+=("$p")
   read -r r p < <(measure "$ON_URL/metadata"); meta+=("$r"); metap99+=("$p")
