@@ -45,6 +45,8 @@ final class PartRun {
     private volatile Part part;
     private final LongAdder resources = new LongAdder();
     private volatile JobRun.Stop stop;
+    /** The job failed on another part: what this part wrote after that failure's clean-up must go. */
+    private volatile boolean failedElsewhere;
 
     PartRun(ExportEngine engine, ExportPlan plan, ExportJob job, Part part) {
         this.engine = engine;
@@ -81,6 +83,7 @@ final class PartRun {
     /** The part table refused an update of ours: the job stopped (cancel, failure) or another node has the part. */
     void refused() {
         ExportState state = engine.jobs.find(job.id()).map(ExportJob::state).orElse(ExportState.CANCELLED);
+        failedElsewhere = state == ExportState.FAILED;
         stop(state == ExportState.CANCELLED ? JobRun.Stop.CANCELLED : JobRun.Stop.LOST);
     }
 
@@ -151,6 +154,14 @@ final class PartRun {
             // An Error too: a part that died without a word must never let the job complete.
             fail("Exporting " + type + " failed: " + e, e);
         } finally {
+            if (failedElsewhere) {
+                // The failing part deleted the job's files while this one still wrote: its folder goes too.
+                try {
+                    engine.files.deleteJob(job.id());
+                } catch (RuntimeException e) {
+                    log.warn("Could not delete the files of failed export job {}: {}", job.id(), e.toString());
+                }
+            }
             engine.partEnded(this);
         }
     }
