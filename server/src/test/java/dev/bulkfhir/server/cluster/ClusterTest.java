@@ -9,6 +9,7 @@ import dev.bulkfhir.storage.resource.ResourceStore;
 import ca.uhn.fhir.context.FhirContext;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 
 import javax.sql.DataSource;
@@ -27,6 +28,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -47,7 +49,7 @@ class ClusterTest {
     private static final int LEASE_SECONDS = 5;
 
     @Test
-    void threeNodesServeOneClusterAndSurviveTheDeathOfOne(@TempDir Path dir) throws Exception {
+    void threeNodesServeOneClusterAndSurviveTheDeathOfOne(@TempDir(cleanup = CleanupMode.ON_SUCCESS) Path dir) throws Exception {
         try (EmbeddedPostgres postgres = EmbeddedPostgres.builder().start()) {
             long begun = System.nanoTime();
             String jdbcUrl = postgres.getJdbcUrl("postgres", "postgres");
@@ -67,7 +69,7 @@ class ClusterTest {
                 for (String client : List.of("c1", "c2", "c3")) cluster.register(client);
                 cluster.start(3);
                 stored.join();
-                System.out.printf("cluster test: three nodes serve after %.1f s%n", (System.nanoTime() - begun) / 1e9);
+                System.out.printf("cluster test: three nodes serve after %.1f s (logs in %s)%n", (System.nanoTime() - begun) / 1e9, dir);
                 Node a = cluster.nodes.get(0);
                 Node b = cluster.nodes.get(1);
                 Node c = cluster.nodes.get(2);
@@ -99,14 +101,13 @@ class ClusterTest {
                 // The export of five types, kicked off on B; a node writing a part of it is frozen, then killed.
                 String big = kickoff(cluster.token(c, "c1"), b);
                 String jobId = big.substring(big.indexOf("_jobId=") + 7);
-                String[] frozen = frozenMidPart(database, jobId);
-                Node runner = cluster.node(frozen[1]);
-                assertNotNull(runner, "a node of the cluster writes the part: " + frozen[1]);
-                Cluster.signal(runner, "STOP");
-                long stopped = System.nanoTime();
+                Frozen frozen = freezeMidPart(database, jobId, cluster);
+                Node runner = frozen.node();
+                long stopped = frozen.stoppedAt();
                 // Watched from now: the frozen node is as good as dead (its lease is not renewed).
                 CompletableFuture<String> takenOver = CompletableFuture.supplyAsync(() ->
-                        awaitTakeover(database, frozen[0], runner.leaseName(), Duration.ofSeconds(LEASE_SECONDS + 30)));
+                        awaitTakeover(database, frozen.partId(), runner.leaseName(), Duration.ofSeconds(LEASE_SECONDS + 30),
+                                () -> diagnosis(database, jobId, cluster)));
                 List<Node> alive = new ArrayList<>(cluster.nodes);
                 alive.remove(runner);
 
@@ -170,31 +171,63 @@ class ClusterTest {
         return accepted.headers().firstValue("Content-Location").orElseThrow();
     }
 
+    /** A node stopped (SIGSTOP) while it holds a part of the job. */
+    private record Frozen(Node node, String partId, long stoppedAt) {}
+
     /**
-     * Waits until the job is spread over parts, some recorded and one being written: returns that part
-     * and its node (to be frozen with SIGSTOP: what it has not recorded stays as it was, as at a kill -9).
+     * Waits until the job is spread over parts, some recorded and one being written, and stops the node
+     * writing it with SIGSTOP: what it has not recorded stays as it was, as at a kill -9. The part watched
+     * is the one the node holds once stopped (it may have finished the part seen before the signal and
+     * claimed another); a node stopped between two parts is let go and the wait goes on.
      */
-    private static String[] frozenMidPart(DataSource database, String jobId) throws Exception {
+    private static Frozen freezeMidPart(DataSource database, String jobId, Cluster cluster) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (System.nanoTime() < deadline) {
-            try (Connection connection = database.getConnection();
-                    PreparedStatement query = connection.prepareStatement("select j.state,"
-                            + " (select count(*) from bf_export_part d where d.job_id = j.id and d.state = 'DONE'),"
-                            + " p.id, p.lease_owner from bf_export_job j left join bf_export_part p"
-                            + " on p.job_id = j.id and p.state = 'RUNNING' where j.id = ?")) {
-                query.setString(1, jobId);
-                try (ResultSet row = query.executeQuery()) {
-                    assertTrue(row.next(), "the job is in the table");
-                    String state = row.getString(1);
-                    assertNotEquals("COMPLETED", state, "the job completed before a node could be stopped mid-part");
-                    if (state.equals("IN_PROGRESS") && row.getLong(2) > 0 && row.getString(3) != null) {
-                        return new String[] {row.getString(3), row.getString(4)};
-                    }
-                }
+            String writer = partWriter(database, jobId);
+            if (writer == null) {
+                Thread.sleep(2);
+                continue;
             }
-            Thread.sleep(2);
+            Node node = cluster.node(writer);
+            assertNotNull(node, "a node of the cluster writes the part: " + writer);
+            Cluster.signal(node, "STOP");
+            long stoppedAt = System.nanoTime();
+            Thread.sleep(200); // what the node sent before it stopped reaches the database
+            String held = partHeldBy(database, jobId, writer);
+            if (held != null) return new Frozen(node, held, stoppedAt);
+            Cluster.signal(node, "CONT");
         }
         throw new AssertionError("the job did not start");
+    }
+
+    /** The node writing a part of the job once some part is recorded, or null while there is none. */
+    private static String partWriter(DataSource database, String jobId) throws Exception {
+        try (Connection connection = database.getConnection();
+                PreparedStatement query = connection.prepareStatement("select j.state,"
+                        + " (select count(*) from bf_export_part d where d.job_id = j.id and d.state = 'DONE'),"
+                        + " p.lease_owner from bf_export_job j left join bf_export_part p"
+                        + " on p.job_id = j.id and p.state = 'RUNNING' where j.id = ?")) {
+            query.setString(1, jobId);
+            try (ResultSet row = query.executeQuery()) {
+                assertTrue(row.next(), "the job is in the table");
+                String state = row.getString(1);
+                assertNotEquals("COMPLETED", state, "the job completed before a node could be stopped mid-part");
+                return state.equals("IN_PROGRESS") && row.getLong(2) > 0 ? row.getString(3) : null;
+            }
+        }
+    }
+
+    /** The part of the job that {@code node} is writing, or null. */
+    private static String partHeldBy(DataSource database, String jobId, String node) throws Exception {
+        try (Connection connection = database.getConnection();
+                PreparedStatement query = connection.prepareStatement("select id from bf_export_part"
+                        + " where job_id = ? and state = 'RUNNING' and lease_owner = ?")) {
+            query.setString(1, jobId);
+            query.setString(2, node);
+            try (ResultSet row = query.executeQuery()) {
+                return row.next() ? row.getString(1) : null;
+            }
+        }
     }
 
     /** How many parts of the job each node recorded. */
@@ -215,9 +248,10 @@ class ClusterTest {
     private static volatile long takeoverAt;
 
     /** The lease name of the node that took the part over from {@code dead}. */
-    private static String awaitTakeover(DataSource database, String partId, String dead, Duration within) {
+    private static String awaitTakeover(DataSource database, String partId, String dead, Duration within,
+            Supplier<String> diagnosis) {
         try {
-            String taker = leaseChange(database, partId, dead, within);
+            String taker = leaseChange(database, partId, dead, within, diagnosis);
             takeoverAt = System.nanoTime();
             return taker;
         } catch (Exception e) {
@@ -225,8 +259,8 @@ class ClusterTest {
         }
     }
 
-    private static String leaseChange(DataSource database, String partId, String dead, Duration within)
-            throws Exception {
+    private static String leaseChange(DataSource database, String partId, String dead, Duration within,
+            Supplier<String> diagnosis) throws Exception {
         long deadline = System.nanoTime() + within.toNanos();
         while (System.nanoTime() < deadline) {
             try (Connection connection = database.getConnection();
@@ -236,11 +270,55 @@ class ClusterTest {
                 try (ResultSet row = query.executeQuery()) {
                     if (!row.next()) return null; // the job is gone: the test then fails on it
                     if (row.getString(2) != null && !row.getString(2).equals(dead)) return row.getString(2);
+                    if (row.getString(1).equals("DONE")) {
+                        throw new AssertionError("part " + partId + " was recorded by the node said to be frozen");
+                    }
                 }
             }
             Thread.sleep(10);
         }
-        throw new AssertionError("no node took the part over within " + within);
+        throw new AssertionError("no node took part " + partId + " over within " + within + "\n" + diagnosis.get());
+    }
+
+    /** What a failed takeover leaves to read (CI keeps no files): the job's rows and the nodes' warnings. */
+    private static String diagnosis(DataSource database, String jobId, Cluster cluster) {
+        StringBuilder text = new StringBuilder();
+        try (Connection connection = database.getConnection();
+                PreparedStatement job = connection.prepareStatement(
+                        "select state, spread, lease_owner, error_text from bf_export_job where id = ?");
+                PreparedStatement parts = connection.prepareStatement("select id, res_type, state, lease_owner,"
+                        + " lease_expires_at, range_after, range_up_to from bf_export_part where job_id = ?"
+                        + " order by created_at")) {
+            job.setString(1, jobId);
+            try (ResultSet row = job.executeQuery()) {
+                while (row.next()) {
+                    text.append("job: ").append(row.getString(1)).append(" spread=").append(row.getBoolean(2))
+                            .append(" lease=").append(row.getString(3)).append(" error=").append(row.getString(4))
+                            .append('\n');
+                }
+            }
+            parts.setString(1, jobId);
+            try (ResultSet row = parts.executeQuery()) {
+                while (row.next()) {
+                    for (int i = 1; i <= 7; i++) text.append(row.getString(i)).append(i < 7 ? " " : "\n");
+                }
+            }
+        } catch (Exception e) {
+            text.append("(the tables could not be read: ").append(e).append(")\n");
+        }
+        for (Node node : cluster.nodes) {
+            try {
+                List<String> lines = Files.readAllLines(node.log()).stream()
+                        .filter(line -> line.contains("WARN") || line.contains("ERROR") || line.contains("Export job"))
+                        .toList();
+                text.append("node ").append(node.name()).append(" (").append(node.leaseName()).append("):\n");
+                lines.subList(Math.max(0, lines.size() - 25), lines.size())
+                        .forEach(line -> text.append("  ").append(line).append('\n'));
+            } catch (Exception e) {
+                text.append("(log of node ").append(node.name()).append(": ").append(e).append(")\n");
+            }
+        }
+        return text.toString();
     }
 
     private static Set<String> idsInStore(DataSource database, String type) throws Exception {
