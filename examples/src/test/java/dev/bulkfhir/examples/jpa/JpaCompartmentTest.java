@@ -4,7 +4,7 @@ import ca.uhn.fhir.rest.api.server.SystemRequestDetails;
 import dev.bulkfhir.storage.resource.PatientCompartment;
 import dev.bulkfhir.storage.source.ExportQuery;
 import dev.bulkfhir.storage.source.ResourceSink;
-import dev.bulkfhir.storage.source.jpa.JpaResourceSource;
+import dev.bulkfhir.storage.jpa.JpaResourceSource;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.hl7.fhir.r4.model.Bundle;
 import org.hl7.fhir.r4.model.Encounter;

@@ -8,7 +8,7 @@ import ca.uhn.fhir.rest.client.api.IGenericClient;
 import ca.uhn.fhir.rest.client.api.ServerValidationModeEnum;
 import dev.bulkfhir.storage.source.ExportQuery;
 import dev.bulkfhir.storage.source.ResourceSink;
-import dev.bulkfhir.storage.source.jpa.JpaResourceSource;
+import dev.bulkfhir.storage.jpa.JpaResourceSource;
 import org.hl7.fhir.r4.model.Binary;
 import org.hl7.fhir.r4.model.Narrative;
 import org.hl7.fhir.r4.model.Observation;

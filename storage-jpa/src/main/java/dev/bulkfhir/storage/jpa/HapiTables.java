@@ -1,4 +1,4 @@
-package dev.bulkfhir.storage.source.jpa;
+package dev.bulkfhir.storage.jpa;
 
 import ca.uhn.fhir.interceptor.model.RequestPartitionId;
 import org.hl7.fhir.r4.model.InstantType;
