@@ -4,7 +4,7 @@ import ca.uhn.fhir.rest.api.server.SystemRequestDetails;
 import dev.bulkfhir.storage.resource.PatientCompartment;
 import dev.bulkfhir.storage.source.ExportQuery;
 import dev.bulkfhir.storage.source.ResourceSink;
-import dev.bulkfhir.storage.source.jpa.JpaResourceSource;
+import dev.bulkfhir.storage.jpa.JpaResourceSource;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.hl7.fhir.r4.model.Bundle;
 import org.hl7.fhir.r4.model.Encounter;
@@ -16,6 +16,7 @@ import org.hl7.fhir.r4.model.Resource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 
 import javax.sql.DataSource;
 import java.nio.charset.StandardCharsets;
@@ -41,26 +42,34 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * reference index, not by reading every resource: after the data is written, the stored text of every
  * resource outside the exported compartments is overwritten with text that is not JSON, and the
  * exports still give exactly the compartments (checked against FHIR's compartment definition applied
- * to each resource as written), each resource once.
+ * to each resource as written), each resource once. On H2 here; on PostgreSQL in
+ * {@link JpaCompartmentPostgresTest}.
  */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class JpaCompartmentTest {
 
     /** Enough that half of them are more than the source looks up at once (200): a compartment spans two lookups. */
     private static final int PATIENTS = 520;
     private static final List<String> TYPES = List.of("Patient", "Observation", "Encounter", "Group");
 
-    private static JpaHost host;
-    private static JpaResourceSource source;
-    private static PatientCompartment compartment;
-    /** Every resource written, "Type/id" to its patients' compartments. */
-    private static final Map<String, Set<String>> compartments = new HashMap<>();
     private static final Set<String> members = Set.of("p1", "p2", "p3", "ghost");
-    private static final Set<String> many = new HashSet<>();
-    private static Instant asOf;
+
+    private JpaHost host;
+    private JpaResourceSource source;
+    private PatientCompartment compartment;
+    /** Every resource written, "Type/id" to its patients' compartments. */
+    private final Map<String, Set<String>> compartments = new HashMap<>();
+    private final Set<String> many = new HashSet<>();
+    private Instant asOf;
+
+    /** The HAPI JPA host, not started. */
+    JpaHost newHost() {
+        return JpaHost.inMemory();
+    }
 
     @BeforeAll
-    static void startAndWrite() throws Exception {
-        host = JpaHost.inMemory().start();
+    void startAndWrite() throws Exception {
+        host = newHost().start();
         source = JpaResourceSource.of(host.spring()).withWriteGrace(Duration.ZERO);
         compartment = new PatientCompartment(host.fhirContext());
 
@@ -106,7 +115,7 @@ class JpaCompartmentTest {
     }
 
     @AfterAll
-    static void stop() throws Exception {
+    void stop() throws Exception {
         if (host != null) host.close();
     }
 
@@ -156,7 +165,7 @@ class JpaCompartmentTest {
         assertEquals(Set.of(), exported("Observation", Set.of("ghost", "no-such-patient")));
     }
 
-    private static Set<String> expected(String type, Set<String> patients) {
+    private Set<String> expected(String type, Set<String> patients) {
         Set<String> expected = new TreeSet<>();
         compartments.forEach((key, owners) -> {
             if (key.startsWith(type + "/") && !Collections.disjoint(owners, patients)) expected.add(key);
@@ -164,11 +173,11 @@ class JpaCompartmentTest {
         return expected;
     }
 
-    private static Set<String> exported(String type, Set<String> patients) throws Exception {
+    private Set<String> exported(String type, Set<String> patients) throws Exception {
         return exported(new ExportQuery(type, null, asOf, true, patients));
     }
 
-    private static Set<String> exported(ExportQuery query) throws Exception {
+    private Set<String> exported(ExportQuery query) throws Exception {
         Set<String> keys = new TreeSet<>();
         List<String> errors = new ArrayList<>();
         source.stream(query, new ResourceSink() {
@@ -189,7 +198,7 @@ class JpaCompartmentTest {
     }
 
     /** Overwrites the stored text of every resource outside these patients' compartments with non-JSON. */
-    private static void makeUnreadableAllBut(Set<String> patients) throws Exception {
+    private void makeUnreadableAllBut(Set<String> patients) throws Exception {
         int overwritten = 0;
         try (Connection connection = host.spring().getBean(DataSource.class).getConnection();
              PreparedStatement update = connection.prepareStatement("update HFJ_RES_VER set RES_TEXT_VC = 'not JSON',"

@@ -3,7 +3,7 @@ package dev.bulkfhir.examples.jpa;
 import ca.uhn.fhir.rest.api.server.SystemRequestDetails;
 import dev.bulkfhir.storage.source.ExportQuery;
 import dev.bulkfhir.storage.source.ResourceSink;
-import dev.bulkfhir.storage.source.jpa.JpaResourceSource;
+import dev.bulkfhir.storage.jpa.JpaResourceSource;
 import org.hl7.fhir.r4.model.IdType;
 import org.hl7.fhir.r4.model.Observation;
 import org.hl7.fhir.r4.model.Resource;

@@ -15,6 +15,7 @@ import ca.uhn.fhir.rest.server.RestfulServer;
 import ca.uhn.fhir.rest.server.provider.ResourceProviderFactory;
 import ca.uhn.fhir.rest.server.util.ISearchParamRegistry;
 import dev.bulkfhir.examples.FhirOnJetty;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.springframework.context.annotation.AnnotationConfigApplicationContext;
 
 import java.nio.file.Path;
@@ -23,8 +24,8 @@ import java.util.List;
 import java.util.UUID;
 
 /**
- * A real HAPI JPA R4 server for tests: HAPI's JPA configuration in a Spring context on H2, its
- * resource providers (Binary included), system provider and {@code $binary-access-read} on a
+ * A real HAPI JPA R4 server for tests: HAPI's JPA configuration in a Spring context on H2 or on an
+ * embedded PostgreSQL of its own, its resource providers (Binary included), system provider and {@code $binary-access-read} on a
  * {@link RestfulServer}, served by Jetty on a free port at {@code /fhir}.
  *
  * <pre>{@code
@@ -36,7 +37,12 @@ import java.util.UUID;
 public final class JpaHost implements AutoCloseable {
 
     /** What the Spring configuration needs from outside. */
-    record Settings(String jdbcUrl, boolean partitioned) {}
+    record Settings(String jdbcUrl, String user, boolean partitioned) {
+
+        boolean postgres() {
+            return jdbcUrl.startsWith("jdbc:postgresql:");
+        }
+    }
 
     /** Runs after HAPI's own providers are registered and before the server takes requests. */
     @FunctionalInterface
@@ -44,30 +50,46 @@ public final class JpaHost implements AutoCloseable {
         void customize(RestfulServer server, AnnotationConfigApplicationContext spring) throws Exception;
     }
 
-    private Settings settings;
+    /** The H2 database; null for an embedded PostgreSQL of the host's own. */
+    private final String h2Url;
+    /** Where that PostgreSQL keeps its data; null for a temporary directory. */
+    private final Path postgresDirectory;
+    private boolean partitioned;
+    private EmbeddedPostgres postgres;
     private final List<Customizer> customizers = new ArrayList<>();
     private AnnotationConfigApplicationContext spring;
     private RestfulServer server;
     private FhirOnJetty http;
     private String baseUrl;
 
-    private JpaHost(Settings settings) {
-        this.settings = settings;
+    private JpaHost(String h2Url, Path postgresDirectory) {
+        this.h2Url = h2Url;
+        this.postgresDirectory = postgresDirectory;
     }
 
     /** An H2 database in memory, gone when the host closes. */
     public static JpaHost inMemory() {
-        return new JpaHost(new Settings("jdbc:h2:mem:jpa-host-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1", false));
+        return new JpaHost("jdbc:h2:mem:jpa-host-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1", null);
     }
 
     /** An H2 database file in {@code directory} (keeps the heap free of the data, e.g. for benchmarks). */
     public static JpaHost inDirectory(Path directory) {
-        return new JpaHost(new Settings("jdbc:h2:file:" + directory.toAbsolutePath().resolve("hapi"), false));
+        return new JpaHost("jdbc:h2:file:" + directory.toAbsolutePath().resolve("hapi"), null);
+    }
+
+    /** An embedded PostgreSQL, started with the host in a temporary directory and gone when it closes. */
+    public static JpaHost onPostgres() {
+        return new JpaHost(null, null);
+    }
+
+    /** An embedded PostgreSQL whose data stays in {@code directory} for the next host on it (e.g. for benchmarks). */
+    public static JpaHost onPostgres(Path directory) {
+        return new JpaHost(null, directory.toAbsolutePath());
     }
 
     /** With HAPI's partitioning on (partitions to be created by the test, by name and id). */
     public JpaHost partitioned() {
-        settings = new Settings(settings.jdbcUrl(), true);
+        partitioned = true;
         return this;
     }
 
@@ -78,6 +100,15 @@ public final class JpaHost implements AutoCloseable {
 
     public JpaHost start() throws Exception {
         try {
+            Settings settings;
+            if (h2Url != null) {
+                settings = new Settings(h2Url, "sa", partitioned);
+            } else {
+                EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder();
+                if (postgresDirectory != null) builder.setDataDirectory(postgresDirectory).setCleanDataDirectory(false);
+                postgres = builder.start();
+                settings = new Settings(postgres.getJdbcUrl("postgres", "postgres"), "postgres", partitioned);
+            }
             spring = new AnnotationConfigApplicationContext();
             spring.registerBean(Settings.class, () -> settings);
             spring.register(JpaHostConfig.class);
@@ -135,10 +166,12 @@ public final class JpaHost implements AutoCloseable {
 
     @Override
     public void close() throws Exception {
-        try {
-            if (http != null) http.close();
-        } finally {
-            if (spring != null) spring.close();
+        try (EmbeddedPostgres database = postgres) { // closed last, after what uses it
+            try {
+                if (http != null) http.close();
+            } finally {
+                if (spring != null) spring.close();
+            }
         }
     }
 }

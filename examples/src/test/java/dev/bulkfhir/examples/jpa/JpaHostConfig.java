@@ -12,6 +12,7 @@ import ca.uhn.fhir.jpa.config.r4.JpaR4Config;
 import ca.uhn.fhir.jpa.config.util.HapiEntityManagerFactoryUtil;
 import ca.uhn.fhir.jpa.model.config.PartitionSettings;
 import ca.uhn.fhir.jpa.model.dialect.HapiFhirH2Dialect;
+import ca.uhn.fhir.jpa.model.dialect.HapiFhirPostgresDialect;
 import ca.uhn.fhir.jpa.subscription.channel.config.SubscriptionChannelConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import jakarta.persistence.EntityManagerFactory;
@@ -25,7 +26,7 @@ import org.springframework.orm.jpa.LocalContainerEntityManagerFactoryBean;
 import java.util.Properties;
 
 /**
- * HAPI's own JPA R4 configuration on H2, the least a HAPI JPA server needs to run: no full-text
+ * HAPI's own JPA R4 configuration on H2 or PostgreSQL (HAPI's dialect for each), the least a HAPI JPA server needs to run: no full-text
  * indexing (Hibernate Search off), no scheduled jobs (so no bulk export, reindexing or stale-search
  * cleanup runs), no subscriptions and no validation. Batch2 (which HAPI's DAOs depend on) needs the
  * in-memory message channels of {@link SubscriptionChannelConfig}, not subscriptions themselves.
@@ -64,7 +65,7 @@ class JpaHostConfig {
     HikariDataSource dataSource(JpaHost.Settings settings) {
         HikariDataSource dataSource = new HikariDataSource();
         dataSource.setJdbcUrl(settings.jdbcUrl());
-        dataSource.setUsername("sa");
+        dataSource.setUsername(settings.user());
         dataSource.setPassword("");
         dataSource.setMaximumPoolSize(10);
         return dataSource;
@@ -72,13 +73,15 @@ class JpaHostConfig {
 
     @Bean
     LocalContainerEntityManagerFactoryBean entityManagerFactory(ConfigurableListableBeanFactory beans,
-            FhirContext fhirContext, JpaStorageSettings storageSettings, HikariDataSource dataSource) {
+            FhirContext fhirContext, JpaStorageSettings storageSettings, HikariDataSource dataSource,
+            JpaHost.Settings settings) {
         LocalContainerEntityManagerFactoryBean factory =
                 HapiEntityManagerFactoryUtil.newEntityManagerFactory(beans, fhirContext, storageSettings);
         factory.setPersistenceUnitName("HAPI_JPA_HOST");
         factory.setDataSource(dataSource);
         Properties properties = new Properties();
-        properties.put("hibernate.dialect", HapiFhirH2Dialect.class.getName());
+        properties.put("hibernate.dialect",
+                (settings.postgres() ? HapiFhirPostgresDialect.class : HapiFhirH2Dialect.class).getName());
         properties.put("hibernate.hbm2ddl.auto", "update");
         properties.put("hibernate.search.enabled", "false");
         properties.put("hibernate.format_sql", "false");

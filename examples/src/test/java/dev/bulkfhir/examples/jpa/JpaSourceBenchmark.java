@@ -4,7 +4,7 @@ import ca.uhn.fhir.jpa.api.config.JpaStorageSettings;
 import ca.uhn.fhir.rest.api.server.SystemRequestDetails;
 import dev.bulkfhir.storage.source.ExportQuery;
 import dev.bulkfhir.storage.source.ResourceSink;
-import dev.bulkfhir.storage.source.jpa.JpaResourceSource;
+import dev.bulkfhir.storage.jpa.JpaResourceSource;
 import org.hl7.fhir.r4.model.Bundle;
 import org.hl7.fhir.r4.model.Observation;
 import org.hl7.fhir.r4.model.Patient;
@@ -35,7 +35,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 /**
  * Not a test: a benchmark run by hand ({@code bench/jpa-source.sh}, or {@code -Dbench.jpa=true}). Loads
  * {@code bench.jpa.resources} resources (a tenth Patients, the rest their Observations) into a HAPI JPA
- * host on an H2 file through its system DAO, in transaction Bundles, then exports Patient and
+ * host on an H2 file, or on an embedded PostgreSQL with {@code bench.jpa.database=postgres}, through its system DAO, in transaction Bundles, then exports Patient and
  * Observation through {@link JpaResourceSource} three times and prints resources/s and the heap in use,
  * then the Patient and Observation data of a Group of {@value #GROUP_SIZE} of the patients three times.
  */
@@ -54,8 +54,11 @@ class JpaSourceBenchmark {
         // bench.jpa.dir keeps the loaded database for the next run (loading is most of a run's time).
         Path directory = System.getProperty("bench.jpa.dir", "").isEmpty() ? temporary
                 : Files.createDirectories(Path.of(System.getProperty("bench.jpa.dir")));
-        Path loadedMarker = directory.resolve("loaded-" + total);
-        try (JpaHost host = JpaHost.inDirectory(directory).start()) {
+        boolean postgres = System.getProperty("bench.jpa.database", "h2").equals("postgres");
+        Path loadedMarker = directory.resolve("loaded-" + (postgres ? "postgres-" : "h2-") + total);
+        JpaHost database = postgres ? JpaHost.onPostgres(directory.resolve("postgres")) : JpaHost.inDirectory(directory);
+        try (JpaHost host = database.start()) {
+            report("HAPI JPA host on %s", postgres ? "PostgreSQL (embedded)" : "H2 (file)");
             int loaded = total / (1 + OBSERVATIONS_PER_PATIENT) * (1 + OBSERVATIONS_PER_PATIENT);
             if (Files.exists(loadedMarker)) {
                 report("reusing the %,d resources loaded in %s", loaded, directory);

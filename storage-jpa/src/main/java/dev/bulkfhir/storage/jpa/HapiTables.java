@@ -1,4 +1,4 @@
-package dev.bulkfhir.storage.source.jpa;
+package dev.bulkfhir.storage.jpa;
 
 import ca.uhn.fhir.interceptor.model.RequestPartitionId;
 import org.hl7.fhir.r4.model.InstantType;
@@ -28,9 +28,9 @@ import java.util.zip.GZIPInputStream;
  */
 final class HapiTables {
 
-    /** What a row of the current-version query holds, in this order. */
+    /** What a row of the current-version query holds, in this order ({@code %s}: the bytes of {@code RES_TEXT}). */
     private static final String CURRENT_COLUMNS = "r.RES_ID, r.FHIR_ID, r.RES_VER, r.RES_UPDATED, r.HAS_TAGS,"
-            + " v.RES_ENCODING, v.RES_TEXT, v.RES_TEXT_VC, v.SOURCE_URI, v.REQUEST_ID";
+            + " v.RES_ENCODING, %s, v.RES_TEXT_VC, v.SOURCE_URI, v.REQUEST_ID";
     private static final String EXTERNALIZED_BINARY = "http://hapifhir.io/fhir/StructureDefinition/externalized-binary-id";
 
     /** One current version; {@link #json} null where the stored form cannot be used as it is. */
@@ -46,6 +46,8 @@ final class HapiTables {
     private final String partitionCondition;
     /** Whether content may be kept apart in the host's binary storage (then such resources take HAPI's path). */
     private final boolean externalizedBinaries;
+    /** See {@link #storedBytes()}; looked up at the first read. */
+    private String storedBytes;
 
     HapiTables(Connection connection, String partitionCondition, boolean externalizedBinaries) {
         this.connection = connection;
@@ -60,7 +62,7 @@ final class HapiTables {
      */
     void current(String type, Instant since, Instant asOf, String scope, List<Object> scopeParams,
             RowHandler handler) throws SQLException, IOException {
-        StringBuilder sql = new StringBuilder("select ").append(CURRENT_COLUMNS)
+        StringBuilder sql = new StringBuilder("select ").append(String.format(CURRENT_COLUMNS, storedBytes()))
                 .append(" from HFJ_RESOURCE r join HFJ_RES_VER v on v.RES_ID = r.RES_ID and v.RES_VER = r.RES_VER")
                 .append(" where r.RES_TYPE = ? and r.RES_DELETED_AT is null and r.RES_UPDATED <= ?");
         List<Object> params = new ArrayList<>(List.of(type, Timestamp.from(asOf)));
@@ -87,6 +89,22 @@ final class HapiTables {
         } finally {
             if (h2) execute("SET LAZY_QUERY_EXECUTION FALSE");
         }
+    }
+
+    /**
+     * The SQL for the bytes of {@code v.RES_TEXT}. Hibernate makes HAPI's {@code @Lob byte[]} a BLOB on H2
+     * but an {@code oid} on PostgreSQL: a large object, whose column holds only its number. {@code lo_get}
+     * reads the object in the same statement (a BLOB per row would cost a round trip each); a {@code bytea}
+     * column, as some hosts' own migrations make it, is read as it is.
+     */
+    private String storedBytes() throws SQLException {
+        if (storedBytes == null) {
+            try (PreparedStatement statement = connection.prepareStatement("select RES_TEXT from HFJ_RES_VER where 1 = 0")) {
+                boolean largeObject = statement.getMetaData().getColumnTypeName(1).equalsIgnoreCase("oid");
+                storedBytes = largeObject ? "lo_get(v.RES_TEXT)" : "v.RES_TEXT";
+            }
+        }
+        return storedBytes;
     }
 
     /**

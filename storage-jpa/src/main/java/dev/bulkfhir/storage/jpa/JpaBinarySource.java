@@ -1,4 +1,4 @@
-package dev.bulkfhir.storage.source.jpa;
+package dev.bulkfhir.storage.jpa;
 
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.jpa.api.dao.DaoRegistry;

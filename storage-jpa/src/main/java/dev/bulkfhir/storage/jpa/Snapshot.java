@@ -1,4 +1,4 @@
-package dev.bulkfhir.storage.source.jpa;
+package dev.bulkfhir.storage.jpa;
 
 import java.sql.Connection;
 import java.sql.SQLException;
