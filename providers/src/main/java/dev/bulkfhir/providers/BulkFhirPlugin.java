@@ -106,7 +106,7 @@ public final class BulkFhirPlugin implements AutoCloseable {
         server.registerInterceptor(new AuditRefusals(audit));
         binaries.withSource(export.binarySource()).audit(audit).install(server);
         auth.interceptor().protect(export); // export's owner and readable types come from the token
-        export.audit(audit).install(server, resolved);
+        export.install(server, resolved);
         auth.install(server, resolved, audit, meters);
         installedIn = server;
     }
@@ -329,6 +329,7 @@ public final class BulkFhirPlugin implements AutoCloseable {
             } else {
                 Database.migrate(jobs);
             }
+            AuditWriter ownAudit = null;
             try {
                 FileStore files = fileStore != null ? fileStore : FileStore.directory(dataDirectory);
                 BinaryAccess binaries;
@@ -339,12 +340,13 @@ public final class BulkFhirPlugin implements AutoCloseable {
                             new BinaryStore(jobs, files, BinaryStore.DEFAULT_INLINE_THRESHOLD));
                     binaries = BinaryAccess.owning(store, binarySettings);
                 }
+                ownAudit = audit == null ? AuditSink.logger() : null;
                 BulkExport export = BulkExport.start(jobs, resources, files, dataDirectory.resolve("export"), context,
-                        exportSettings, meters);
-                AuditWriter ownAudit = audit == null ? AuditSink.logger() : null;
+                        exportSettings, meters, audit == null ? ownAudit : audit);
                 return new BulkFhirPlugin(own, export, binaries, auth, base, audit == null ? ownAudit : audit,
                         ownAudit, meters);
             } catch (RuntimeException e) {
+                if (ownAudit != null) ownAudit.close();
                 if (own != null) own.close();
                 throw e;
             }
