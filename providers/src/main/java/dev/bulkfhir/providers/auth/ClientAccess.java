@@ -17,8 +17,8 @@ import java.util.Set;
  * <pre>
  * ClientAccess access = ClientAccess.from(request);          // ANONYMOUS when auth is off or absent
  * String owner = access.clientId();                          // e.g. the owner of an export job
- * List&lt;String&gt; types = access.readableTypes(candidates);      // $export without _type
- * access.requireRead(types, "export");                       // $export with _type: 403 if not covered
+ * List&lt;String&gt; types = access.readableTypes(candidates);      // e.g. $export without _type
+ * access.requireRead(types, "exporting");                    // e.g. $export with _type: 403 if not covered
  * </pre>
  */
 public final class ClientAccess {
@@ -117,6 +117,19 @@ public final class ClientAccess {
     public void requireRead(Collection<String> types, String action) throws ForbiddenOperationException {
         for (String type : types) {
             require(type, Permission.V1_READ, action + " " + type);
+        }
+    }
+
+    /**
+     * Refuses (403) a client that may read none of {@code types}: an export without {@code _type} would
+     * have nothing to hold.
+     */
+    public void requireReadAny(Collection<String> types) throws ForbiddenOperationException {
+        if (readableTypes(types).isEmpty()) {
+            throw Refusals.forbidden("The access token of client '" + clientId + "' allows reading no"
+                    + " resource type, so there is nothing it may export: that needs scope system/*.read (SMART v2:"
+                    + " system/*.rs) or a read scope for each type. Granted: "
+                    + (scopes.isEmpty() ? "no scopes" : SmartScope.join(scopes)) + ".");
         }
     }
 

@@ -15,7 +15,6 @@ import dev.bulkfhir.providers.ServerBase;
 import dev.bulkfhir.storage.export.ExportFileStore;
 import dev.bulkfhir.storage.export.ExportJob;
 import dev.bulkfhir.storage.export.ExportJobRepository;
-import dev.bulkfhir.storage.resource.ResourceStore;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import org.hl7.fhir.instance.model.api.IBaseOperationOutcome;
@@ -90,17 +89,7 @@ public final class KickoffOperation {
         details.setParameters(withoutElements);
 
         ExportClient client = identity.of(details);
-        Set<String> members = null;
-        if (level == Level.GROUP) {
-            if (!ResourceStore.isValidId(groupId)) {
-                throw ExportErrors.notFound(context.fhir(), "Group/" + groupId + " is not known to this server.");
-            }
-            members = context.source().groupMembers(groupId, transactionTime, details.getTenantId())
-                    .orElseThrow(() -> ExportErrors.notFound(context.fhir(), "Group/" + groupId
-                            + " is not known to this server."));
-        }
-        KickoffParser.Parsed parsed = parser.parse(details, query, level, groupId, members, client,
-                transactionTime);
+        KickoffParser.Parsed parsed = parser.parse(details, query, level, groupId, client, transactionTime);
 
         String jobId = ExportFileStore.newJobId();
         ExportJob job = new ExportJob(jobId, client.id(), requestUrl(details, request), parsed.request().toJson(),
