@@ -7,6 +7,7 @@ import ca.uhn.fhir.rest.api.server.RequestDetails;
 import ca.uhn.fhir.rest.api.server.ResponseDetails;
 import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
 import dev.bulkfhir.providers.HookRefusals;
+import dev.bulkfhir.providers.RequestSideChannels;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import org.hl7.fhir.instance.model.api.IBaseResource;
@@ -61,8 +62,6 @@ public final class BearerAuthInterceptor {
             RestOperationTypeEnum.UPDATE, RestOperationTypeEnum.PATCH);
     /** Resources that are answers about the request, not data, when they are the response itself. */
     private static final Set<String> NOT_DATA = Set.of("OperationOutcome", "CapabilityStatement", "Bundle", "Parameters");
-    /** Marks a request for an export file, which the export's owner check guards instead of scopes. */
-    private static final String EXPORT_FILE = BearerAuthInterceptor.class.getName() + ".exportFile";
 
     private final RequestAuthorizer authorizer;
     private final Set<String> clientCheckedOperations = new HashSet<>();
@@ -111,7 +110,7 @@ public final class BearerAuthInterceptor {
             if (access == null) {
                 throw Refusals.unauthorized(NEEDS_TOKEN, false);
             }
-            access.attachTo(request);
+            RequestSideChannels.attachClient(request, access);
             check(access, request, operation);
             return true;
         } catch (BaseServerResponseException e) {
@@ -149,7 +148,7 @@ public final class BearerAuthInterceptor {
                 && operation != RestOperationTypeEnum.VREAD) {
             bundle.getEntry().forEach(entry -> shown.add(entry.getResource()));
         }
-        boolean exportFile = request.getUserData().containsKey(EXPORT_FILE);
+        boolean exportFile = RequestSideChannels.isExportFile(request);
         for (IBaseResource item : shown) {
             String type = item == null ? null : item.fhirType();
             if (type != null && !type.equals("OperationOutcome") && !(exportFile && type.equals("Binary"))
@@ -233,7 +232,7 @@ public final class BearerAuthInterceptor {
         boolean exportFile = "Binary".equals(request.getResourceName()) && request.getId() != null
                 && request.getId().getIdPart() != null && exportFiles.test(access, request.getId().getIdPart());
         if (exportFile) {
-            request.getUserData().put(EXPORT_FILE, Boolean.TRUE); // for checkResponse, on a wrapped read
+            RequestSideChannels.markExportFile(request); // for checkResponse, on a wrapped read
         }
         return exportFile;
     }

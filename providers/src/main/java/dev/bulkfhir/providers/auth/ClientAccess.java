@@ -2,6 +2,7 @@ package dev.bulkfhir.providers.auth;
 
 import ca.uhn.fhir.rest.api.server.RequestDetails;
 import ca.uhn.fhir.rest.server.exceptions.ForbiddenOperationException;
+import dev.bulkfhir.providers.RequestSideChannels;
 
 import java.util.Collection;
 import java.util.List;
@@ -10,8 +11,8 @@ import java.util.Set;
 
 /**
  * Who is asking and what they may do: the client id and the SMART scopes granted to it. The
- * {@link BearerAuthInterceptor} puts one on every request it admits, under {@link #USER_DATA_KEY}
- * in {@link RequestDetails#getUserData()}; code that serves the request reads it back with
+ * {@link BearerAuthInterceptor} puts one on every request it admits
+ * ({@link RequestSideChannels#attachClient}); code that serves the request reads it back with
  * {@link #from(RequestDetails)}:
  *
  * <pre>
@@ -23,8 +24,6 @@ import java.util.Set;
  */
 public final class ClientAccess {
 
-    /** The key in {@link RequestDetails#getUserData()}. */
-    public static final String USER_DATA_KEY = ClientAccess.class.getName();
     public static final String ANONYMOUS_ID = "anonymous";
     /** Everyone, when auth is off: may do everything, owns everything "anonymous" owns. */
     public static final ClientAccess ANONYMOUS =
@@ -51,12 +50,8 @@ public final class ClientAccess {
 
     /** The client the interceptor admitted for this request; {@link #ANONYMOUS} if none did. */
     public static ClientAccess from(RequestDetails request) {
-        Object access = request.getUserData().get(USER_DATA_KEY);
-        return access instanceof ClientAccess client ? client : ANONYMOUS;
-    }
-
-    public void attachTo(RequestDetails request) {
-        request.getUserData().put(USER_DATA_KEY, this);
+        ClientAccess access = RequestSideChannels.admittedClient(request);
+        return access != null ? access : ANONYMOUS;
     }
 
     public String clientId() {

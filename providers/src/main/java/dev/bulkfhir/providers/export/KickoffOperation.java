@@ -11,6 +11,7 @@ import ca.uhn.fhir.rest.server.RestfulServerUtils;
 import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
 import ca.uhn.fhir.util.OperationOutcomeUtil;
 import dev.bulkfhir.providers.export.ExportRequest.Level;
+import dev.bulkfhir.providers.RequestSideChannels;
 import dev.bulkfhir.providers.ServerBase;
 import dev.bulkfhir.storage.export.ExportFileStore;
 import dev.bulkfhir.storage.export.ExportJob;
@@ -25,7 +26,6 @@ import org.hl7.fhir.r4.model.Patient;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -84,9 +84,7 @@ public final class KickoffOperation {
         Instant transactionTime = context.source().transactionTime();
         Map<String, String[]> query = details.getParameters();
         // HAPI would apply the export's _elements to the kickoff's own OperationOutcome.
-        Map<String, String[]> withoutElements = new HashMap<>(query);
-        withoutElements.remove(Constants.PARAM_ELEMENTS);
-        details.setParameters(withoutElements);
+        RequestSideChannels.dropParameters(details, Constants.PARAM_ELEMENTS);
 
         ExportClient client = identity.of(details);
         KickoffParser.Parsed parsed = parser.parse(details, query, level, groupId, client, transactionTime);
