@@ -28,8 +28,8 @@ final class AuditRefusals {
         int status = error.getStatusCode();
         if (status == 401 || status == 403 || status == 404) {
             // Only a client the bearer interceptor admitted: a 401 has none.
-            Object access = request.getUserData().get(ClientAccess.USER_DATA_KEY);
-            String client = access instanceof ClientAccess known ? known.clientId() : null;
+            ClientAccess access = RequestSideChannels.admittedClient(request);
+            String client = access == null ? null : access.clientId();
             String path = request.getRequestPath();
             audit.record(AuditRecord.now(AuditAction.REFUSED, status, client,
                     path == null || path.isEmpty() ? null : path, error.getMessage(), 0, 0));

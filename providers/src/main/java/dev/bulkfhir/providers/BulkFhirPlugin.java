@@ -2,14 +2,17 @@ package dev.bulkfhir.providers;
 
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.annotation.Operation;
+import ca.uhn.fhir.rest.api.server.RequestDetails;
 import ca.uhn.fhir.rest.server.IResourceProvider;
 import ca.uhn.fhir.rest.server.RestfulServer;
 import dev.bulkfhir.providers.audit.AuditSink;
 import dev.bulkfhir.providers.audit.AuditWriter;
+import dev.bulkfhir.providers.auth.ClientAccess;
 import dev.bulkfhir.providers.auth.SmartAuth;
 import dev.bulkfhir.providers.binary.BinaryAccess;
 import dev.bulkfhir.providers.binary.BinaryAccessSettings;
 import dev.bulkfhir.providers.export.BulkExport;
+import dev.bulkfhir.providers.export.ExportClient;
 import dev.bulkfhir.providers.export.ExportSettings;
 import dev.bulkfhir.storage.Database;
 import dev.bulkfhir.storage.binary.BinarySource;
@@ -105,10 +108,35 @@ public final class BulkFhirPlugin implements AutoCloseable {
         requireNoConflict(server);
         server.registerInterceptor(new AuditRefusals(audit));
         binaries.withSource(export.binarySource()).audit(audit).install(server);
-        auth.interceptor().protect(export); // export's owner and readable types come from the token
-        export.audit(audit).install(server, resolved);
+        // Export checks the client itself (job owner, _type against the scopes, its own files): it sees the token's.
+        export.identity(BulkFhirPlugin::exportClient);
+        auth.interceptor().allowOperationForAnyClient("$export").allowOperationForAnyClient("$export-poll-status")
+                .allowExportFiles((client, binaryId) -> export.binarySource().isReadOnly(binaryId));
+        export.install(server, resolved);
         auth.install(server, resolved, audit, meters);
         installedIn = server;
+    }
+
+    /**
+     * Export's view of the client the bearer interceptor admitted: the token's client id owns the jobs, its
+     * read scopes bound the types (a named type it may not read is refused naming the scope it lacks), and
+     * the manifest says a token is required whenever one was.
+     */
+    private static ExportClient exportClient(RequestDetails request) {
+        ClientAccess access = ClientAccess.from(request);
+        if (!access.authenticated()) {
+            return ExportClient.ANONYMOUS;
+        }
+        Set<String> all = request.getFhirContext().getResourceTypes();
+        List<String> readable = access.readableTypes(all);
+        return new ExportClient(access.clientId(), readable.size() == all.size() ? null : Set.copyOf(readable), true,
+                types -> {
+                    if (types.isEmpty()) {
+                        access.requireReadAny(all);
+                    } else {
+                        access.requireRead(types, "exporting");
+                    }
+                });
     }
 
     private void requireNoConflict(RestfulServer server) {
@@ -329,6 +357,7 @@ public final class BulkFhirPlugin implements AutoCloseable {
             } else {
                 Database.migrate(jobs);
             }
+            AuditWriter ownAudit = null;
             try {
                 FileStore files = fileStore != null ? fileStore : FileStore.directory(dataDirectory);
                 BinaryAccess binaries;
@@ -339,12 +368,13 @@ public final class BulkFhirPlugin implements AutoCloseable {
                             new BinaryStore(jobs, files, BinaryStore.DEFAULT_INLINE_THRESHOLD));
                     binaries = BinaryAccess.owning(store, binarySettings);
                 }
+                ownAudit = audit == null ? AuditSink.logger() : null;
                 BulkExport export = BulkExport.start(jobs, resources, files, dataDirectory.resolve("export"), context,
-                        exportSettings, meters);
-                AuditWriter ownAudit = audit == null ? AuditSink.logger() : null;
+                        exportSettings, meters, audit == null ? ownAudit : audit);
                 return new BulkFhirPlugin(own, export, binaries, auth, base, audit == null ? ownAudit : audit,
                         ownAudit, meters);
             } catch (RuntimeException e) {
+                if (ownAudit != null) ownAudit.close();
                 if (own != null) own.close();
                 throw e;
             }

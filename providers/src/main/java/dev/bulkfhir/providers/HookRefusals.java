@@ -45,9 +45,8 @@ public final class HookRefusals {
                 return;
             }
         }
-        request.removeParameter(Constants.PARAM_SUMMARY);
-        request.removeParameter(Constants.PARAM_ELEMENTS);
-        request.removeParameter(Constants.PARAM_ELEMENTS + Constants.PARAM_ELEMENTS_EXCLUDE_MODIFIER);
+        RequestSideChannels.dropParameters(request, Constants.PARAM_SUMMARY, Constants.PARAM_ELEMENTS,
+                Constants.PARAM_ELEMENTS + Constants.PARAM_ELEMENTS_EXCLUDE_MODIFIER);
         try {
             new ExceptionHandlingInterceptor().handleException(request, error, servletRequest, servletResponse);
         } catch (ServletException e) {

@@ -7,7 +7,7 @@ import ca.uhn.fhir.rest.api.server.RequestDetails;
 import ca.uhn.fhir.rest.api.server.ResponseDetails;
 import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
 import dev.bulkfhir.providers.HookRefusals;
-import dev.bulkfhir.providers.export.BulkExport;
+import dev.bulkfhir.providers.RequestSideChannels;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import org.hl7.fhir.instance.model.api.IBaseResource;
@@ -41,13 +41,10 @@ import java.util.function.BiPredicate;
  *   <li>create {@code c}, update and patch {@code u}, delete {@code d}; conditional ones {@code s} as well.
  *       All decided before anything is written; a client that may not read what it wrote gets an
  *       OperationOutcome instead of the copy ({@link #checkResponse});</li>
- *   <li>{@code $export}: {@code rs} (v1 {@code read}) on every type in {@code _type}; without
- *       {@code _type}, on at least one type — the export then returns
- *       {@link ClientAccess#readableTypes} only. A kickoff whose types arrive in a POSTed
- *       Parameters body must be checked by the export code with {@link ClientAccess#requireRead};</li>
  *   <li>transaction and batch, and any operation not named here: everything on every type
  *       ({@code system/*.*}), as they may touch anything — except operations registered with
- *       {@link #allowOperationForAnyClient}, which check the client themselves;</li>
+ *       {@link #allowOperationForAnyClient}, which check the client themselves (as Bulk Data export
+ *       checks {@code _type} against the client's scopes, wherever the kickoff names it);</li>
  *   <li>paging: the client only; every resource on the page is checked on the way out, as are
  *       all resources in any response.</li>
  * </ul>
@@ -65,8 +62,6 @@ public final class BearerAuthInterceptor {
             RestOperationTypeEnum.UPDATE, RestOperationTypeEnum.PATCH);
     /** Resources that are answers about the request, not data, when they are the response itself. */
     private static final Set<String> NOT_DATA = Set.of("OperationOutcome", "CapabilityStatement", "Bundle", "Parameters");
-    /** Marks a request for an export file, which the export's owner check guards instead of scopes. */
-    private static final String EXPORT_FILE = BearerAuthInterceptor.class.getName() + ".exportFile";
 
     private final RequestAuthorizer authorizer;
     private final Set<String> clientCheckedOperations = new HashSet<>();
@@ -98,18 +93,6 @@ public final class BearerAuthInterceptor {
         return this;
     }
 
-    /**
-     * Connects Bulk Data export to this interceptor: export sees the token's client as the owner of
-     * its jobs and the types its scopes let it read ({@link ExportAccess}); any client may poll and
-     * cancel (the export answers 404 for another client's job) and read its export files. Call
-     * before {@code export.install(server)}.
-     */
-    public BearerAuthInterceptor protect(BulkExport export) {
-        export.identity(ExportAccess.identity());
-        allowOperationForAnyClient("$export-poll-status");
-        return allowExportFiles((client, binaryId) -> export.binarySource().isReadOnly(binaryId));
-    }
-
     @Hook(value = Pointcut.SERVER_INCOMING_REQUEST_POST_PROCESSED, order = ORDER)
     public boolean authorize(RequestDetails request, HttpServletRequest servletRequest,
             HttpServletResponse servletResponse) throws IOException {
@@ -127,7 +110,7 @@ public final class BearerAuthInterceptor {
             if (access == null) {
                 throw Refusals.unauthorized(NEEDS_TOKEN, false);
             }
-            access.attachTo(request);
+            RequestSideChannels.attachClient(request, access);
             check(access, request, operation);
             return true;
         } catch (BaseServerResponseException e) {
@@ -165,7 +148,7 @@ public final class BearerAuthInterceptor {
                 && operation != RestOperationTypeEnum.VREAD) {
             bundle.getEntry().forEach(entry -> shown.add(entry.getResource()));
         }
-        boolean exportFile = request.getUserData().containsKey(EXPORT_FILE);
+        boolean exportFile = RequestSideChannels.isExportFile(request);
         for (IBaseResource item : shown) {
             String type = item == null ? null : item.fhirType();
             if (type != null && !type.equals("OperationOutcome") && !(exportFile && type.equals("Binary"))
@@ -235,7 +218,6 @@ public final class BearerAuthInterceptor {
             return;
         }
         switch (name) {
-            case "$export" -> checkExport(access, request);
             case "$binary-access-read", "$export-download" -> {
                 if (!isExportFile(access, request)) {
                     access.require(type, Set.of(Permission.READ), "reading " + type);
@@ -250,30 +232,8 @@ public final class BearerAuthInterceptor {
         boolean exportFile = "Binary".equals(request.getResourceName()) && request.getId() != null
                 && request.getId().getIdPart() != null && exportFiles.test(access, request.getId().getIdPart());
         if (exportFile) {
-            request.getUserData().put(EXPORT_FILE, Boolean.TRUE); // for checkResponse, on a wrapped read
+            RequestSideChannels.markExportFile(request); // for checkResponse, on a wrapped read
         }
         return exportFile;
-    }
-
-    private static void checkExport(ClientAccess access, RequestDetails request) {
-        Set<String> known = request.getFhirContext().getResourceTypes();
-        List<String> types = new ArrayList<>();
-        String[] values = request.getParameters().get("_type");
-        for (String value : values == null ? new String[0] : values) {
-            for (String type : value.split(",")) {
-                // Unknown types are left to the export's own validation (400).
-                if (known.contains(type.trim())) {
-                    types.add(type.trim());
-                }
-            }
-        }
-        if (!types.isEmpty()) {
-            access.requireRead(types, "exporting");
-        } else if (access.readableTypes(known).isEmpty()) {
-            throw Refusals.forbidden("The access token of client '" + access.clientId() + "' allows reading no"
-                    + " resource type, so there is nothing it may export: that needs scope system/*.read (SMART v2:"
-                    + " system/*.rs) or a read scope for each type. Granted: "
-                    + (access.scopes().isEmpty() ? "no scopes" : SmartScope.join(access.scopes())) + ".");
-        }
     }
 }

@@ -2,6 +2,7 @@ package dev.bulkfhir.providers.auth;
 
 import ca.uhn.fhir.rest.api.server.RequestDetails;
 import ca.uhn.fhir.rest.server.exceptions.ForbiddenOperationException;
+import dev.bulkfhir.providers.RequestSideChannels;
 
 import java.util.Collection;
 import java.util.List;
@@ -10,21 +11,19 @@ import java.util.Set;
 
 /**
  * Who is asking and what they may do: the client id and the SMART scopes granted to it. The
- * {@link BearerAuthInterceptor} puts one on every request it admits, under {@link #USER_DATA_KEY}
- * in {@link RequestDetails#getUserData()}; code that serves the request reads it back with
+ * {@link BearerAuthInterceptor} puts one on every request it admits
+ * ({@link RequestSideChannels#attachClient}); code that serves the request reads it back with
  * {@link #from(RequestDetails)}:
  *
  * <pre>
  * ClientAccess access = ClientAccess.from(request);          // ANONYMOUS when auth is off or absent
  * String owner = access.clientId();                          // e.g. the owner of an export job
- * List&lt;String&gt; types = access.readableTypes(candidates);      // $export without _type
- * access.requireRead(types, "export");                       // $export with _type: 403 if not covered
+ * List&lt;String&gt; types = access.readableTypes(candidates);      // e.g. $export without _type
+ * access.requireRead(types, "exporting");                    // e.g. $export with _type: 403 if not covered
  * </pre>
  */
 public final class ClientAccess {
 
-    /** The key in {@link RequestDetails#getUserData()}. */
-    public static final String USER_DATA_KEY = ClientAccess.class.getName();
     public static final String ANONYMOUS_ID = "anonymous";
     /** Everyone, when auth is off: may do everything, owns everything "anonymous" owns. */
     public static final ClientAccess ANONYMOUS =
@@ -51,12 +50,8 @@ public final class ClientAccess {
 
     /** The client the interceptor admitted for this request; {@link #ANONYMOUS} if none did. */
     public static ClientAccess from(RequestDetails request) {
-        Object access = request.getUserData().get(USER_DATA_KEY);
-        return access instanceof ClientAccess client ? client : ANONYMOUS;
-    }
-
-    public void attachTo(RequestDetails request) {
-        request.getUserData().put(USER_DATA_KEY, this);
+        ClientAccess access = RequestSideChannels.admittedClient(request);
+        return access != null ? access : ANONYMOUS;
     }
 
     public String clientId() {
@@ -117,6 +112,19 @@ public final class ClientAccess {
     public void requireRead(Collection<String> types, String action) throws ForbiddenOperationException {
         for (String type : types) {
             require(type, Permission.V1_READ, action + " " + type);
+        }
+    }
+
+    /**
+     * Refuses (403) a client that may read none of {@code types}: an export without {@code _type} would
+     * have nothing to hold.
+     */
+    public void requireReadAny(Collection<String> types) throws ForbiddenOperationException {
+        if (readableTypes(types).isEmpty()) {
+            throw Refusals.forbidden("The access token of client '" + clientId + "' allows reading no"
+                    + " resource type, so there is nothing it may export: that needs scope system/*.read (SMART v2:"
+                    + " system/*.rs) or a read scope for each type. Granted: "
+                    + (scopes.isEmpty() ? "no scopes" : SmartScope.join(scopes)) + ".");
         }
     }
 

@@ -108,8 +108,8 @@ public final class SmartAuth {
     }
 
     /**
-     * The interceptor, e.g. to let export code decide about its own operations and files
-     * ({@code protect(export)}) before {@link #install}.
+     * The interceptor, e.g. to let through operations that check the client themselves
+     * ({@code allowOperationForAnyClient}) before {@link #install}.
      */
     public BearerAuthInterceptor interceptor() {
         return interceptor;

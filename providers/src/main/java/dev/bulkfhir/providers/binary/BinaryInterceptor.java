@@ -14,6 +14,7 @@ import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
 import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
 import ca.uhn.fhir.rest.server.exceptions.PayloadTooLargeException;
 import ca.uhn.fhir.util.OperationOutcomeUtil;
+import dev.bulkfhir.providers.RequestSideChannels;
 import dev.bulkfhir.providers.HookRefusals;
 import dev.bulkfhir.storage.binary.BinaryDocument;
 import dev.bulkfhir.storage.binary.BinarySource;
@@ -54,8 +55,6 @@ public final class BinaryInterceptor {
 
     /** After authorization and other request checks registered with the default order (0). */
     public static final int ORDER = 1000;
-    /** Where a read leaves the Binary it looked up, for the wrapped read to reuse. */
-    static final String DOCUMENT = BinaryInterceptor.class.getName() + ".document";
 
     private static final Set<String> DOWNLOAD_OPERATIONS = Set.of("$binary-access-read", "$export-download");
     /** base64 costs 4 bytes per 3; the rest is room for the JSON or XML around it. */
@@ -160,7 +159,7 @@ public final class BinaryInterceptor {
                 reads.served(request, document, "wrapped");
                 return false;
             }
-            request.getUserData().put(DOCUMENT, document);
+            RequestSideChannels.keepBinary(request, document);
             reads.served(request, document, "wrapped"); // HAPI's provider method writes it next
             return true;
         }

@@ -27,6 +27,7 @@ import ca.uhn.fhir.rest.server.RestfulServerUtils;
 import ca.uhn.fhir.rest.server.SimpleBundleProvider;
 import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
 import ca.uhn.fhir.rest.server.method.ElementsParameter;
+import dev.bulkfhir.providers.RequestSideChannels;
 import dev.bulkfhir.storage.binary.BinaryDocument;
 import dev.bulkfhir.storage.binary.BinarySource;
 import dev.bulkfhir.storage.binary.StagedContent;
@@ -81,7 +82,7 @@ public final class BinaryResourceProvider implements IResourceProvider {
     /** The wrapped read: the interceptor has already decided that the client asked for FHIR. */
     @Read(version = true)
     public Binary read(@IdParam IdType id, RequestDetails request) {
-        BinaryDocument document = (BinaryDocument) request.getUserData().get(BinaryInterceptor.DOCUMENT);
+        BinaryDocument document = RequestSideChannels.keptBinary(request);
         if (document == null) {
             document = BinaryErrors.lookup(context, source, id.getIdPart(), id.getVersionIdPart());
         }

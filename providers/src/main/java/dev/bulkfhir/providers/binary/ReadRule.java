@@ -4,11 +4,10 @@ import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.api.Constants;
 import ca.uhn.fhir.rest.api.EncodingEnum;
 import ca.uhn.fhir.rest.api.server.RequestDetails;
+import dev.bulkfhir.providers.RequestSideChannels;
 
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 /**
  * Whether a read of a Binary returns its content (native) or the Binary resource (wrapped):
@@ -42,13 +41,13 @@ final class ReadRule {
         if (formats != null && formats.length > 0) {
             for (String format : formats) {
                 if (isResourceFormat(EncodingEnum.forContentType(mediaType(format)))) {
-                    pin(request, format.trim());
+                    RequestSideChannels.pinParameter(request, Constants.PARAM_FORMAT, format.trim());
                     return Form.WRAPPED;
                 }
             }
             for (String format : formats) {
                 if (namesContentType(format, contentType)) {
-                    dropFormat(request);
+                    RequestSideChannels.dropParameters(request, Constants.PARAM_FORMAT);
                     return Form.NATIVE;
                 }
             }
@@ -56,7 +55,7 @@ final class ReadRule {
         }
         String accepted = fhirTypeFromAccept(request.getHeaders(Constants.HEADER_ACCEPT));
         if (accepted != null) {
-            pin(request, accepted);
+            RequestSideChannels.pinParameter(request, Constants.PARAM_FORMAT, accepted);
             return Form.WRAPPED;
         }
         return Form.NATIVE;
@@ -81,7 +80,7 @@ final class ReadRule {
 
     private static RuntimeException unsupportedFormat(FhirContext context, RequestDetails request, String[] formats) {
         // The error itself must be encodable: without this, HAPI would try the refused format for it.
-        dropFormat(request);
+        RequestSideChannels.dropParameters(request, Constants.PARAM_FORMAT);
         return BinaryErrors.status(context, 406, "not-supported", "_format=" + String.join(",", formats)
                 + " is not supported here: use _format=json, xml or ttl (or application/fhir+json,"
                 + " application/fhir+xml) for the Binary resource, or leave _format out to get the content"
@@ -152,17 +151,5 @@ final class ReadRule {
         }
         int semicolon = value.indexOf(';');
         return (semicolon < 0 ? value : value.substring(0, semicolon)).trim().toLowerCase(Locale.ROOT);
-    }
-
-    private static void pin(RequestDetails request, String format) {
-        Map<String, String[]> parameters = new HashMap<>(request.getParameters());
-        parameters.put(Constants.PARAM_FORMAT, new String[] {format});
-        request.setParameters(parameters);
-    }
-
-    private static void dropFormat(RequestDetails request) {
-        Map<String, String[]> parameters = new HashMap<>(request.getParameters());
-        parameters.remove(Constants.PARAM_FORMAT);
-        request.setParameters(parameters);
     }
 }

@@ -43,13 +43,15 @@ public final class BulkExport implements AutoCloseable {
      *
      * @param nodeDirectory this node's own folder (never shared): it keeps the node's name in job leases
      * @param meters        where the export's metrics go
+     * @param audit         where kickoffs, completions, cancels and expiries are recorded
      */
     public static BulkExport start(DataSource dataSource, ResourceSource source, FileStore fileStore,
-            Path nodeDirectory, FhirContext context, ExportSettings settings, MeterRegistry meters) {
+            Path nodeDirectory, FhirContext context, ExportSettings settings, MeterRegistry meters, AuditSink audit) {
         ExportJobRepository jobs = ExportJobRepository.open(dataSource);
         try {
             ExportFileStore files = new ExportFileStore(fileStore);
-            ExportEngine engine = new ExportEngine(context, jobs, files, nodeDirectory, source, settings, meters);
+            ExportEngine engine = new ExportEngine(context, jobs, files, nodeDirectory, source, settings, meters,
+                    audit);
             engine.start();
             return new BulkExport(jobs, engine, new ExportBinarySource(jobs, files));
         } catch (RuntimeException e) {
@@ -61,12 +63,6 @@ public final class BulkExport implements AutoCloseable {
     /** Who owns the jobs a request starts (default: everyone is {@link ExportClient#ANONYMOUS}); set before {@link #install}. */
     public BulkExport identity(ClientIdentity value) {
         this.identity = value;
-        return this;
-    }
-
-    /** Where kickoffs, completions, cancels and expiries are recorded (default: nowhere). */
-    public BulkExport audit(AuditSink sink) {
-        engine.audit = sink;
         return this;
     }
 
@@ -88,9 +84,11 @@ public final class BulkExport implements AutoCloseable {
      * {@code base} is the base URL written into status and manifest URLs.
      */
     public void install(RestfulServer server, ServerBase base) {
-        server.registerProvider(new ExportOperations(engine, identity, base));
-        server.registerInterceptor(new ExportDownloadGuard(engine.context, jobs, identity));
-        server.registerInterceptor(new ExportCapabilities(engine.context, engine.types));
+        server.registerProvider(new KickoffOperation(engine, identity, base));
+        server.registerProvider(new PollStatusOperation(engine, identity, base));
+        FhirContext fhir = engine.context().fhir();
+        server.registerInterceptor(new ExportDownloadGuard(fhir, jobs, identity));
+        server.registerInterceptor(new ExportCapabilities(fhir, engine.context().types()));
     }
 
     /** Stops the workers (their jobs stay resumable) and closes the job table. */

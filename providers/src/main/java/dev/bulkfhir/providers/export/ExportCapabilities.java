@@ -47,8 +47,8 @@ final class ExportCapabilities {
                 String type = resource.getType();
                 if (!types.isType(type)) continue;
                 if (!types.inPatientCompartment(type)) {
-                    notSupported(resource, ExportOperations.PATIENT_EXPORT_DEFINITION);
-                    notSupported(resource, ExportOperations.GROUP_EXPORT_DEFINITION);
+                    notSupported(resource, KickoffOperation.PATIENT_EXPORT_DEFINITION);
+                    notSupported(resource, KickoffOperation.GROUP_EXPORT_DEFINITION);
                 }
                 for (CapabilityStatement.CapabilityStatementRestResourceSearchParamComponent param
                         : resource.getSearchParam()) {

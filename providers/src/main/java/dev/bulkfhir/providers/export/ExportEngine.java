@@ -52,12 +52,10 @@ final class ExportEngine implements AutoCloseable {
     /** Expired jobs answer 410 for this long, then their rows go and their URLs are 404. */
     private static final Duration PURGE_AFTER = Duration.ofDays(7);
 
-    final FhirContext context;
-    final ExportJobRepository jobs;
-    final ExportFileStore files;
-    final ResourceSource source;
-    final ExportSettings settings;
-    final ExportTypes types;
+    private final ExportContext context;
+    private final ExportJobRepository jobs;
+    private final ExportFileStore files;
+    private final ExportSettings settings;
     private final NodeIdentity node;
     private final ThreadPoolExecutor workers;
     private final ScheduledExecutorService scheduler;
@@ -67,27 +65,25 @@ final class ExportEngine implements AutoCloseable {
     /** The plans of the spread jobs whose parts this node writes or wrote lately, by job id. */
     private final Map<String, ExportPlan> plans = new ConcurrentHashMap<>();
     private final Object claims = new Object();
-    final ExportMetrics metrics;
     private volatile boolean closed;
-    volatile AuditSink audit = AuditSink.off();
-    /** Node-local working files (organized output's spill), never on the shared store. */
-    private final Path scratch;
     private volatile Instant lastClaimPass;
 
-    ExportEngine(FhirContext context, ExportJobRepository jobs, ExportFileStore files, Path nodeDirectory,
-            ResourceSource source, ExportSettings settings, MeterRegistry meters) {
-        this.context = context;
+    ExportEngine(FhirContext fhir, ExportJobRepository jobs, ExportFileStore files, Path nodeDirectory,
+            ResourceSource source, ExportSettings settings, MeterRegistry meters, AuditSink audit) {
         this.jobs = jobs;
         this.files = files;
-        this.source = source;
         this.settings = settings;
-        this.types = new ExportTypes(context);
-        this.metrics = new ExportMetrics(meters, jobs);
         this.node = NodeIdentity.acquire(nodeDirectory);
-        this.scratch = emptyScratch(nodeDirectory.resolve("scratch"));
+        this.context = new ExportContext(fhir, jobs, files, source, settings, new ExportTypes(fhir),
+                new ExportMetrics(meters, jobs), audit, node.id(), emptyScratch(nodeDirectory.resolve("scratch")));
         this.workers = new ThreadPoolExecutor(settings.workers(), settings.workers(), 0, TimeUnit.SECONDS,
                 new LinkedBlockingQueue<>(), threads("export-worker"));
         this.scheduler = Executors.newSingleThreadScheduledExecutor(threads("export-scheduler"));
+    }
+
+    /** What the runs and the operations work with. */
+    ExportContext context() {
+        return context;
     }
 
     void start() {
@@ -116,15 +112,6 @@ final class ExportEngine implements AutoCloseable {
         }
     }
 
-    /** A new node-local working file, for the caller to delete. */
-    Path newScratchFile() throws IOException {
-        return Files.createTempFile(Files.createDirectories(scratch), "blocks-", ".tmp");
-    }
-
-    String nodeId() {
-        return node.id();
-    }
-
     /** A kickoff just stored a job: look for work now rather than at the next poll. */
     void wake() {
         if (closed) return;
@@ -135,10 +122,11 @@ final class ExportEngine implements AutoCloseable {
         }
     }
 
-    /** The live progress of a job this node runs (fresher than the row, which is written once a second). */
-    Optional<ExportJobRepository.Progress> progress(String jobId) {
-        JobRun run = running.get(jobId);
-        return run == null ? Optional.empty() : Optional.of(run.progress());
+    /** A job's progress: live if this node runs it (the row is written once a second), else as its row says. */
+    ExportJobRepository.Progress progress(ExportJob job) {
+        JobRun run = running.get(job.id());
+        return run != null ? run.progress() : new ExportJobRepository.Progress(job.typesTotal(), job.typesDone(),
+                job.currentType(), job.resourcesDone());
     }
 
     /**
@@ -174,16 +162,12 @@ final class ExportEngine implements AutoCloseable {
         }
     }
 
-    void execute(Runnable task) {
-        workers.execute(task);
-    }
-
-    void ended(JobRun run) {
+    private void ended(JobRun run) {
         running.remove(run.id(), run);
         wake();
     }
 
-    void partEnded(PartRun run) {
+    private void partEnded(PartRun run) {
         parts.remove(run.id(), run);
         if (run.stopReason() == JobRun.Stop.CANCELLED) {
             try {
@@ -226,7 +210,7 @@ final class ExportEngine implements AutoCloseable {
                 if (running.containsKey(id)) continue;
                 Optional<ExportJob> claimed = jobs.claim(id, node.id(), now, leaseUntil(now));
                 if (claimed.isEmpty()) continue;
-                JobRun run = new JobRun(this, claimed.get());
+                JobRun run = new JobRun(context, claimed.get(), workers, this::ended);
                 running.put(id, run);
                 free--;
                 log.info("Export job {} {} on node {}", id, claimed.get().doneTypes().isEmpty() ? "started"
@@ -250,7 +234,8 @@ final class ExportEngine implements AutoCloseable {
             ExportJobRepository.Part part = claimed.get();
             ExportPlan plan = plan(part.jobId());
             if (plan == null) continue; // the job is gone; its part goes with it
-            PartRun run = new PartRun(this, plan, jobs.find(part.jobId()).orElseThrow(), part);
+            PartRun run = new PartRun(context, plan, jobs.find(part.jobId()).orElseThrow(), part, this::wake,
+                    this::partEnded);
             parts.put(id, run);
             free--;
             workers.execute(run::run);
@@ -264,7 +249,7 @@ final class ExportEngine implements AutoCloseable {
         Optional<ExportJob> job = jobs.find(jobId);
         if (job.isEmpty()) return null;
         try {
-            ExportPlan plan = ExportPlan.of(this, job.get(), ExportRequest.fromJson(job.get().parameters()),
+            ExportPlan plan = ExportPlan.of(context, job.get(), ExportRequest.fromJson(job.get().parameters()),
                     jobs.partTypes(jobId));
             plans.put(jobId, plan);
             return plan;
@@ -307,7 +292,7 @@ final class ExportEngine implements AutoCloseable {
         Instant now = Instant.now();
         for (String id : jobs.dueToExpire(now, 200)) {
             if (jobs.markExpired(id)) {
-                audit.record(AuditRecord.now(AuditAction.EXPORT_EXPIRED, 0, null, id, null, 0, 0));
+                context.audit().record(AuditRecord.now(AuditAction.EXPORT_EXPIRED, 0, null, id, null, 0, 0));
                 files.deleteJob(id);
                 log.info("Export job {} expired; its files are deleted", id);
             }

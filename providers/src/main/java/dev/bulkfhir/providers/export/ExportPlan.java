@@ -44,12 +44,12 @@ final class ExportPlan {
     }
 
     /** @param types the job's types (with includeAssociatedData, Provenance among them) */
-    static ExportPlan of(ExportEngine engine, ExportJob job, ExportRequest request, Collection<String> types)
+    static ExportPlan of(ExportContext context, ExportJob job, ExportRequest request, Collection<String> types)
             throws TypeFilter.Unsupported {
         Set<String> patients = null;
         if (request.level() == ExportRequest.Level.GROUP) {
-            Set<String> members = new HashSet<>(engine.source.groupMembers(request.groupId(), job.transactionTime(), request.tenant())
-                    .orElse(Set.of()));
+            Set<String> members = new HashSet<>(context.source().groupMembers(request.groupId(),
+                    job.transactionTime(), request.tenant()).orElse(Set.of()));
             if (request.patients() != null) members.retainAll(request.patients());
             patients = members;
         } else if (request.patients() != null) {
@@ -57,7 +57,7 @@ final class ExportPlan {
         }
         Map<String, List<TypeFilter>> byType = new HashMap<>();
         for (String text : request.typeFilters()) {
-            TypeFilter filter = TypeFilter.parse(engine.context, text);
+            TypeFilter filter = TypeFilter.parse(context.fhir(), text);
             byType.computeIfAbsent(filter.type(), t -> new ArrayList<>()).add(filter);
         }
         AssociatedProvenance associated = null;
@@ -65,10 +65,10 @@ final class ExportPlan {
             // The Provenance type is then exported as the Provenance of the other types' resources.
             Set<String> targets = new HashSet<>(types);
             targets.remove("Provenance");
-            associated = new AssociatedProvenance(engine.context, engine.source, request, targets, patients,
+            associated = new AssociatedProvenance(context.fhir(), context.source(), request, targets, patients,
                     request.asOf(job.transactionTime()), byType);
         }
-        return new ExportPlan(engine.context, request, patients, byType, associated);
+        return new ExportPlan(context.fhir(), request, patients, byType, associated);
     }
 
     /**

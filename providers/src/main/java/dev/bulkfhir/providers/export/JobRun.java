@@ -37,7 +37,9 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -76,9 +78,11 @@ final class JobRun {
 
     static final Stopped STOPPED = new Stopped();
 
-    private final ExportEngine engine;
+    private final ExportContext context;
     private final ExportJob job;
     private final String node;
+    private final Executor workers;
+    private final Consumer<JobRun> onEnd;
     private final Set<String> done = new LinkedHashSet<>();
     private final LongAdder resources = new LongAdder();
     /** Tasks not yet ended; prepare counts as one, so the job cannot finish before it has handed out all. */
@@ -106,11 +110,17 @@ final class JobRun {
     /** The parts (type or ranges) of each type not yet recorded, for the progress count of done types. */
     private final Map<String, AtomicInteger> partsLeft = new ConcurrentHashMap<>();
 
-    JobRun(ExportEngine engine, ExportJob job) {
-        this.engine = engine;
+    /**
+     * @param workers where its tasks run
+     * @param onEnd   told once, after the last task has ended
+     */
+    JobRun(ExportContext context, ExportJob job, Executor workers, Consumer<JobRun> onEnd) {
+        this.context = context;
         this.job = job;
-        this.node = engine.nodeId();
-        this.compartment = new PatientCompartment(engine.context);
+        this.node = context.node();
+        this.workers = workers;
+        this.onEnd = onEnd;
+        this.compartment = new PatientCompartment(context.fhir());
     }
 
     String id() {
@@ -131,7 +141,7 @@ final class JobRun {
 
     /** The job table refused an update of ours: cancelled meanwhile, or another node has it now. */
     void refused() {
-        ExportState state = engine.jobs.find(job.id()).map(ExportJob::state).orElse(ExportState.CANCELLED);
+        ExportState state = context.jobs().find(job.id()).map(ExportJob::state).orElse(ExportState.CANCELLED);
         stop(state == ExportState.CANCELLED ? Stop.CANCELLED : Stop.LOST);
     }
 
@@ -146,25 +156,25 @@ final class JobRun {
             request = ExportRequest.fromJson(job.parameters());
             List<String> types = new ArrayList<>();
             if (request.allTypes()) {
-                for (String type : engine.types.defaults(organized() ? ExportRequest.Level.PATIENT : request.level())) {
+                for (String type : context.types().defaults(organized() ? ExportRequest.Level.PATIENT : request.level())) {
                     if (stop != null) return;
-                    if (engine.source.hasData(type)) types.add(type);
+                    if (context.source().hasData(type)) types.add(type);
                 }
             } else {
                 types.addAll(request.types());
             }
             if (request.associatedData() != null && !types.contains("Provenance")) types.add("Provenance");
-            plan = ExportPlan.of(engine, job, request, types);
+            plan = ExportPlan.of(context, job, request, types);
 
             // Resume: keep what was recorded complete, drop whatever else a dead worker left behind.
-            List<ExportFile> kept = engine.jobs.files(job.id());
+            List<ExportFile> kept = context.jobs().files(job.id());
             Set<String> keep = new HashSet<>();
             long keptResources = 0;
             for (ExportFile file : kept) {
                 keep.add(file.location());
                 if (!file.errorFile() && !file.deletedFile()) keptResources += file.resourceCount();
             }
-            engine.files.deleteUnlisted(job.id(), keep);
+            context.files().deleteUnlisted(job.id(), keep);
             synchronized (done) {
                 done.addAll(job.doneTypes());
             }
@@ -189,8 +199,7 @@ final class JobRun {
     private void spread(List<String> types) throws IOException {
         List<ExportFile> warnings = List.of();
         if (!request.warnings().isEmpty() && !done.contains(REQUEST_WARNINGS)) {
-            try (NdjsonFiles errors = new NdjsonFiles(engine.files, job.id(), "OperationOutcome", true,
-                    engine.settings.fileMaxResources(), engine.settings.fileMaxBytes())) {
+            try (NdjsonFiles errors = context.errorFiles(job.id())) {
                 for (String warning : request.warnings()) {
                     errors.write(plan.outcomeLine("warning", "informational", warning));
                 }
@@ -204,18 +213,18 @@ final class JobRun {
             }
         }
         Instant now = Instant.now();
-        ExportJobRepository.Recorded recorded = engine.jobs.spread(job.id(), node, types.size(), baseline, warnings,
-                parts, now, now.plus(engine.settings.retention()));
+        ExportJobRepository.Recorded recorded = context.jobs().spread(job.id(), node, types.size(), baseline, warnings,
+                parts, now, now.plus(context.settings().retention()));
         if (recorded == ExportJobRepository.Recorded.REFUSED) {
-            for (ExportFile file : warnings) engine.files.delete(file.location());
+            for (ExportFile file : warnings) context.files().delete(file.location());
             refused();
             return;
         }
         handedOff = true;
-        engine.metrics.written(warnings);
+        context.metrics().written(warnings);
         if (recorded == ExportJobRepository.Recorded.COMPLETED) {
             log.info("Export job {} completed: {} resources", job.id(), baseline);
-            engine.audit.record(AuditRecord.now(AuditAction.EXPORT_COMPLETED, 0, job.ownerId(), job.id(),
+            context.audit().record(AuditRecord.now(AuditAction.EXPORT_COMPLETED, 0, job.ownerId(), job.id(),
                     request.describe(), baseline, 0));
         } else {
             log.info("Export job {} spread over {} parts", job.id(), parts.size());
@@ -262,29 +271,28 @@ final class JobRun {
             spillsLeft.set(types.size());
         }
         pending.addAndGet(tasks.size());
-        tasks.forEach(engine::execute);
+        tasks.forEach(workers::execute);
     }
 
     /** First pass of organized output: one key range of a type into the buckets' spill files. */
     private void spillPart(String type, KeyRange part) {
         try {
             if (stop != null) return;
-            KeyRange range = engine.source.firstRange(type, part, engine.settings.rangeResources());
+            KeyRange range = context.source().firstRange(type, part, context.settings().rangeResources());
             if (!range.equals(part)) {
                 KeyRange rest = new KeyRange(range.upTo(), part.upTo());
                 partsLeft.get(type).incrementAndGet();
                 spillsLeft.incrementAndGet();
                 pending.incrementAndGet();
-                engine.execute(() -> spillPart(type, rest));
+                workers.execute(() -> spillPart(type, rest));
             }
             currentType = type;
             ExportQuery query = plan.scoped(type, new ExportQuery(type, request.sinceInstant(), job.transactionTime(),
                     true, plan.patients, range));
             LineTransform transform = plan.transform(type);
             try (BucketSpill spill = new BucketSpill();
-                    NdjsonFiles errors = new NdjsonFiles(engine.files, job.id(), "OperationOutcome", true,
-                            engine.settings.fileMaxResources(), engine.settings.fileMaxBytes())) {
-                engine.source.stream(query, new SpillSink(type, spill, errors, transform));
+                    NdjsonFiles errors = context.errorFiles(job.id())) {
+                context.source().stream(query, new SpillSink(type, spill, errors, transform));
                 if (stop != null) return;
                 spill.finish();
                 spillErrors.addAll(errors.finish());
@@ -313,7 +321,7 @@ final class JobRun {
             }
             for (int bucket : bucketsLeft) {
                 pending.incrementAndGet();
-                engine.execute(() -> exportBucket(bucket));
+                workers.execute(() -> exportBucket(bucket));
             }
         } catch (RuntimeException | Error e) {
             fail("Recording the error files failed: " + e, e);
@@ -328,10 +336,8 @@ final class JobRun {
         }
         try {
             if (stop != null) return;
-            ExportSettings settings = engine.settings;
-            try (PatientBlocks blocks = new PatientBlocks(engine.newScratchFile(), sharedPath());
-                    NdjsonFiles out = new NdjsonFiles(engine.files, job.id(), request.organizeOutputBy(), false,
-                            settings.fileMaxResources(), settings.fileMaxBytes())) {
+            try (PatientBlocks blocks = new PatientBlocks(context.newScratchFile(), sharedPath());
+                    NdjsonFiles out = context.outputFiles(job.id(), request.organizeOutputBy())) {
                 for (Path file : spills) {
                     try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(file),
                             1 << 16))) {
@@ -402,7 +408,7 @@ final class JobRun {
             int bucket = Math.floorMod(patientId.hashCode(), BUCKETS);
             if (!bucketsLeft.contains(bucket)) return null;
             if (outs[bucket] == null) {
-                paths[bucket] = engine.newScratchFile();
+                paths[bucket] = context.newScratchFile();
                 outs[bucket] = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(paths[bucket],
                         StandardOpenOption.WRITE), 1 << 15));
             }
@@ -437,7 +443,7 @@ final class JobRun {
     }
 
     private synchronized SharedSpill shared() throws IOException {
-        if (shared == null) shared = new SharedSpill(engine.newScratchFile());
+        if (shared == null) shared = new SharedSpill(context.newScratchFile());
         return shared;
     }
 
@@ -482,7 +488,7 @@ final class JobRun {
 
     /** The patients whose compartments hold a resource, for a source that does not say. */
     private Set<String> patientsOf(byte[] json) {
-        return compartment.patientIds(engine.context.newJsonParser().parseResource(
+        return compartment.patientIds(context.fhir().newJsonParser().parseResource(
                 new String(json, StandardCharsets.UTF_8)));
     }
 
@@ -490,8 +496,7 @@ final class JobRun {
     private void writeWarnings() {
         try {
             if (stop != null) return;
-            try (NdjsonFiles errors = new NdjsonFiles(engine.files, job.id(), "OperationOutcome", true,
-                    engine.settings.fileMaxResources(), engine.settings.fileMaxBytes())) {
+            try (NdjsonFiles errors = context.errorFiles(job.id())) {
                 for (String warning : request.warnings()) {
                     errors.write(plan.outcomeLine("warning", "informational", warning));
                 }
@@ -510,12 +515,12 @@ final class JobRun {
         synchronized (done) {
             Set<String> next = new LinkedHashSet<>(done);
             next.add(key);
-            if (stop != null || !engine.jobs.completeTypes(job.id(), node, next, produced)) {
+            if (stop != null || !context.jobs().completeTypes(job.id(), node, next, produced)) {
                 if (stop == null) refused();
                 return false;
             }
             done.add(key);
-            engine.metrics.written(produced);
+            context.metrics().written(produced);
             return true;
         }
     }
@@ -528,7 +533,7 @@ final class JobRun {
         log.error("Export job {} failed: {}", job.id(), message, cause);
         Instant now = Instant.now();
         try {
-            engine.jobs.fail(job.id(), node, message, now, now.plus(engine.settings.retention()));
+            context.jobs().fail(job.id(), node, message, now, now.plus(context.settings().retention()));
         } catch (RuntimeException e) {
             log.warn("Could not record the failure of export job {}: {}", job.id(), e.toString());
         }
@@ -559,14 +564,14 @@ final class JobRun {
             }
             if (reason == null) {
                 Instant now = Instant.now();
-                if (engine.jobs.complete(job.id(), node, now, now.plus(engine.settings.retention()))) {
+                if (context.jobs().complete(job.id(), node, now, now.plus(context.settings().retention()))) {
                     if (stop == Stop.CANCELLED) {
                         // Cancelled right after: ExportEngine.cancelled left the files to this run.
                         reason = Stop.CANCELLED;
                     } else {
                         long total = baseline + resources.sum();
                         log.info("Export job {} completed: {} resources", job.id(), total);
-                        engine.audit.record(AuditRecord.now(AuditAction.EXPORT_COMPLETED, 0, job.ownerId(), job.id(),
+                        context.audit().record(AuditRecord.now(AuditAction.EXPORT_COMPLETED, 0, job.ownerId(), job.id(),
                                 request == null ? null : request.describe(), total, 0));
                     }
                 } else {
@@ -575,12 +580,12 @@ final class JobRun {
                 }
             }
             if (reason == Stop.CANCELLED) {
-                engine.files.deleteJob(job.id());
-                engine.jobs.delete(job.id());
+                context.files().deleteJob(job.id());
+                context.jobs().delete(job.id());
                 log.info("Export job {} stopped after its cancel; its files are deleted", job.id());
             } else if (reason == Stop.FAILED) {
-                engine.files.deleteJob(job.id());
-                engine.jobs.deleteFiles(job.id());
+                context.files().deleteJob(job.id());
+                context.jobs().deleteFiles(job.id());
             }
         } catch (RuntimeException e) {
             log.warn("Finishing export job {} failed: {}", job.id(), e.toString(), e);
@@ -588,7 +593,7 @@ final class JobRun {
             synchronized (this) {
                 if (shared != null) shared.delete();
             }
-            engine.ended(this);
+            onEnd.accept(this);
         }
     }
 

@@ -7,6 +7,7 @@ import ca.uhn.fhir.rest.api.server.RequestDetails;
 import ca.uhn.fhir.rest.server.exceptions.ForbiddenOperationException;
 import dev.bulkfhir.providers.export.ExportErrors.Problem;
 import dev.bulkfhir.providers.export.ExportRequest.Level;
+import dev.bulkfhir.storage.resource.ResourceStore;
 import dev.bulkfhir.storage.source.ResourceSource;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.hl7.fhir.instance.model.api.IPrimitiveType;
@@ -70,15 +71,20 @@ final class KickoffParser {
     record Parsed(ExportRequest request, List<String> warnings) {}
 
     /**
-     * @param query        the query string's parameters
-     * @param groupMembers for a Group export, the Group's patients at the transaction time
+     * Refuses, in this order: a type the client may not read (403), an unknown Group (404), then every
+     * problem found (400).
+     *
+     * @param query   the query string's parameters
+     * @param groupId for a Group export, the Group; else null
      */
     Parsed parse(RequestDetails details, Map<String, String[]> query, Level level, String groupId,
-            Set<String> groupMembers, ExportClient client, Instant transactionTime) {
+            ExportClient client, Instant transactionTime) {
         List<Problem> problems = new ArrayList<>();
         List<String> warnings = new ArrayList<>();
         boolean lenient = checkHeaders(details, problems);
         Map<String, List<String>> parameters = parameters(details, query, problems);
+        client.typeCheck().requireExport(namedTypes(parameters.getOrDefault("_type", List.of())));
+        Set<String> groupMembers = level == Level.GROUP ? groupMembers(groupId, transactionTime, details) : null;
 
         // Unknown parameters
         for (String name : parameters.keySet()) {
@@ -156,15 +162,6 @@ final class KickoffParser {
                 }
             }
         }
-        Set<String> forbidden = new TreeSet<>();
-        for (String type : requested) {
-            if (!client.mayRead(type)) forbidden.add(type);
-        }
-        if (!forbidden.isEmpty()) {
-            throw new ForbiddenOperationException("This client may not read " + String.join(", ", forbidden) + ".",
-                    ExportErrors.outcome(context, "error", "forbidden", "This client may not read "
-                            + String.join(", ", forbidden) + "."));
-        }
         Set<String> candidates = new TreeSet<>(typesNamed ? requested : types.defaults(typeLevel));
         if (!typesNamed && client.readableTypes() != null) {
             candidates.retainAll(client.readableTypes());
@@ -203,6 +200,26 @@ final class KickoffParser {
         List<String> typeList = !typesNamed && client.readableTypes() == null ? List.of() : List.copyOf(candidates);
         return new Parsed(new ExportRequest(level, groupId, typeList, typesNamed, since, elements, filters, patients,
                 warnings, until, associatedData, organizeOutputBy, allowPartialManifests, details.getTenantId()), warnings);
+    }
+
+    /** The resource types {@code _type} names, in order; the rest is for the checks that follow. */
+    private List<String> namedTypes(List<String> values) {
+        List<String> named = new ArrayList<>();
+        for (String value : values) {
+            for (String item : value.split(",")) {
+                if (types.isType(item.trim())) named.add(item.trim());
+            }
+        }
+        return named;
+    }
+
+    /** The Group's patients at the transaction time; 404 for a Group this server does not know. */
+    private Set<String> groupMembers(String groupId, Instant transactionTime, RequestDetails details) {
+        if (!ResourceStore.isValidId(groupId)) {
+            throw ExportErrors.notFound(context, "Group/" + groupId + " is not known to this server.");
+        }
+        return source.groupMembers(groupId, transactionTime, details.getTenantId()).orElseThrow(() ->
+                ExportErrors.notFound(context, "Group/" + groupId + " is not known to this server."));
     }
 
     /** organizeOutputBy: Patient, or null (files by type); other resource types are not supported. */
@@ -464,7 +481,7 @@ final class KickoffParser {
         for (String reference : references) {
             IdType id = new IdType(reference);
             if (!"Patient".equals(id.getResourceType()) || !id.hasIdPart()
-                    || !dev.bulkfhir.storage.resource.ResourceStore.isValidId(id.getIdPart())) {
+                    || !ResourceStore.isValidId(id.getIdPart())) {
                 problems.add(new Problem("patient", "invalid", "patient '" + reference + "' is not a reference to a"
                         + " Patient (Patient/[id])."));
             } else {

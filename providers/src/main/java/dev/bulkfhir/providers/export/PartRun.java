@@ -25,6 +25,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
 
 /**
  * One part of a spread job (a type, or a key range of one) claimed by this node, whichever node
@@ -38,22 +39,28 @@ final class PartRun {
 
     private static final Logger log = LoggerFactory.getLogger(PartRun.class);
 
-    private final ExportEngine engine;
+    private final ExportContext context;
     private final ExportPlan plan;
     private final ExportJob job;
     private final String node;
     private volatile Part part;
     private final LongAdder resources = new LongAdder();
     private volatile JobRun.Stop stop;
+    /** Tells the engine that there is a new part to claim. */
+    private final Runnable wake;
+    private final Consumer<PartRun> onEnd;
     /** The job failed on another part: what this part wrote after that failure's clean-up must go. */
     private volatile boolean failedElsewhere;
 
-    PartRun(ExportEngine engine, ExportPlan plan, ExportJob job, Part part) {
-        this.engine = engine;
+    /** @param onEnd told when the run has ended, whatever its outcome */
+    PartRun(ExportContext context, ExportPlan plan, ExportJob job, Part part, Runnable wake, Consumer<PartRun> onEnd) {
+        this.context = context;
         this.plan = plan;
         this.job = job;
-        this.node = engine.nodeId();
+        this.node = context.node();
         this.part = part;
+        this.wake = wake;
+        this.onEnd = onEnd;
     }
 
     String id() {
@@ -82,7 +89,7 @@ final class PartRun {
 
     /** The part table refused an update of ours: the job stopped (cancel, failure) or another node has the part. */
     void refused() {
-        ExportState state = engine.jobs.find(job.id()).map(ExportJob::state).orElse(ExportState.CANCELLED);
+        ExportState state = context.jobs().find(job.id()).map(ExportJob::state).orElse(ExportState.CANCELLED);
         failedElsewhere = state == ExportState.FAILED;
         stop(state == ExportState.CANCELLED ? JobRun.Stop.CANCELLED : JobRun.Stop.LOST);
     }
@@ -94,16 +101,16 @@ final class PartRun {
             // Associated Provenance are picked over the whole type (Latest compares them all): one part.
             boolean provenancePass = plan.associated != null && type.equals("Provenance");
             KeyRange whole = part.range();
-            KeyRange range = provenancePass ? whole : engine.source.firstRange(type, whole,
-                    engine.settings.rangeResources());
+            KeyRange range = provenancePass ? whole : context.source().firstRange(type, whole,
+                    context.settings().rangeResources());
             if (!range.equals(whole)) {
                 Part rest = Part.of(job.id(), type, new KeyRange(range.upTo(), whole.upTo()));
-                if (!engine.jobs.splitPart(part, node, range, rest, Instant.now())) {
+                if (!context.jobs().splitPart(part, node, range, rest, Instant.now())) {
                     refused();
                     return;
                 }
                 part = new Part(part.id(), job.id(), type, range);
-                engine.wake();
+                wake.run();
             }
             ExportRequest request = plan.request;
             ExportQuery query = provenancePass
@@ -112,21 +119,17 @@ final class PartRun {
                     : plan.scoped(type, new ExportQuery(type, request.sinceInstant(), request.asOf(job.transactionTime()),
                             request.patientCompartment(), plan.patients, range));
             LineTransform transform = plan.transform(type);
-            ExportSettings settings = engine.settings;
-            try (NdjsonFiles out = new NdjsonFiles(engine.files, job.id(), type, false, settings.fileMaxResources(),
-                    settings.fileMaxBytes());
-                    NdjsonFiles errors = new NdjsonFiles(engine.files, job.id(), "OperationOutcome", true,
-                            settings.fileMaxResources(), settings.fileMaxBytes());
-                    NdjsonFiles deletions = new NdjsonFiles(engine.files, job.id(), "Bundle", false,
-                            settings.fileMaxResources(), settings.fileMaxBytes(), true)) {
+            try (NdjsonFiles out = context.outputFiles(job.id(), type);
+                    NdjsonFiles errors = context.errorFiles(job.id());
+                    NdjsonFiles deletions = context.deletionFiles(job.id())) {
                 Sink sink = new Sink(type, out, errors, transform);
                 if (provenancePass) {
                     plan.associated.export(query, sink);
                 } else {
-                    engine.source.stream(query, sink);
+                    context.source().stream(query, sink);
                 }
                 if (request.since() != null) {
-                    engine.source.streamDeleted(query, (id, deletedAt, lastVersion) -> {
+                    context.source().streamDeleted(query, (id, deletedAt, lastVersion) -> {
                         if (stop != null) throw JobRun.STOPPED;
                         if (matches(transform, lastVersion)) deletions.write(deletionLine(type, id, deletedAt));
                     });
@@ -136,8 +139,8 @@ final class PartRun {
                 produced.addAll(errors.finish());
                 produced.addAll(deletions.finish());
                 Instant now = Instant.now();
-                Recorded recorded = engine.jobs.completePart(part, node, produced, resources.sum(), now,
-                        now.plus(settings.retention()));
+                Recorded recorded = context.jobs().completePart(part, node, produced, resources.sum(), now,
+                        now.plus(context.settings().retention()));
                 if (recorded == Recorded.REFUSED) {
                     out.abort();
                     errors.abort();
@@ -145,7 +148,7 @@ final class PartRun {
                     refused();
                     return;
                 }
-                engine.metrics.written(produced);
+                context.metrics().written(produced);
                 if (recorded == Recorded.COMPLETED) completed();
             }
         } catch (JobRun.Stopped e) {
@@ -157,12 +160,12 @@ final class PartRun {
             if (failedElsewhere) {
                 // The failing part deleted the job's files while this one still wrote: its folder goes too.
                 try {
-                    engine.files.deleteJob(job.id());
+                    context.files().deleteJob(job.id());
                 } catch (RuntimeException e) {
                     log.warn("Could not delete the files of failed export job {}: {}", job.id(), e.toString());
                 }
             }
-            engine.partEnded(this);
+            onEnd.accept(this);
         }
     }
 
@@ -170,13 +173,13 @@ final class PartRun {
     private void completed() {
         Set<String> keep = new HashSet<>();
         long total = 0;
-        for (ExportFile file : engine.jobs.files(job.id())) {
+        for (ExportFile file : context.jobs().files(job.id())) {
             keep.add(file.location());
             if (!file.errorFile() && !file.deletedFile()) total += file.resourceCount();
         }
-        engine.files.deleteUnlisted(job.id(), keep);
+        context.files().deleteUnlisted(job.id(), keep);
         log.info("Export job {} completed on node {}: {} resources", job.id(), node, total);
-        engine.audit.record(AuditRecord.now(AuditAction.EXPORT_COMPLETED, 0, job.ownerId(), job.id(),
+        context.audit().record(AuditRecord.now(AuditAction.EXPORT_COMPLETED, 0, job.ownerId(), job.id(),
                 plan.request.describe(), total, 0));
     }
 
@@ -187,9 +190,9 @@ final class PartRun {
         log.error("Export job {} failed: {}", job.id(), message, cause);
         Instant now = Instant.now();
         try {
-            if (engine.jobs.fail(job.id(), node, message, now, now.plus(engine.settings.retention()))) {
-                engine.files.deleteJob(job.id());
-                engine.jobs.deleteFiles(job.id());
+            if (context.jobs().fail(job.id(), node, message, now, now.plus(context.settings().retention()))) {
+                context.files().deleteJob(job.id());
+                context.jobs().deleteFiles(job.id());
             }
         } catch (RuntimeException e) {
             log.warn("Could not record the failure of export job {}: {}", job.id(), e.toString());

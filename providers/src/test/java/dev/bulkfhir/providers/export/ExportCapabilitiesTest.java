@@ -42,7 +42,7 @@ class ExportCapabilitiesTest {
         assertEquals(List.of(ExportCapabilities.BULK_DATA, ExportCapabilities.BULK_DATA + "|3.0.0"),
                 statement.getInstantiates().stream().map(CanonicalType::getValue).toList());
         assertEquals(List.of(), notSupported(observation), "Observation is in the Patient compartment");
-        assertEquals(List.of(ExportOperations.PATIENT_EXPORT_DEFINITION, ExportOperations.GROUP_EXPORT_DEFINITION),
+        assertEquals(List.of(KickoffOperation.PATIENT_EXPORT_DEFINITION, KickoffOperation.GROUP_EXPORT_DEFINITION),
                 notSupported(organization));
         for (var param : observation.getSearchParam()) {
             boolean usable = List.of("code", "date", "subject").contains(param.getName());

@@ -3,17 +3,21 @@ package dev.bulkfhir.providers.export;
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.api.RequestTypeEnum;
 import ca.uhn.fhir.rest.api.server.SystemRequestDetails;
+import ca.uhn.fhir.rest.server.exceptions.ForbiddenOperationException;
 import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
+import ca.uhn.fhir.rest.server.exceptions.ResourceNotFoundException;
 import dev.bulkfhir.providers.export.ExportRequest.Level;
 import dev.bulkfhir.storage.source.ExportQuery;
 import dev.bulkfhir.storage.source.ResourceSink;
 import dev.bulkfhir.storage.source.ResourceSource;
 import org.hl7.fhir.r4.model.OperationOutcome;
+import org.hl7.fhir.r4.model.Parameters;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,7 +34,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class KickoffParserTest {
 
     private static final FhirContext FHIR = FhirContext.forR4Cached();
-    /** These tests name no patients and no Group: the parser never asks the source anything. */
+    /** These tests name no patients, and no Group but Group/g, which has none. */
     private static final ResourceSource NO_SOURCE = new ResourceSource() {
         @Override
         public void stream(ExportQuery query, ResourceSink sink) {
@@ -39,7 +43,7 @@ class KickoffParserTest {
 
         @Override
         public Optional<Set<String>> groupMembers(String groupId, Instant asOf) {
-            throw new UnsupportedOperationException();
+            return groupId.equals("g") ? Optional.of(Set.of()) : Optional.empty();
         }
 
         @Override
@@ -62,7 +66,7 @@ class KickoffParserTest {
         for (int i = 0; i < nameValues.length; i += 2) {
             query.put(nameValues[i], new String[] {nameValues[i + 1]});
         }
-        return parser.parse(details, query, Level.SYSTEM, null, null, ExportClient.ANONYMOUS, Instant.now());
+        return parser.parse(details, query, Level.SYSTEM, null, ExportClient.ANONYMOUS, Instant.now());
     }
 
     private String refusal(boolean lenient, String... nameValues) {
@@ -79,7 +83,7 @@ class KickoffParserTest {
             details.addHeader("Prefer", "respond-async");
             details.addHeader("Accept", accept);
             InvalidRequestException error = assertThrows(InvalidRequestException.class, () -> parser.parse(details,
-                    Map.of(), Level.SYSTEM, null, null, ExportClient.ANONYMOUS, Instant.now()));
+                    Map.of(), Level.SYSTEM, null, ExportClient.ANONYMOUS, Instant.now()));
             String outcome = FHIR.newJsonParser().encodeResourceToString(error.getOperationOutcome());
             assertTrue(outcome.contains("Accept"), outcome);
         }
@@ -176,7 +180,7 @@ class KickoffParserTest {
         details.addHeader("Prefer", "respond-async, handling=lenient");
         Map<String, String[]> query = Map.of("_typeFilter", new String[] {"Observation?category=laboratory",
                 "Observation?status=final,Condition?clinical-status=active", "Observation?value-string=x"});
-        KickoffParser.Parsed parsed = parser.parse(details, query, Level.PATIENT, null, null, ExportClient.ANONYMOUS,
+        KickoffParser.Parsed parsed = parser.parse(details, query, Level.PATIENT, null, ExportClient.ANONYMOUS,
                 Instant.now());
         assertEquals(List.of("Condition?clinical-status=active"), parsed.request().typeFilters());
         String warnings = String.join("\n", parsed.warnings());
@@ -189,7 +193,7 @@ class KickoffParserTest {
         strict.setRequestType(RequestTypeEnum.GET);
         strict.addHeader("Prefer", "respond-async");
         KickoffParser.Parsed both = parser.parse(strict, Map.of("_typeFilter", new String[] {
-                "Observation?category=laboratory", "Observation?category=vital-signs"}), Level.GROUP, "g", null,
+                "Observation?category=laboratory", "Observation?category=vital-signs"}), Level.GROUP, "g",
                 ExportClient.ANONYMOUS, Instant.now());
         assertEquals(List.of("Observation?category=laboratory", "Observation?category=vital-signs"),
                 both.request().typeFilters());
@@ -264,13 +268,40 @@ class KickoffParserTest {
         details.addHeader("Prefer", prefer);
         Map<String, String[]> unknown = Map.of("_bogus", new String[] {"1"});
         if (Boolean.TRUE.equals(lenient)) {
-            assertThat(parser.parse(details, unknown, Level.SYSTEM, null, null, ExportClient.ANONYMOUS, Instant.now())
+            assertThat(parser.parse(details, unknown, Level.SYSTEM, null, ExportClient.ANONYMOUS, Instant.now())
                     .warnings()).hasSize(1);
         } else {
             InvalidRequestException error = assertThrows(InvalidRequestException.class, () -> parser.parse(details,
-                    unknown, Level.SYSTEM, null, null, ExportClient.ANONYMOUS, Instant.now()));
+                    unknown, Level.SYSTEM, null, ExportClient.ANONYMOUS, Instant.now()));
             assertThat(FHIR.newJsonParser().encodeResourceToString(error.getOperationOutcome()))
                     .contains(lenient == null ? "send Prefer: respond-async" : "Unknown parameter '_bogus'");
         }
+    }
+
+    @Test
+    void typesNamedInTheQueryOrTheBodyAreCheckedOnceBeforeTheGroupIsLookedUp() {
+        List<List<String>> asked = new ArrayList<>();
+        ExportClient patientsOnly = new ExportClient("narrow", Set.of("Patient"), true, types -> {
+            asked.add(types);
+            if (!Set.of("Patient").containsAll(types)) throw new ForbiddenOperationException("not " + types);
+        });
+        SystemRequestDetails get = new SystemRequestDetails();
+        get.setRequestType(RequestTypeEnum.GET);
+        assertThrows(ForbiddenOperationException.class, () -> parser.parse(get, Map.of("_type",
+                new String[] {"Patient, Encounter,Foo"}), Level.GROUP, "unknown", patientsOnly, Instant.now()));
+        assertEquals(List.of("Patient", "Encounter"), asked.get(0), "known types only, in order");
+
+        SystemRequestDetails post = new SystemRequestDetails();
+        post.setRequestType(RequestTypeEnum.POST);
+        Parameters body = new Parameters();
+        body.addParameter("_type", "Encounter");
+        post.setResource(body);
+        assertThrows(ForbiddenOperationException.class, () -> parser.parse(post, Map.of(), Level.SYSTEM, null,
+                patientsOnly, Instant.now()));
+        assertEquals(List.of("Encounter"), asked.get(1));
+
+        assertThrows(ResourceNotFoundException.class, () -> parser.parse(get, Map.of(), Level.GROUP, "unknown",
+                patientsOnly, Instant.now()), "allowed: then the unknown Group");
+        assertEquals(List.of(), asked.get(2), "no _type: the client must read some type");
     }
 }

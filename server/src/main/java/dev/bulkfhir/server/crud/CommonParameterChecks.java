@@ -10,6 +10,7 @@ import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
 import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
 import ca.uhn.fhir.rest.server.exceptions.UnclassifiedServerFailureException;
 import dev.bulkfhir.providers.HookRefusals;
+import dev.bulkfhir.providers.RequestSideChannels;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 
@@ -46,7 +47,7 @@ public final class CommonParameterChecks {
         for (String format : formats) {
             String mediaType = format.split(";", 2)[0].trim();
             if (EncodingEnum.forContentType(mediaType) == null) {
-                request.removeParameter(Constants.PARAM_FORMAT); // so that the refusal itself can be written
+                RequestSideChannels.dropParameters(request, Constants.PARAM_FORMAT); // so that the refusal itself can be written
                 throw new UnclassifiedServerFailureException(406, "_format=" + format + " is not a format this server writes: use"
                         + " json, xml, application/fhir+json or application/fhir+xml.");
             }
@@ -58,7 +59,7 @@ public final class CommonParameterChecks {
         if (summaries == null) return;
         for (String summary : summaries) {
             if (SummaryEnum.fromCode(summary) == null) {
-                request.removeParameter(Constants.PARAM_SUMMARY);
+                RequestSideChannels.dropParameters(request, Constants.PARAM_SUMMARY);
                 throw new InvalidRequestException("_summary=" + summary
                         + " is not a summary mode: use true, false, text, data or count.");
             }

@@ -4,6 +4,7 @@ import ca.uhn.fhir.interceptor.api.Hook;
 import ca.uhn.fhir.interceptor.api.Interceptor;
 import ca.uhn.fhir.interceptor.api.Pointcut;
 import ca.uhn.fhir.rest.server.servlet.ServletRequestDetails;
+import dev.bulkfhir.providers.RequestSideChannels;
 import dev.bulkfhir.providers.auth.ClientAccess;
 
 /**
@@ -15,8 +16,9 @@ public final class RequestClient {
 
     @Hook(Pointcut.SERVER_PROCESSING_COMPLETED)
     public void completed(ServletRequestDetails request) {
+        ClientAccess access = RequestSideChannels.admittedClient(request);
         if (request.getServletRequest().getAttribute(RequestFacts.ATTRIBUTE) instanceof RequestFacts facts
-                && request.getUserData().get(ClientAccess.USER_DATA_KEY) instanceof ClientAccess access) {
+                && access != null) {
             facts.clientId(access.clientId());
         }
     }

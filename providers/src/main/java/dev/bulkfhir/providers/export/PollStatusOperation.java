@@ -4,7 +4,6 @@ import dev.bulkfhir.providers.audit.AuditAction;
 import dev.bulkfhir.providers.audit.AuditRecord;
 
 import ca.uhn.fhir.context.FhirContext;
-import ca.uhn.fhir.rest.annotation.IdParam;
 import ca.uhn.fhir.rest.annotation.Operation;
 import ca.uhn.fhir.rest.api.Constants;
 import ca.uhn.fhir.rest.api.RequestTypeEnum;
@@ -13,88 +12,59 @@ import ca.uhn.fhir.rest.server.RestfulServerUtils;
 import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
 import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
 import ca.uhn.fhir.util.DateUtils;
-import ca.uhn.fhir.util.OperationOutcomeUtil;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
-import dev.bulkfhir.providers.export.ExportRequest.Level;
 import dev.bulkfhir.providers.ServerBase;
-import dev.bulkfhir.storage.export.ExportFile;
 import dev.bulkfhir.providers.binary.BinaryErrors;
+import dev.bulkfhir.storage.export.ExportFile;
 import dev.bulkfhir.storage.export.ExportFileStore;
 import dev.bulkfhir.storage.export.ExportJob;
 import dev.bulkfhir.storage.export.ExportJobRepository;
 import dev.bulkfhir.storage.export.ExportState;
-import dev.bulkfhir.storage.resource.ResourceStore;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import org.hl7.fhir.instance.model.api.IBaseOperationOutcome;
-import org.hl7.fhir.r4.model.Group;
-import org.hl7.fhir.r4.model.IdType;
-import org.hl7.fhir.r4.model.Patient;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Comparator;
 import java.util.Date;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 /**
- * The Bulk Data operations: kickoff at system, Patient and Group level (GET, or POST with a
- * Parameters body), and the status URL {@code [base]/$export-poll-status?_jobId=[id]} (GET for status
- * or manifest, DELETE to cancel). Responses are written here (manual responses), because HAPI's
- * operation answers are always 200 with a resource, while export needs 202, 429 and a plain-JSON
- * manifest.
+ * The status URL of an export, {@code [base]/$export-poll-status?_jobId=[id]} (as the kickoff's
+ * {@code Content-Location} gives it): GET answers 202 with progress while the job runs, 200 with the
+ * manifest once it is complete (in pages with allowPartialManifests), or the job's error; DELETE cancels
+ * it. Only the job's owner gets an answer; anyone else 404. Responses are written here (manual
+ * responses): export needs 202, 429 and a plain-JSON manifest.
  */
-public final class ExportOperations {
+public final class PollStatusOperation {
 
-    static final String EXPORT_DEFINITION = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export";
-    static final String PATIENT_EXPORT_DEFINITION = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export";
-    static final String GROUP_EXPORT_DEFINITION = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export";
     static final String STATUS_OPERATION = "$export-poll-status";
-    /** The longest wait a client over a limit is told, however slow the running exports look. */
-    private static final long MAX_LIMIT_RETRY_AFTER = 120;
     private static final JsonFactory JSON = new JsonFactory();
 
-    private final FhirContext context;
+    private final ExportContext context;
+    private final FhirContext fhir;
     private final ExportEngine engine;
-    private final ExportJobRepository jobs;
     private final ClientIdentity identity;
     private final ServerBase base;
-    private final KickoffParser parser;
     private final PollThrottle pollThrottle = new PollThrottle();
 
-    ExportOperations(ExportEngine engine, ClientIdentity identity, ServerBase base) {
-        this.base = base;
-        this.context = engine.context;
+    PollStatusOperation(ExportEngine engine, ClientIdentity identity, ServerBase base) {
+        this.context = engine.context();
+        this.fhir = context.fhir();
         this.engine = engine;
-        this.jobs = engine.jobs;
         this.identity = identity;
-        this.parser = new KickoffParser(engine.context, engine.types, engine.source);
+        this.base = base;
     }
 
-    @Operation(name = "$export", idempotent = true, manualResponse = true, canonicalUrl = EXPORT_DEFINITION)
-    public void exportSystem(RequestDetails details, HttpServletRequest request, HttpServletResponse response)
-            throws IOException {
-        kickoff(Level.SYSTEM, null, details, request);
-    }
-
-    @Operation(name = "$export", type = Patient.class, idempotent = true, manualResponse = true,
-            canonicalUrl = PATIENT_EXPORT_DEFINITION)
-    public void exportPatients(RequestDetails details, HttpServletRequest request, HttpServletResponse response)
-            throws IOException {
-        kickoff(Level.PATIENT, null, details, request);
-    }
-
-    @Operation(name = "$export", type = Group.class, idempotent = true, manualResponse = true,
-            canonicalUrl = GROUP_EXPORT_DEFINITION)
-    public void exportGroup(@IdParam IdType group, RequestDetails details, HttpServletRequest request,
-            HttpServletResponse response) throws IOException {
-        kickoff(Level.GROUP, group.getIdPart(), details, request);
+    /** The status URL of a job, on {@code base}. */
+    static String statusUrl(String base, String jobId) {
+        return base + "/" + STATUS_OPERATION + "?_jobId=" + jobId;
     }
 
     /** GET: 202 with progress, 200 with the manifest, or the job's error; DELETE: cancel. */
@@ -104,7 +74,7 @@ public final class ExportOperations {
         String[] ids = details.getParameters().get("_jobId");
         if (ids == null || ids.length != 1 || ids[0].isBlank()) {
             throw new InvalidRequestException("The status URL needs one _jobId parameter, as given in the kickoff's"
-                    + " Content-Location.", ExportErrors.outcome(context, "error", "required",
+                    + " Content-Location.", ExportErrors.outcome(fhir, "error", "required",
                     "The status URL needs one _jobId parameter, as given in the kickoff's Content-Location."));
         }
         ExportClient client = identity.of(details);
@@ -113,7 +83,7 @@ public final class ExportOperations {
             cancel(jobId, client, details);
             return;
         }
-        ExportJob job = ExportFileStore.isJobId(jobId) ? jobs.findOwned(jobId, client.id()).orElse(null) : null;
+        ExportJob job = ExportFileStore.isJobId(jobId) ? context.jobs().findOwned(jobId, client.id()).orElse(null) : null;
         if (job == null || job.state() == ExportState.CANCELLED) {
             throw unknownJob();
         }
@@ -137,81 +107,11 @@ public final class ExportOperations {
                     manifest(job, client, details, response);
                 }
             }
-            case FAILED -> throw ExportErrors.status(context, 500, "exception", "The export failed: "
+            case FAILED -> throw ExportErrors.status(fhir, 500, "exception", "The export failed: "
                     + job.errorText() + " Start a new export.");
-            default -> throw ExportErrors.status(context, 410, "expired", "This export expired at "
+            default -> throw ExportErrors.status(fhir, 410, "expired", "This export expired at "
                     + job.expiresAt() + "; its files are deleted. Start a new export.");
         }
-    }
-
-    private void kickoff(Level level, String groupId, RequestDetails details, HttpServletRequest request)
-            throws IOException {
-        // Before any write still open, so that the next _since export finds what those commit.
-        Instant transactionTime = engine.source.transactionTime();
-        Map<String, String[]> query = details.getParameters();
-        // HAPI would apply the export's _elements to the kickoff's own OperationOutcome.
-        Map<String, String[]> withoutElements = new HashMap<>(query);
-        withoutElements.remove(Constants.PARAM_ELEMENTS);
-        details.setParameters(withoutElements);
-
-        ExportClient client = identity.of(details);
-        Set<String> members = null;
-        if (level == Level.GROUP) {
-            if (!ResourceStore.isValidId(groupId)) {
-                throw ExportErrors.notFound(context, "Group/" + groupId + " is not known to this server.");
-            }
-            members = engine.source.groupMembers(groupId, transactionTime, details.getTenantId()).orElseThrow(() ->
-                    ExportErrors.notFound(context, "Group/" + groupId + " is not known to this server."));
-        }
-        KickoffParser.Parsed parsed = parser.parse(details, query, level, groupId, members, client,
-                transactionTime);
-
-        String jobId = ExportFileStore.newJobId();
-        ExportJob job = new ExportJob(jobId, client.id(), requestUrl(details, request), parsed.request().toJson(),
-                transactionTime);
-        try {
-            // Counted and inserted under a row lock in the database: the limits hold across nodes.
-            ExportJobRepository.ActiveJobs active = jobs.admit(job, engine.settings.maxJobsPerClient(),
-                    engine.settings.maxJobs());
-            long mine = active.owner();
-            if (mine >= engine.settings.maxJobsPerClient()) {
-                throw tooMany(client.id(), "This client already has " + mine + " exports waiting or running, the most allowed"
-                        + " at once (" + engine.settings.maxJobsPerClient() + "). Retry after one finishes, or"
-                        + " cancel one with DELETE on its status URL.");
-            }
-            if (active.all() >= engine.settings.maxJobs()) {
-                throw tooMany(null, "The server is running as many exports as it allows at once ("
-                        + engine.settings.maxJobs() + "). Retry later.");
-            }
-        } catch (RuntimeException e) {
-            if (!connectionTimeout(e)) throw e;
-            // No database connection in time: the server is saturated, a reason to come back later, not a 5xx.
-            throw tooMany(1, "The server is too busy to accept an export now. Retry later.");
-        }
-        engine.audit.record(AuditRecord.now(AuditAction.EXPORT_KICKOFF, 202, client.id(), jobId,
-                parsed.request().describe(), 0, 0));
-        String statusUrl = base.of(details) + "/" + STATUS_OPERATION + "?_jobId=" + jobId;
-        IBaseOperationOutcome outcome = OperationOutcomeUtil.newInstance(context);
-        OperationOutcomeUtil.addIssue(context, outcome, "information", "Export accepted, as of " + transactionTime
-                + ". Poll " + statusUrl + " for its status.", null, "informational");
-        for (String warning : parsed.warnings()) {
-            OperationOutcomeUtil.addIssue(context, outcome, "warning", warning, null, "not-supported");
-        }
-        details.getResponse().addHeader(Constants.HEADER_CONTENT_LOCATION, statusUrl);
-        try {
-            RestfulServerUtils.streamResponseAsResource(details.getServer(), outcome, Set.of(), 202, false,
-                    details.isRespondGzip(), details);
-        } finally {
-            // Only now: a worker starting on the job would compete with this answer for the CPU.
-            engine.wake();
-        }
-    }
-
-    /** The kickoff URL as the client sent it, on the plugin's base URL. */
-    private String requestUrl(RequestDetails details, HttpServletRequest request) {
-        String query = request.getQueryString();
-        return base.of(details) + "/" + details.getRequestPath()
-                + (query == null || query.isEmpty() ? "" : "?" + query);
     }
 
     /** {@code _page} of the status URL: 1 (the status URL itself) unless a manifest's {@code next} link says more. */
@@ -224,12 +124,12 @@ public final class ExportOperations {
         } catch (NumberFormatException e) {
             // below
         }
-        throw ExportErrors.status(context, 400, "invalid", "_page takes one page number (1 or more), as given in"
+        throw ExportErrors.status(fhir, 400, "invalid", "_page takes one page number (1 or more), as given in"
                 + " a manifest's next link.");
     }
 
     private BaseServerResponseException unknownPage(int page) {
-        return ExportErrors.notFound(context, "This export's manifest has no page " + page + " (yet): follow the"
+        return ExportErrors.notFound(fhir, "This export's manifest has no page " + page + " (yet): follow the"
                 + " manifest's next link.");
     }
 
@@ -247,10 +147,10 @@ public final class ExportOperations {
     private void partial(ExportJob job, ExportClient client, ExportRequest exportRequest, int number,
             RequestDetails details, HttpServletResponse response) throws IOException {
         boolean running = job.state() != ExportState.COMPLETED;
-        List<ExportFile> all = jobs.files(job.id()).stream()
-                .sorted(java.util.Comparator.comparingLong(ExportFile::ordinal)).toList();
-        List<Long> ends = jobs.pageEnds(job.id());
-        int size = engine.settings.manifestPageSize();
+        List<ExportFile> all = context.jobs().files(job.id()).stream()
+                .sorted(Comparator.comparingLong(ExportFile::ordinal)).toList();
+        List<Long> ends = context.jobs().pageEnds(job.id());
+        int size = context.settings().manifestPageSize();
         int from = 0;
         for (int k = 1; k < number; k++) {
             if (k <= ends.size()) {
@@ -268,7 +168,7 @@ public final class ExportOperations {
             to = Math.min(all.size(), from + size);
             if (number > 1 && !running && to == from) throw unknownPage(number);
             if (running && to > from) {
-                to = upTo(all, jobs.fixPage(job.id(), number, all.get(to - 1).ordinal()));
+                to = upTo(all, context.jobs().fixPage(job.id(), number, all.get(to - 1).ordinal()));
             }
         }
         Page page = new Page(all.subList(from, to), all.size() > to);
@@ -278,8 +178,7 @@ public final class ExportOperations {
         }
         checkOnDisk(page.files());
         if (!running) pollThrottle.forget(job.id());
-        String next = page.more() ? base.of(details) + "/" + STATUS_OPERATION + "?_jobId=" + job.id() + "&_page="
-                + (number + 1) : null;
+        String next = page.more() ? statusUrl(base.of(details), job.id()) + "&_page=" + (number + 1) : null;
         ByteArrayOutputStream body = manifestBody(job, client, exportRequest, page.files(), base.of(details), next);
         if (running) {
             inProgress(job, details, response, body);
@@ -298,8 +197,7 @@ public final class ExportOperations {
     /** 202 with progress headers; with {@code partialManifest}, that as the body (allowPartialManifests). */
     private void inProgress(ExportJob job, RequestDetails details, HttpServletResponse response,
             ByteArrayOutputStream partialManifest) throws IOException {
-        ExportJobRepository.Progress progress = engine.progress(job.id()).orElse(new ExportJobRepository.Progress(
-                job.typesTotal(), job.typesDone(), job.currentType(), job.resourcesDone()));
+        ExportJobRepository.Progress progress = engine.progress(job);
         String text;
         if (job.state() == ExportState.ACCEPTED) {
             text = "waiting for a worker";
@@ -313,7 +211,7 @@ public final class ExportOperations {
         long retryAfter = retryAfter(job);
         long tooSoon = pollThrottle.poll(job.id(), retryAfter, System.nanoTime());
         if (tooSoon > 0) {
-            BaseServerResponseException error = ExportErrors.status(context, 429, "throttled", "This export's status"
+            BaseServerResponseException error = ExportErrors.status(fhir, 429, "throttled", "This export's status"
                     + " is polled much more often than the Retry-After given (" + retryAfter + " s). Wait " + tooSoon
                     + " s, then poll at most once per Retry-After.");
             error.addResponseHeader(Constants.HEADER_RETRY_AFTER, Long.toString(tooSoon));
@@ -349,12 +247,12 @@ public final class ExportOperations {
     private void manifest(ExportJob job, ExportClient client, RequestDetails details, HttpServletResponse response)
             throws IOException {
         pollThrottle.forget(job.id());
-        List<ExportFile> files = jobs.files(job.id());
+        List<ExportFile> files = context.jobs().files(job.id());
         checkOnDisk(files);
         ExportRequest request = ExportRequest.fromJson(job.parameters());
         if (request.organizeOutputBy() != null) {
             // In the order written, so that a file's continuation follows it.
-            files = files.stream().sorted(java.util.Comparator.comparing(ExportFile::errorFile)
+            files = files.stream().sorted(Comparator.comparing(ExportFile::errorFile)
                     .thenComparingLong(ExportFile::ordinal)).toList();
         }
         writeManifest(job, details, response, manifestBody(job, client, request, files, this.base.of(details), null));
@@ -363,10 +261,10 @@ public final class ExportOperations {
     /** Promise no file that is gone from disk: the whole export is then no longer to be had. */
     private void checkOnDisk(List<ExportFile> files) {
         List<String> missing = files.stream()
-                .filter(file -> !engine.files.content(file.location(), file.byteCount()).isAvailable())
+                .filter(file -> !context.files().content(file.location(), file.byteCount()).isAvailable())
                 .map(ExportFile::id).toList();
         if (!missing.isEmpty()) {
-            throw BinaryErrors.missingContent(context, missing);
+            throw BinaryErrors.missingContent(fhir, missing);
         }
     }
 
@@ -435,62 +333,24 @@ public final class ExportOperations {
 
     private void cancel(String jobId, ExportClient client, RequestDetails details) throws IOException {
         ExportJob before = ExportFileStore.isJobId(jobId)
-                ? jobs.cancel(jobId, client.id(), Instant.now()).orElse(null) : null;
+                ? context.jobs().cancel(jobId, client.id(), Instant.now()).orElse(null) : null;
         if (before == null) {
             throw unknownJob();
         }
         pollThrottle.forget(jobId);
-        engine.audit.record(AuditRecord.now(AuditAction.EXPORT_CANCELLED, 202, client.id(), jobId,
+        context.audit().record(AuditRecord.now(AuditAction.EXPORT_CANCELLED, 202, client.id(), jobId,
                 "was " + before.state(), before.resourcesDone(), 0));
         engine.cancelled(before);
-        IBaseOperationOutcome outcome = ExportErrors.outcome(context, "information", "informational",
+        IBaseOperationOutcome outcome = ExportErrors.outcome(fhir, "information", "informational",
                 "Export " + jobId + " was cancelled" + (before.state() == ExportState.COMPLETED
                         ? "; its files are deleted." : " and stops; its files are deleted."));
         RestfulServerUtils.streamResponseAsResource(details.getServer(), outcome, Set.of(), 202, false,
                 details.isRespondGzip(), details);
     }
 
-    private static boolean connectionTimeout(Throwable error) {
-        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
-            if (cause instanceof java.sql.SQLTransientConnectionException) return true;
-        }
-        return false;
-    }
-
     private BaseServerResponseException unknownJob() {
-        return ExportErrors.notFound(context, "No such export: it was never started, was cancelled, or belongs to"
+        return ExportErrors.notFound(fhir, "No such export: it was never started, was cancelled, or belongs to"
                 + " another client.");
-    }
-
-    /** Over a job limit: of the client {@code ownerId}, or of the whole server if it is null. */
-    private BaseServerResponseException tooMany(String ownerId, String message) {
-        return tooMany(expectedWait(jobs.active(ownerId, engine.settings.maxJobs()), Instant.now()), message);
-    }
-
-    private BaseServerResponseException tooMany(long retryAfterSeconds, String message) {
-        BaseServerResponseException error = ExportErrors.status(context, 429, "throttled", message);
-        error.addResponseHeader(Constants.HEADER_RETRY_AFTER, Long.toString(retryAfterSeconds));
-        return error;
-    }
-
-    /**
-     * Seconds until the first of these jobs is likely to end and free its slot (1 to
-     * {@link #MAX_LIMIT_RETRY_AFTER}): a running job's remaining types at the pace of those done, or,
-     * before a type is done, as long again as it has run (a waiting job: as long as it has waited).
-     */
-    private long expectedWait(List<ExportJob> active, Instant now) {
-        long soonest = MAX_LIMIT_RETRY_AFTER;
-        for (ExportJob job : active) {
-            ExportJobRepository.Progress progress = engine.progress(job.id()).orElse(new ExportJobRepository.Progress(
-                    job.typesTotal(), job.typesDone(), job.currentType(), job.resourcesDone()));
-            Instant since = job.startedAt() != null ? job.startedAt() : job.createdAt();
-            double elapsed = Math.max(0, Duration.between(since, now).toMillis()) / 1000.0;
-            double remaining = progress.typesDone() > 0 && progress.typesTotal() > progress.typesDone()
-                    ? elapsed * (progress.typesTotal() - progress.typesDone()) / progress.typesDone()
-                    : elapsed;
-            soonest = Math.min(soonest, (long) Math.ceil(remaining));
-        }
-        return Math.max(1, soonest);
     }
 
     /** Headers HAPI queued for its own response (X-Powered-By, X-Request-ID...), which manual ones lack. */
