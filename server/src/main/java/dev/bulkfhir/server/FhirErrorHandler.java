@@ -1,6 +1,7 @@
 package dev.bulkfhir.server;
 
 import ca.uhn.fhir.context.FhirContext;
+import dev.bulkfhir.providers.OperationOutcomes;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.server.Request;
@@ -44,8 +45,7 @@ final class FhirErrorHandler extends ErrorHandler {
 
     /** An OperationOutcome with one error issue, as JSON. */
     static byte[] outcome(FhirContext context, OperationOutcome.IssueType type, String diagnostics) {
-        OperationOutcome outcome = new OperationOutcome();
-        outcome.addIssue().setSeverity(OperationOutcome.IssueSeverity.ERROR).setCode(type).setDiagnostics(diagnostics);
-        return context.newJsonParser().encodeResourceToString(outcome).getBytes(StandardCharsets.UTF_8);
+        return context.newJsonParser().encodeResourceToString(OperationOutcomes.error(type.toCode(), diagnostics))
+                .getBytes(StandardCharsets.UTF_8);
     }
 }

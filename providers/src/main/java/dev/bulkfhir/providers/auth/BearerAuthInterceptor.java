@@ -6,13 +6,14 @@ import ca.uhn.fhir.rest.api.RestOperationTypeEnum;
 import ca.uhn.fhir.rest.api.server.RequestDetails;
 import ca.uhn.fhir.rest.api.server.ResponseDetails;
 import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
+import ca.uhn.fhir.rest.server.exceptions.AuthenticationException;
+import dev.bulkfhir.providers.OperationOutcomes;
 import dev.bulkfhir.providers.HookRefusals;
 import dev.bulkfhir.providers.RequestSideChannels;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.hl7.fhir.instance.model.api.IIdType;
-import org.hl7.fhir.r4.model.OperationOutcome;
 import org.hl7.fhir.r4.model.Bundle;
 
 import java.io.IOException;
@@ -105,10 +106,10 @@ public final class BearerAuthInterceptor {
             try {
                 access = authorizer.authorize(request);
             } catch (InvalidTokenException e) {
-                throw Refusals.unauthorized(e.getMessage(), true);
+                throw unauthorized(e.getMessage(), true);
             }
             if (access == null) {
-                throw Refusals.unauthorized(NEEDS_TOKEN, false);
+                throw unauthorized(NEEDS_TOKEN, false);
             }
             RequestSideChannels.attachClient(request, access);
             check(access, request, operation);
@@ -153,7 +154,7 @@ public final class BearerAuthInterceptor {
             String type = item == null ? null : item.fhirType();
             if (type != null && !type.equals("OperationOutcome") && !(exportFile && type.equals("Binary"))
                     && !access.permits(type, Permission.READ) && !access.permits(type, Permission.SEARCH)) {
-                BaseServerResponseException refusal = Refusals.forbidden("The access token of client '"
+                BaseServerResponseException refusal = OperationOutcomes.forbidden("The access token of client '"
                         + access.clientId() + "' does not allow reading " + type + ", which this response holds:"
                         + " that needs scope " + SmartScope.describe(type, Set.of(Permission.READ)) + ".");
                 HookRefusals.answer(refusal, request, servletRequest, servletResponse);
@@ -163,19 +164,31 @@ public final class BearerAuthInterceptor {
         return true;
     }
 
+    /**
+     * 401. RFC 6750: without credentials the challenge is a bare {@code Bearer}; with a token that
+     * failed, it adds {@code error="invalid_token"} and the reason.
+     */
+    private static AuthenticationException unauthorized(String why, boolean tokenGiven) {
+        AuthenticationException error = OperationOutcomes.withOutcome(new AuthenticationException(why), "login");
+        String challenge = "Bearer realm=\"bulk-fhir\"";
+        if (tokenGiven) {
+            // A header's quoted-string may not hold quotes, backslashes or control characters.
+            challenge += ", error=\"invalid_token\", error_description=\""
+                    + why.replaceAll("[\"\\\\\\p{Cntrl}]", "'") + "\"";
+        }
+        error.addResponseHeader("WWW-Authenticate", challenge);
+        return error;
+    }
+
     private static IBaseResource writtenWithoutCopy(RequestDetails request, ClientAccess access,
             IBaseResource written) {
         IIdType id = written.getIdElement();
         String what = written.fhirType() + (id.hasIdPart() ? "/" + id.getIdPart() : "")
                 + (id.hasVersionIdPart() ? " (version " + id.getVersionIdPart() + ")" : "");
         String verb = request.getRestOperationType() == RestOperationTypeEnum.CREATE ? "Created " : "Updated ";
-        OperationOutcome outcome = new OperationOutcome();
-        outcome.addIssue().setSeverity(OperationOutcome.IssueSeverity.INFORMATION)
-                .setCode(OperationOutcome.IssueType.INFORMATIONAL)
-                .setDiagnostics(verb + what + ". The response holds no copy: the access token of client '"
-                        + access.clientId() + "' does not allow reading " + written.fhirType() + " (that needs scope "
-                        + SmartScope.describe(written.fhirType(), Set.of(Permission.READ)) + ").");
-        return outcome;
+        return OperationOutcomes.of("information", "informational", verb + what + ". The response holds no copy:"
+                + " the access token of client '" + access.clientId() + "' does not allow reading " + written.fhirType()
+                + " (that needs scope " + SmartScope.describe(written.fhirType(), Set.of(Permission.READ)) + ").");
     }
 
     private void check(ClientAccess access, RequestDetails request, RestOperationTypeEnum operation) {

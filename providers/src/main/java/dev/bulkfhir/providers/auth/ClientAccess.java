@@ -2,6 +2,7 @@ package dev.bulkfhir.providers.auth;
 
 import ca.uhn.fhir.rest.api.server.RequestDetails;
 import ca.uhn.fhir.rest.server.exceptions.ForbiddenOperationException;
+import dev.bulkfhir.providers.OperationOutcomes;
 import dev.bulkfhir.providers.RequestSideChannels;
 
 import java.util.Collection;
@@ -121,7 +122,7 @@ public final class ClientAccess {
      */
     public void requireReadAny(Collection<String> types) throws ForbiddenOperationException {
         if (readableTypes(types).isEmpty()) {
-            throw Refusals.forbidden("The access token of client '" + clientId + "' allows reading no"
+            throw OperationOutcomes.forbidden("The access token of client '" + clientId + "' allows reading no"
                     + " resource type, so there is nothing it may export: that needs scope system/*.read (SMART v2:"
                     + " system/*.rs) or a read scope for each type. Granted: "
                     + (scopes.isEmpty() ? "no scopes" : SmartScope.join(scopes)) + ".");
@@ -131,7 +132,7 @@ public final class ClientAccess {
     /** Refuses (403 naming the missing scope) unless the client has all {@code needed} on {@code type}. */
     public void require(String type, Set<Permission> needed, String action) throws ForbiddenOperationException {
         if (!permitsAll(type, needed)) {
-            throw Refusals.forbidden("The access token of client '" + clientId + "' does not allow " + action
+            throw OperationOutcomes.forbidden("The access token of client '" + clientId + "' does not allow " + action
                     + ": that needs scope " + SmartScope.describe(type, needed) + ". Granted: "
                     + (scopes.isEmpty() ? "no scopes" : SmartScope.join(scopes)) + ".");
         }

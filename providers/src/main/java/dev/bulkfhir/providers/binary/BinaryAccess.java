@@ -77,7 +77,7 @@ public final class BinaryAccess {
             server.registerProvider(new BinaryResourceProvider(store, source, settings));
         }
         BinaryReads reads = new BinaryReads(source, audit);
-        server.registerProvider(new BinaryDownloadOperations(context, source, reads));
+        server.registerProvider(new BinaryDownloadOperations(source, reads));
         server.registerInterceptor(new BinaryInterceptor(context, store, source, settings, reads));
     }
 }

@@ -1,6 +1,5 @@
 package dev.bulkfhir.providers.binary;
 
-import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.annotation.IdParam;
 import ca.uhn.fhir.rest.annotation.Operation;
 import ca.uhn.fhir.rest.annotation.OperationParam;
@@ -24,12 +23,10 @@ import java.io.IOException;
  */
 public final class BinaryDownloadOperations {
 
-    private final FhirContext context;
     private final BinarySource source;
     private final BinaryReads reads;
 
-    BinaryDownloadOperations(FhirContext context, BinarySource source, BinaryReads reads) {
-        this.context = context;
+    BinaryDownloadOperations(BinarySource source, BinaryReads reads) {
         this.source = source;
         this.reads = reads;
     }
@@ -56,8 +53,8 @@ public final class BinaryDownloadOperations {
 
     private void download(IdType id, RequestDetails details, HttpServletRequest request, HttpServletResponse response)
             throws IOException {
-        BinaryDocument document = BinaryErrors.lookup(context, source, id.getIdPart(), null);
-        NativeContent.send(context, details, document, NativeContent.Disposition.ATTACHMENT, request, response);
+        BinaryDocument document = BinarySources.lookup(source, id.getIdPart(), null);
+        NativeContent.send(details, document, NativeContent.Disposition.ATTACHMENT, request, response);
         reads.served(details, document, "native");
     }
 }

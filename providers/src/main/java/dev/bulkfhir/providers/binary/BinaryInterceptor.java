@@ -13,7 +13,7 @@ import ca.uhn.fhir.rest.server.RestfulServerUtils;
 import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
 import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
 import ca.uhn.fhir.rest.server.exceptions.PayloadTooLargeException;
-import ca.uhn.fhir.util.OperationOutcomeUtil;
+import dev.bulkfhir.providers.OperationOutcomes;
 import dev.bulkfhir.providers.RequestSideChannels;
 import dev.bulkfhir.providers.HookRefusals;
 import dev.bulkfhir.storage.binary.BinaryDocument;
@@ -102,14 +102,14 @@ public final class BinaryInterceptor {
                     if (store == null) {
                         return true;
                     }
-                    ReadRule.requireResourceFormat(context, request);
+                    ReadRule.requireResourceFormat(request);
                     return upload(request, servletRequest, operation == RestOperationTypeEnum.CREATE);
                 }
                 case EXTENDED_OPERATION_INSTANCE, EXTENDED_OPERATION_TYPE -> {
                     return true; // the download operations always send content, whatever _format says
                 }
                 default -> {
-                    ReadRule.requireResourceFormat(context, request);
+                    ReadRule.requireResourceFormat(request);
                     return true;
                 }
             }
@@ -134,7 +134,7 @@ public final class BinaryInterceptor {
         }
         IBaseOperationOutcome outcome = error.getOperationOutcome();
         if (outcome == null) {
-            outcome = BinaryErrors.outcome(context, "processing", error.getMessage());
+            outcome = OperationOutcomes.error("processing", error.getMessage());
         }
         byte[] body = context.newJsonParser().encodeResourceToString(outcome).getBytes(StandardCharsets.UTF_8);
         servletResponse.resetBuffer();
@@ -151,9 +151,9 @@ public final class BinaryInterceptor {
     private boolean read(RequestDetails request, HttpServletRequest servletRequest,
             HttpServletResponse servletResponse) throws IOException {
         IdType id = new IdType(request.getId().getValue());
-        BinaryDocument document = BinaryErrors.lookup(context, source, id.getIdPart(),
+        BinaryDocument document = BinarySources.lookup(source, id.getIdPart(),
                 request.getRestOperationType() == RestOperationTypeEnum.VREAD ? id.getVersionIdPart() : null);
-        if (ReadRule.decide(context, request, document.contentType()) == ReadRule.Form.WRAPPED) {
+        if (ReadRule.decide(request, document.contentType()) == ReadRule.Form.WRAPPED) {
             if (WrappedJson.applies(request, document, settings.maxWrappedContent())) {
                 WrappedJson.send(request, document, servletResponse);
                 reads.served(request, document, "wrapped");
@@ -163,7 +163,7 @@ public final class BinaryInterceptor {
             reads.served(request, document, "wrapped"); // HAPI's provider method writes it next
             return true;
         }
-        NativeContent.send(context, request, document, NativeContent.Disposition.INLINE_IF_PASSIVE, servletRequest,
+        NativeContent.send(request, document, NativeContent.Disposition.INLINE_IF_PASSIVE, servletRequest,
                 servletResponse);
         reads.served(request, document, "native");
         return false;
@@ -184,12 +184,12 @@ public final class BinaryInterceptor {
                 throw new InvalidRequestException("PUT needs a url of the form Binary/[id], where the id is 1 to 64"
                         + " letters, digits, '-' or '.'; got '" + (id == null ? "" : id) + "'.");
             }
-            BinaryWrites.requireWritable(context, source, id);
+            BinaryWrites.requireWritable(source, id);
         }
         String rawType = contentType == null || contentType.isBlank() ? Constants.CT_OCTET_STREAM : contentType.trim();
         String mediaType = ReadRule.mediaType(rawType);
         if (mediaType.equals("application/x-www-form-urlencoded") || mediaType.startsWith("multipart/")) {
-            throw BinaryErrors.status(context, 415, "not-supported", "A form post is not Binary content: send the"
+            throw OperationOutcomes.status(415, "not-supported", "A form post is not Binary content: send the"
                     + " file itself as the body, with its own Content-Type (e.g. application/pdf).");
         }
         if (!BinaryStore.isValidContentType(rawType)) {
@@ -198,7 +198,7 @@ public final class BinaryInterceptor {
         }
         String encodingHeader = servletRequest.getHeader(Constants.HEADER_CONTENT_ENCODING);
         if (encodingHeader != null && !encodingHeader.isBlank() && !encodingHeader.trim().equalsIgnoreCase("identity")) {
-            throw BinaryErrors.status(context, 415, "not-supported", "Content-Encoding " + encodingHeader
+            throw OperationOutcomes.status(415, "not-supported", "Content-Encoding " + encodingHeader
                     + " is not supported for raw Binary uploads: send the content as it is.");
         }
         String securityContext = servletRequest.getHeader(Constants.HEADER_X_SECURITY_CONTEXT);
@@ -259,7 +259,7 @@ public final class BinaryInterceptor {
                 + " bytes of content (a body of at most " + limit + " bytes). Send larger content raw: the"
                 + " bytes as the body, with the document's own Content-Type (e.g. application/pdf).";
         PayloadTooLargeException error = new PayloadTooLargeException(message);
-        error.setOperationOutcome(BinaryErrors.outcome(context, "too-costly", message));
+        OperationOutcomes.withOutcome(error, "too-costly");
         return error;
     }
 
@@ -273,11 +273,8 @@ public final class BinaryInterceptor {
         if (prefer == PreferReturnEnum.MINIMAL) {
             body = null;
         } else if (prefer == PreferReturnEnum.OPERATION_OUTCOME) {
-            IBaseOperationOutcome outcome = OperationOutcomeUtil.newInstance(context);
-            OperationOutcomeUtil.addIssue(context, outcome, "information", (created ? "Created " : "Updated ")
-                    + "Binary/" + stored.id() + " version " + stored.version() + " (" + size + " bytes).", null,
-                    "informational");
-            body = outcome;
+            body = OperationOutcomes.of("information", "informational", (created ? "Created " : "Updated ")
+                    + "Binary/" + stored.id() + " version " + stored.version() + " (" + size + " bytes).");
         }
         RestfulServerUtils.streamResponseAsResource(request.getServer(), body,
                 RestfulServerUtils.determineSummaryMode(request), created ? 201 : 200, true, request.isRespondGzip(),

@@ -27,6 +27,7 @@ import ca.uhn.fhir.rest.server.RestfulServerUtils;
 import ca.uhn.fhir.rest.server.SimpleBundleProvider;
 import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
 import ca.uhn.fhir.rest.server.method.ElementsParameter;
+import dev.bulkfhir.providers.OperationOutcomes;
 import dev.bulkfhir.providers.RequestSideChannels;
 import dev.bulkfhir.storage.binary.BinaryDocument;
 import dev.bulkfhir.storage.binary.BinarySource;
@@ -39,7 +40,6 @@ import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.hl7.fhir.r4.model.Binary;
 import org.hl7.fhir.r4.model.IdType;
 import org.hl7.fhir.r4.model.InstantType;
-import org.hl7.fhir.r4.model.OperationOutcome;
 import org.hl7.fhir.r4.model.Reference;
 
 import java.io.IOException;
@@ -84,13 +84,13 @@ public final class BinaryResourceProvider implements IResourceProvider {
     public Binary read(@IdParam IdType id, RequestDetails request) {
         BinaryDocument document = RequestSideChannels.keptBinary(request);
         if (document == null) {
-            document = BinaryErrors.lookup(context, source, id.getIdPart(), id.getVersionIdPart());
+            document = BinarySources.lookup(source, id.getIdPart(), id.getVersionIdPart());
         }
         Binary binary = toResource(document);
         if (wantsData(request)) {
             long size = document.content().size();
             if (size > settings.maxWrappedContent()) {
-                throw BinaryErrors.status(context, 406, "too-costly", "Binary/" + document.id() + " holds " + size
+                throw OperationOutcomes.status(406, "too-costly", "Binary/" + document.id() + " holds " + size
                         + " bytes, more than this server sends base64-encoded (" + settings.maxWrappedContent()
                         + "). Ask for the content natively: GET Binary/" + document.id() + " without _format and"
                         + " with no FHIR type in Accept, or GET Binary/" + document.id() + "/$binary-access-read.");
@@ -118,7 +118,7 @@ public final class BinaryResourceProvider implements IResourceProvider {
             throw new InvalidRequestException("The resource id in the body (" + bodyId
                     + ") does not match the id in the URL (" + logicalId + ").");
         }
-        BinaryWrites.requireWritable(context, source, logicalId);
+        BinaryWrites.requireWritable(source, logicalId);
         binary.setId("Binary/" + logicalId);
         StoredResource stored = write(binary, request, false);
         return outcome(binary, stored, stored.version() == 1);
@@ -128,16 +128,13 @@ public final class BinaryResourceProvider implements IResourceProvider {
     public MethodOutcome delete(@IdParam IdType id) {
         String logicalId = id.getIdPart();
         if (!ResourceStore.isValidId(logicalId)) {
-            throw BinaryErrors.notFound(context);
+            throw BinarySources.notFound();
         }
-        BinaryWrites.requireWritable(context, source, logicalId);
-        StoredResource deleted = store.delete("Binary", logicalId).orElseThrow(() -> BinaryErrors.notFound(context));
+        BinaryWrites.requireWritable(source, logicalId);
+        StoredResource deleted = store.delete("Binary", logicalId).orElseThrow(() -> BinarySources.notFound());
         MethodOutcome outcome = new MethodOutcome(new IdType("Binary", logicalId, Long.toString(deleted.version())));
-        OperationOutcome information = new OperationOutcome();
-        information.addIssue().setSeverity(OperationOutcome.IssueSeverity.INFORMATION)
-                .setCode(OperationOutcome.IssueType.INFORMATIONAL)
-                .setDiagnostics("Deleted Binary/" + logicalId + " (version " + deleted.version() + ").");
-        outcome.setOperationOutcome(information);
+        outcome.setOperationOutcome(OperationOutcomes.of("information", "informational", "Deleted Binary/"
+                + logicalId + " (version " + deleted.version() + ")."));
         return outcome;
     }
 
@@ -195,11 +192,11 @@ public final class BinaryResourceProvider implements IResourceProvider {
     public IBundleProvider history(@IdParam IdType id, @Count Integer count, RequestDetails request) {
         String logicalId = id.getIdPart();
         if (!ResourceStore.isValidId(logicalId)) {
-            throw BinaryErrors.notFound(context);
+            throw BinarySources.notFound();
         }
         List<StoredResource> versions = store.history("Binary", logicalId);
         if (versions.isEmpty()) {
-            throw BinaryErrors.notFound(context);
+            throw BinarySources.notFound();
         }
         int size = pageSize(request, count);
         Integer requestedOffset = RestfulServerUtils.tryToExtractNamedParameter(request, Constants.PARAM_OFFSET);
@@ -248,7 +245,7 @@ public final class BinaryResourceProvider implements IResourceProvider {
             if (withData) {
                 total += document.content().size();
                 if (total > settings.maxWrappedContent()) {
-                    throw BinaryErrors.status(context, 406, "too-costly", "The Binaries of this page hold more than "
+                    throw OperationOutcomes.status(406, "too-costly", "The Binaries of this page hold more than "
                             + settings.maxWrappedContent() + " bytes of content together, more than this server sends"
                             + " base64-encoded. Ask for fewer at a time (_count), leave the content out"
                             + " (_elements=contentType or _summary=true), or read each one natively.");

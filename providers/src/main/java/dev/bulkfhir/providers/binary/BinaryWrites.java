@@ -1,10 +1,10 @@
 package dev.bulkfhir.providers.binary;
 
-import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.api.RequestTypeEnum;
 import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
 import ca.uhn.fhir.rest.server.exceptions.MethodNotAllowedException;
 import ca.uhn.fhir.rest.server.exceptions.ResourceVersionConflictException;
+import dev.bulkfhir.providers.OperationOutcomes;
 import dev.bulkfhir.storage.binary.BinarySource;
 import dev.bulkfhir.storage.binary.StagedContent;
 import dev.bulkfhir.storage.resource.InvalidResourceException;
@@ -19,12 +19,12 @@ final class BinaryWrites {
     private BinaryWrites() {
     }
 
-    static void requireWritable(FhirContext context, BinarySource source, String id) {
+    static void requireWritable(BinarySource source, String id) {
         if (source.isReadOnly(id)) {
             MethodNotAllowedException error = new MethodNotAllowedException("Binary/" + id
                     + " is served read-only (e.g. an export file): it cannot be written or deleted.",
                     RequestTypeEnum.GET, RequestTypeEnum.HEAD);
-            error.setOperationOutcome(BinaryErrors.outcome(context, "not-supported", error.getMessage()));
+            OperationOutcomes.withOutcome(error, "not-supported");
             throw error;
         }
     }

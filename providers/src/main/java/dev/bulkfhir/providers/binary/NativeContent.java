@@ -1,11 +1,11 @@
 package dev.bulkfhir.providers.binary;
 
-import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.api.Constants;
 import ca.uhn.fhir.rest.api.server.RequestDetails;
 import ca.uhn.fhir.rest.server.RestfulServerUtils;
 import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
 import ca.uhn.fhir.util.DateUtils;
+import dev.bulkfhir.providers.OperationOutcomes;
 import dev.bulkfhir.storage.binary.BinaryContent;
 import dev.bulkfhir.storage.binary.BinaryDocument;
 import jakarta.servlet.http.HttpServletRequest;
@@ -38,7 +38,7 @@ final class NativeContent {
     private NativeContent() {
     }
 
-    static void send(FhirContext context, RequestDetails details, BinaryDocument document, Disposition disposition,
+    static void send(RequestDetails details, BinaryDocument document, Disposition disposition,
             HttpServletRequest request, HttpServletResponse response) throws IOException {
         String contentType = document.contentType() != null ? document.contentType() : Constants.CT_OCTET_STREAM;
         long size = document.content().size();
@@ -53,7 +53,7 @@ final class NativeContent {
             try {
                 range = ByteRange.parse(request.getHeader("Range"), size);
             } catch (ByteRange.Unsatisfiable e) {
-                BaseServerResponseException error = BinaryErrors.status(context, 416, "invalid", "The range "
+                BaseServerResponseException error = OperationOutcomes.status(416, "invalid", "The range "
                         + request.getHeader("Range") + " lies outside the content, which has "
                         + size + " bytes.");
                 error.addResponseHeader("Content-Range", "bytes */" + size);

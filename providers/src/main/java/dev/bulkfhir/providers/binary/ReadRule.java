@@ -1,9 +1,9 @@
 package dev.bulkfhir.providers.binary;
 
-import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.api.Constants;
 import ca.uhn.fhir.rest.api.EncodingEnum;
 import ca.uhn.fhir.rest.api.server.RequestDetails;
+import dev.bulkfhir.providers.OperationOutcomes;
 import dev.bulkfhir.providers.RequestSideChannels;
 
 import java.util.List;
@@ -36,7 +36,7 @@ final class ReadRule {
     private ReadRule() {
     }
 
-    static Form decide(FhirContext context, RequestDetails request, String contentType) {
+    static Form decide(RequestDetails request, String contentType) {
         String[] formats = request.getParameters().get(Constants.PARAM_FORMAT);
         if (formats != null && formats.length > 0) {
             for (String format : formats) {
@@ -51,7 +51,7 @@ final class ReadRule {
                     return Form.NATIVE;
                 }
             }
-            throw unsupportedFormat(context, request, formats);
+            throw unsupportedFormat(request, formats);
         }
         String accepted = fhirTypeFromAccept(request.getHeaders(Constants.HEADER_ACCEPT));
         if (accepted != null) {
@@ -65,7 +65,7 @@ final class ReadRule {
      * For Binary requests that answer with a resource or a Bundle (search, history, create, update,
      * delete): a {@code _format} that is not JSON, XML or Turtle is refused rather than ignored.
      */
-    static void requireResourceFormat(FhirContext context, RequestDetails request) {
+    static void requireResourceFormat(RequestDetails request) {
         String[] formats = request.getParameters().get(Constants.PARAM_FORMAT);
         if (formats == null || formats.length == 0) {
             return;
@@ -75,13 +75,13 @@ final class ReadRule {
                 return;
             }
         }
-        throw unsupportedFormat(context, request, formats);
+        throw unsupportedFormat(request, formats);
     }
 
-    private static RuntimeException unsupportedFormat(FhirContext context, RequestDetails request, String[] formats) {
+    private static RuntimeException unsupportedFormat(RequestDetails request, String[] formats) {
         // The error itself must be encodable: without this, HAPI would try the refused format for it.
         RequestSideChannels.dropParameters(request, Constants.PARAM_FORMAT);
-        return BinaryErrors.status(context, 406, "not-supported", "_format=" + String.join(",", formats)
+        return OperationOutcomes.status(406, "not-supported", "_format=" + String.join(",", formats)
                 + " is not supported here: use _format=json, xml or ttl (or application/fhir+json,"
                 + " application/fhir+xml) for the Binary resource, or leave _format out to get the content"
                 + " itself.");

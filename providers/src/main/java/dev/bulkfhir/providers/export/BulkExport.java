@@ -86,9 +86,8 @@ public final class BulkExport implements AutoCloseable {
     public void install(RestfulServer server, ServerBase base) {
         server.registerProvider(new KickoffOperation(engine, identity, base));
         server.registerProvider(new PollStatusOperation(engine, identity, base));
-        FhirContext fhir = engine.context().fhir();
-        server.registerInterceptor(new ExportDownloadGuard(fhir, jobs, identity));
-        server.registerInterceptor(new ExportCapabilities(fhir, engine.context().types()));
+        server.registerInterceptor(new ExportDownloadGuard(jobs, identity));
+        server.registerInterceptor(new ExportCapabilities(engine.context().fhir(), engine.context().types()));
     }
 
     /** Stops the workers (their jobs stay resumable) and closes the job table. */

@@ -1,7 +1,7 @@
 package dev.bulkfhir.providers.export;
 
-import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.interceptor.api.Hook;
+import dev.bulkfhir.providers.OperationOutcomes;
 import dev.bulkfhir.providers.HookRefusals;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -37,12 +37,10 @@ final class ExportDownloadGuard {
     /** Before the Binary interceptor, after authorization hooks (default order 0). */
     static final int ORDER = BinaryInterceptor.ORDER - 100;
 
-    private final FhirContext context;
     private final ExportJobRepository jobs;
     private final ClientIdentity identity;
 
-    ExportDownloadGuard(FhirContext context, ExportJobRepository jobs, ClientIdentity identity) {
-        this.context = context;
+    ExportDownloadGuard(ExportJobRepository jobs, ClientIdentity identity) {
         this.jobs = jobs;
         this.identity = identity;
     }
@@ -63,7 +61,7 @@ final class ExportDownloadGuard {
         Optional<ExportJob> job = jobs.findFile(id.getIdPart()).map(ExportJobRepository.OwnedFile::job)
                 .filter(owned -> owned.ownerId().equals(owner));
         if (job.isEmpty()) {
-            HookRefusals.answer(ExportErrors.notFound(context, "Could not locate this Binary."), request,
+            HookRefusals.answer(OperationOutcomes.notFound("Could not locate this Binary."), request,
                     servletRequest, servletResponse);
             return false;
         }

@@ -2,14 +2,12 @@ package dev.bulkfhir.providers.export;
 
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.parser.DataFormatException;
-import ca.uhn.fhir.util.OperationOutcomeUtil;
+import dev.bulkfhir.providers.OperationOutcomes;
 import dev.bulkfhir.storage.export.ExportJob;
 import dev.bulkfhir.storage.export.NdjsonFiles;
 import dev.bulkfhir.storage.source.ExportQuery;
-import org.hl7.fhir.instance.model.api.IBaseOperationOutcome;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -94,15 +92,9 @@ final class ExportPlan {
         try {
             return transform.apply(json);
         } catch (DataFormatException | IllegalArgumentException e) {
-            errors.write(outcomeLine("error", "processing", "A stored " + type
+            errors.write(OperationOutcomes.ndjsonLine("error", "processing", "A stored " + type
                     + " could not be read for _typeFilter or _elements: " + e.getMessage()));
             return null;
         }
-    }
-
-    byte[] outcomeLine(String severity, String code, String message) {
-        IBaseOperationOutcome outcome = OperationOutcomeUtil.newInstance(context);
-        OperationOutcomeUtil.addIssue(context, outcome, severity, message, null, code);
-        return context.newJsonParser().encodeResourceToString(outcome).getBytes(StandardCharsets.UTF_8);
     }
 }

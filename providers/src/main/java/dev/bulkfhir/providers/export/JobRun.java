@@ -1,5 +1,6 @@
 package dev.bulkfhir.providers.export;
 
+import dev.bulkfhir.providers.OperationOutcomes;
 import dev.bulkfhir.providers.audit.AuditAction;
 import dev.bulkfhir.providers.audit.AuditRecord;
 
@@ -201,7 +202,7 @@ final class JobRun {
         if (!request.warnings().isEmpty() && !done.contains(REQUEST_WARNINGS)) {
             try (NdjsonFiles errors = context.errorFiles(job.id())) {
                 for (String warning : request.warnings()) {
-                    errors.write(plan.outcomeLine("warning", "informational", warning));
+                    errors.write(OperationOutcomes.ndjsonLine("warning", "informational", warning));
                 }
                 warnings = errors.finish();
             }
@@ -498,7 +499,7 @@ final class JobRun {
             if (stop != null) return;
             try (NdjsonFiles errors = context.errorFiles(job.id())) {
                 for (String warning : request.warnings()) {
-                    errors.write(plan.outcomeLine("warning", "informational", warning));
+                    errors.write(OperationOutcomes.ndjsonLine("warning", "informational", warning));
                 }
                 List<ExportFile> produced = errors.finish();
                 if (!record(REQUEST_WARNINGS, produced)) errors.abort();
@@ -651,7 +652,7 @@ final class JobRun {
         @Override
         public void error(String reference, String message) throws IOException {
             if (stop != null) throw STOPPED;
-            errors.write(plan.outcomeLine("error", "processing", reference + ": " + message));
+            errors.write(OperationOutcomes.ndjsonLine("error", "processing", reference + ": " + message));
         }
     }
 }

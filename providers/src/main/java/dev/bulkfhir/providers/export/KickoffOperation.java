@@ -1,5 +1,6 @@
 package dev.bulkfhir.providers.export;
 
+import dev.bulkfhir.providers.OperationOutcomes;
 import dev.bulkfhir.providers.audit.AuditAction;
 import dev.bulkfhir.providers.audit.AuditRecord;
 
@@ -9,7 +10,6 @@ import ca.uhn.fhir.rest.api.Constants;
 import ca.uhn.fhir.rest.api.server.RequestDetails;
 import ca.uhn.fhir.rest.server.RestfulServerUtils;
 import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
-import ca.uhn.fhir.util.OperationOutcomeUtil;
 import dev.bulkfhir.providers.export.ExportRequest.Level;
 import dev.bulkfhir.providers.RequestSideChannels;
 import dev.bulkfhir.providers.ServerBase;
@@ -29,6 +29,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.ArrayList;
 
 /**
  * The Bulk Data kickoff at system, Patient and Group level (GET, or POST with a Parameters body): checks
@@ -115,12 +116,13 @@ public final class KickoffOperation {
         context.audit().record(AuditRecord.now(AuditAction.EXPORT_KICKOFF, 202, client.id(), jobId,
                 parsed.request().describe(), 0, 0));
         String statusUrl = PollStatusOperation.statusUrl(base.of(details), jobId);
-        IBaseOperationOutcome outcome = OperationOutcomeUtil.newInstance(context.fhir());
-        OperationOutcomeUtil.addIssue(context.fhir(), outcome, "information", "Export accepted, as of " + transactionTime
-                + ". Poll " + statusUrl + " for its status.", null, "informational");
+        List<OperationOutcomes.Issue> issues = new ArrayList<>();
+        issues.add(new OperationOutcomes.Issue("information", "informational", "Export accepted, as of "
+                + transactionTime + ". Poll " + statusUrl + " for its status."));
         for (String warning : parsed.warnings()) {
-            OperationOutcomeUtil.addIssue(context.fhir(), outcome, "warning", warning, null, "not-supported");
+            issues.add(new OperationOutcomes.Issue("warning", "not-supported", warning));
         }
+        IBaseOperationOutcome outcome = OperationOutcomes.of(issues);
         details.getResponse().addHeader(Constants.HEADER_CONTENT_LOCATION, statusUrl);
         try {
             RestfulServerUtils.streamResponseAsResource(details.getServer(), outcome, Set.of(), 202, false,
@@ -152,7 +154,7 @@ public final class KickoffOperation {
     }
 
     private BaseServerResponseException tooMany(long retryAfterSeconds, String message) {
-        BaseServerResponseException error = ExportErrors.status(context.fhir(), 429, "throttled", message);
+        BaseServerResponseException error = OperationOutcomes.status(429, "throttled", message);
         error.addResponseHeader(Constants.HEADER_RETRY_AFTER, Long.toString(retryAfterSeconds));
         return error;
     }

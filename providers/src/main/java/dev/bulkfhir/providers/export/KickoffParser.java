@@ -5,7 +5,8 @@ import ca.uhn.fhir.rest.api.Constants;
 import ca.uhn.fhir.rest.api.RequestTypeEnum;
 import ca.uhn.fhir.rest.api.server.RequestDetails;
 import ca.uhn.fhir.rest.server.exceptions.ForbiddenOperationException;
-import dev.bulkfhir.providers.export.ExportErrors.Problem;
+import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
+import dev.bulkfhir.providers.OperationOutcomes;
 import dev.bulkfhir.providers.export.ExportRequest.Level;
 import dev.bulkfhir.storage.resource.ResourceStore;
 import dev.bulkfhir.storage.source.ResourceSource;
@@ -190,12 +191,12 @@ final class KickoffParser {
         }
         if (associatedData != null && !client.mayRead("Provenance")) {
             throw new ForbiddenOperationException("This client may not read Provenance (includeAssociatedData).",
-                    ExportErrors.outcome(context, "error", "forbidden", "This client may not read Provenance,"
+                    OperationOutcomes.of("error", "forbidden", "This client may not read Provenance,"
                             + " which includeAssociatedData=" + associatedData + " exports."));
         }
 
         if (!problems.isEmpty()) {
-            throw ExportErrors.invalid(context, problems);
+            throw invalid(problems);
         }
         List<String> typeList = !typesNamed && client.readableTypes() == null ? List.of() : List.copyOf(candidates);
         return new Parsed(new ExportRequest(level, groupId, typeList, typesNamed, since, elements, filters, patients,
@@ -216,11 +217,28 @@ final class KickoffParser {
     /** The Group's patients at the transaction time; 404 for a Group this server does not know. */
     private Set<String> groupMembers(String groupId, Instant transactionTime, RequestDetails details) {
         if (!ResourceStore.isValidId(groupId)) {
-            throw ExportErrors.notFound(context, "Group/" + groupId + " is not known to this server.");
+            throw OperationOutcomes.notFound("Group/" + groupId + " is not known to this server.");
         }
         return source.groupMembers(groupId, transactionTime, details.getTenantId()).orElseThrow(() ->
-                ExportErrors.notFound(context, "Group/" + groupId + " is not known to this server."));
+                OperationOutcomes.notFound("Group/" + groupId + " is not known to this server."));
     }
+
+    /** One OperationOutcome with an issue per problem found: 400. */
+    private static InvalidRequestException invalid(List<Problem> problems) {
+        String summary = problems.size() == 1 ? problems.get(0).message()
+                : problems.size() + " problems with this export request: " + problems.get(0).message() + " ...";
+        return new InvalidRequestException(summary, OperationOutcomes.of(problems.stream()
+                .map(problem -> new OperationOutcomes.Issue("error", problem.code(), problem.message(),
+                        problem.location())).toList()));
+    }
+
+    /**
+     * One thing wrong with a request.
+     *
+     * @param location the parameter or header it is about, e.g. {@code _type}
+     * @param code     an IssueType code: {@code invalid}, {@code not-supported}, {@code not-found}...
+     */
+    private record Problem(String location, String code, String message) {}
 
     /** organizeOutputBy: Patient, or null (files by type); other resource types are not supported. */
     private String organizeOutputBy(List<String> values, boolean lenient, List<Problem> problems,

@@ -1,6 +1,7 @@
 package dev.bulkfhir.providers.export;
 
 import ca.uhn.fhir.parser.DataFormatException;
+import dev.bulkfhir.providers.OperationOutcomes;
 import dev.bulkfhir.providers.audit.AuditAction;
 import dev.bulkfhir.providers.audit.AuditRecord;
 import dev.bulkfhir.storage.export.ExportFile;
@@ -246,7 +247,7 @@ final class PartRun {
         @Override
         public void error(String reference, String message) throws IOException {
             if (stop != null) throw JobRun.STOPPED;
-            errors.write(plan.outcomeLine("error", "processing", reference + ": " + message));
+            errors.write(OperationOutcomes.ndjsonLine("error", "processing", reference + ": " + message));
         }
     }
 }

@@ -1,9 +1,9 @@
 package dev.bulkfhir.providers.export;
 
+import dev.bulkfhir.providers.OperationOutcomes;
 import dev.bulkfhir.providers.audit.AuditAction;
 import dev.bulkfhir.providers.audit.AuditRecord;
 
-import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.annotation.Operation;
 import ca.uhn.fhir.rest.api.Constants;
 import ca.uhn.fhir.rest.api.RequestTypeEnum;
@@ -15,7 +15,6 @@ import ca.uhn.fhir.util.DateUtils;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.bulkfhir.providers.ServerBase;
-import dev.bulkfhir.providers.binary.BinaryErrors;
 import dev.bulkfhir.storage.export.ExportFile;
 import dev.bulkfhir.storage.export.ExportFileStore;
 import dev.bulkfhir.storage.export.ExportJob;
@@ -48,7 +47,6 @@ public final class PollStatusOperation {
     private static final JsonFactory JSON = new JsonFactory();
 
     private final ExportContext context;
-    private final FhirContext fhir;
     private final ExportEngine engine;
     private final ClientIdentity identity;
     private final ServerBase base;
@@ -56,7 +54,6 @@ public final class PollStatusOperation {
 
     PollStatusOperation(ExportEngine engine, ClientIdentity identity, ServerBase base) {
         this.context = engine.context();
-        this.fhir = context.fhir();
         this.engine = engine;
         this.identity = identity;
         this.base = base;
@@ -74,7 +71,7 @@ public final class PollStatusOperation {
         String[] ids = details.getParameters().get("_jobId");
         if (ids == null || ids.length != 1 || ids[0].isBlank()) {
             throw new InvalidRequestException("The status URL needs one _jobId parameter, as given in the kickoff's"
-                    + " Content-Location.", ExportErrors.outcome(fhir, "error", "required",
+                    + " Content-Location.", OperationOutcomes.of("error", "required",
                     "The status URL needs one _jobId parameter, as given in the kickoff's Content-Location."));
         }
         ExportClient client = identity.of(details);
@@ -107,9 +104,9 @@ public final class PollStatusOperation {
                     manifest(job, client, details, response);
                 }
             }
-            case FAILED -> throw ExportErrors.status(fhir, 500, "exception", "The export failed: "
+            case FAILED -> throw OperationOutcomes.status(500, "exception", "The export failed: "
                     + job.errorText() + " Start a new export.");
-            default -> throw ExportErrors.status(fhir, 410, "expired", "This export expired at "
+            default -> throw OperationOutcomes.status(410, "expired", "This export expired at "
                     + job.expiresAt() + "; its files are deleted. Start a new export.");
         }
     }
@@ -124,12 +121,12 @@ public final class PollStatusOperation {
         } catch (NumberFormatException e) {
             // below
         }
-        throw ExportErrors.status(fhir, 400, "invalid", "_page takes one page number (1 or more), as given in"
+        throw OperationOutcomes.status(400, "invalid", "_page takes one page number (1 or more), as given in"
                 + " a manifest's next link.");
     }
 
     private BaseServerResponseException unknownPage(int page) {
-        return ExportErrors.notFound(fhir, "This export's manifest has no page " + page + " (yet): follow the"
+        return OperationOutcomes.notFound("This export's manifest has no page " + page + " (yet): follow the"
                 + " manifest's next link.");
     }
 
@@ -211,7 +208,7 @@ public final class PollStatusOperation {
         long retryAfter = retryAfter(job);
         long tooSoon = pollThrottle.poll(job.id(), retryAfter, System.nanoTime());
         if (tooSoon > 0) {
-            BaseServerResponseException error = ExportErrors.status(fhir, 429, "throttled", "This export's status"
+            BaseServerResponseException error = OperationOutcomes.status(429, "throttled", "This export's status"
                     + " is polled much more often than the Retry-After given (" + retryAfter + " s). Wait " + tooSoon
                     + " s, then poll at most once per Retry-After.");
             error.addResponseHeader(Constants.HEADER_RETRY_AFTER, Long.toString(tooSoon));
@@ -264,7 +261,7 @@ public final class PollStatusOperation {
                 .filter(file -> !context.files().content(file.location(), file.byteCount()).isAvailable())
                 .map(ExportFile::id).toList();
         if (!missing.isEmpty()) {
-            throw BinaryErrors.missingContent(fhir, missing);
+            throw OperationOutcomes.missingContent(missing);
         }
     }
 
@@ -341,7 +338,7 @@ public final class PollStatusOperation {
         context.audit().record(AuditRecord.now(AuditAction.EXPORT_CANCELLED, 202, client.id(), jobId,
                 "was " + before.state(), before.resourcesDone(), 0));
         engine.cancelled(before);
-        IBaseOperationOutcome outcome = ExportErrors.outcome(fhir, "information", "informational",
+        IBaseOperationOutcome outcome = OperationOutcomes.of("information", "informational",
                 "Export " + jobId + " was cancelled" + (before.state() == ExportState.COMPLETED
                         ? "; its files are deleted." : " and stops; its files are deleted."));
         RestfulServerUtils.streamResponseAsResource(details.getServer(), outcome, Set.of(), 202, false,
@@ -349,7 +346,7 @@ public final class PollStatusOperation {
     }
 
     private BaseServerResponseException unknownJob() {
-        return ExportErrors.notFound(fhir, "No such export: it was never started, was cancelled, or belongs to"
+        return OperationOutcomes.notFound("No such export: it was never started, was cancelled, or belongs to"
                 + " another client.");
     }
 

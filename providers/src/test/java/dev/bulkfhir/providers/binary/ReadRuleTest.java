@@ -1,6 +1,5 @@
 package dev.bulkfhir.providers.binary;
 
-import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.api.RequestTypeEnum;
 import ca.uhn.fhir.rest.api.server.SystemRequestDetails;
 import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
@@ -19,7 +18,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 /** Native or wrapped: the read rule's table of {@code _format}, {@code Accept} and the Binary's content type. */
 class ReadRuleTest {
 
-    private static final FhirContext FHIR = FhirContext.forR4Cached();
 
     private static SystemRequestDetails request(String format, String accept) {
         SystemRequestDetails request = new SystemRequestDetails();
@@ -60,7 +58,7 @@ class ReadRuleTest {
     })
     void formatThenAcceptDecide(String format, String accept, String contentType, ReadRule.Form form, String pinned) {
         SystemRequestDetails request = request(format, accept);
-        assertThat(ReadRule.decide(FHIR, request, contentType)).isEqualTo(form);
+        assertThat(ReadRule.decide(request, contentType)).isEqualTo(form);
         String[] left = request.getParameters().get("_format");
         assertThat(left == null ? null : String.join("|", left)).isEqualTo(pinned);
     }
@@ -70,7 +68,7 @@ class ReadRuleTest {
             "foo|bar; application/pdf"})
     void aFormatThatIsNeitherFhirNorTheContentsTypeIs406(String format, String contentType) {
         SystemRequestDetails request = request(format, null);
-        assertThatThrownBy(() -> ReadRule.decide(FHIR, request, contentType))
+        assertThatThrownBy(() -> ReadRule.decide(request, contentType))
                 .isInstanceOfSatisfying(BaseServerResponseException.class, e -> {
                     assertThat(e.getStatusCode()).isEqualTo(406);
                     assertThat(e.getMessage()).contains("_format=" + format.replace('|', ','));
@@ -80,17 +78,17 @@ class ReadRuleTest {
 
     @Test
     void aBinaryWithoutContentTypeIsNativeOnlyWithoutFormat() {
-        assertThat(ReadRule.decide(FHIR, request(null, null), null)).isEqualTo(ReadRule.Form.NATIVE);
-        assertThatThrownBy(() -> ReadRule.decide(FHIR, request("application/pdf", null), null))
+        assertThat(ReadRule.decide(request(null, null), null)).isEqualTo(ReadRule.Form.NATIVE);
+        assertThatThrownBy(() -> ReadRule.decide(request("application/pdf", null), null))
                 .isInstanceOf(BaseServerResponseException.class);
     }
 
     @Test
     void resourceAnswersRefuseANonResourceFormat() {
-        ReadRule.requireResourceFormat(FHIR, request(null, null));
-        ReadRule.requireResourceFormat(FHIR, request("xml", null));
-        ReadRule.requireResourceFormat(FHIR, request("ndjson|json", null));
-        assertThatThrownBy(() -> ReadRule.requireResourceFormat(FHIR, request("ndjson", null)))
+        ReadRule.requireResourceFormat(request(null, null));
+        ReadRule.requireResourceFormat(request("xml", null));
+        ReadRule.requireResourceFormat(request("ndjson|json", null));
+        assertThatThrownBy(() -> ReadRule.requireResourceFormat(request("ndjson", null)))
                 .isInstanceOfSatisfying(BaseServerResponseException.class, e -> assertThat(e.getStatusCode()).isEqualTo(406));
     }
 

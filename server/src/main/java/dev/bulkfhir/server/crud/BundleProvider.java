@@ -7,7 +7,7 @@ import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
 import ca.uhn.fhir.rest.server.exceptions.ResourceGoneException;
 import ca.uhn.fhir.rest.server.exceptions.ResourceNotFoundException;
 import ca.uhn.fhir.util.FhirTerser;
-import ca.uhn.fhir.util.OperationOutcomeUtil;
+import dev.bulkfhir.providers.OperationOutcomes;
 import dev.bulkfhir.storage.resource.ResourceStore;
 import dev.bulkfhir.storage.resource.ResourceWrites;
 import dev.bulkfhir.storage.resource.StoredResource;
@@ -235,8 +235,6 @@ public final class BundleProvider {
     }
 
     private IBaseOperationOutcome outcome(String text) {
-        IBaseOperationOutcome outcome = OperationOutcomeUtil.newInstance(store.context());
-        OperationOutcomeUtil.addIssue(store.context(), outcome, "error", text, null, "processing");
-        return outcome;
+        return OperationOutcomes.error("processing", text);
     }
 }

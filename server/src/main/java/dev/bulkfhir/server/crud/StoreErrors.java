@@ -1,12 +1,9 @@
 package dev.bulkfhir.server.crud;
 
-import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
 import ca.uhn.fhir.rest.server.exceptions.ResourceVersionConflictException;
-import ca.uhn.fhir.util.OperationOutcomeUtil;
 import dev.bulkfhir.storage.resource.InvalidResourceException;
 import dev.bulkfhir.storage.resource.WriteConflictException;
-import org.hl7.fhir.instance.model.api.IBaseOperationOutcome;
 
 import java.util.function.Supplier;
 
@@ -23,11 +20,5 @@ final class StoreErrors {
         } catch (WriteConflictException e) {
             throw new ResourceVersionConflictException(e.getMessage());
         }
-    }
-
-    static IBaseOperationOutcome information(FhirContext context, String text) {
-        IBaseOperationOutcome outcome = OperationOutcomeUtil.newInstance(context);
-        OperationOutcomeUtil.addIssue(context, outcome, "information", text, null, "informational");
-        return outcome;
     }
 }

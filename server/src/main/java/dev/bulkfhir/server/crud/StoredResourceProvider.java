@@ -25,6 +25,7 @@ import ca.uhn.fhir.rest.server.SimpleBundleProvider;
 import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
 import ca.uhn.fhir.rest.server.exceptions.ResourceGoneException;
 import ca.uhn.fhir.rest.server.exceptions.ResourceNotFoundException;
+import dev.bulkfhir.providers.OperationOutcomes;
 import dev.bulkfhir.storage.resource.ResourceStore;
 import dev.bulkfhir.storage.resource.StoredResource;
 import org.hl7.fhir.instance.model.api.IBaseResource;
@@ -107,7 +108,7 @@ public class StoredResourceProvider implements IResourceProvider {
         StoredResource deleted = StoreErrors.translate(() -> store.delete(type, logicalId))
                 .orElseThrow(() -> notFound(id));
         MethodOutcome outcome = new MethodOutcome(new IdType(type, logicalId, Long.toString(deleted.version())));
-        outcome.setOperationOutcome(StoreErrors.information(store.context(),
+        outcome.setOperationOutcome(OperationOutcomes.of("information", "informational",
                 "Deleted " + type + "/" + logicalId + " (version " + deleted.version() + ")."));
         return outcome;
     }
