@@ -10,13 +10,19 @@ import dev.bulkfhir.storage.source.KeyRange;
 
 import javax.sql.DataSource;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.LinkedBlockingQueue;
 
 /**
  * The export job table, through Hibernate. Bootstrapped without persistence.xml on a given
@@ -30,9 +36,16 @@ import java.util.UUID;
 public final class ExportJobRepository implements AutoCloseable {
 
     private final SessionFactory sessions;
+    private final BlockingQueue<Admission> waitingAdmissions = new LinkedBlockingQueue<>();
+    private final Thread admissions = new Thread(this::admitKickoffs, "export-admission");
+    private volatile boolean closed;
+    /** Queued by {@link #close}: the admission thread stops when it takes it. */
+    private static final Admission CLOSING = new Admission(null, 0, 0, new CompletableFuture<>());
 
     private ExportJobRepository(SessionFactory sessions) {
         this.sessions = sessions;
+        admissions.setDaemon(true);
+        admissions.start();
     }
 
     /** Opens the repository on a database migrated by {@code Database.migrate}. */
@@ -60,7 +73,7 @@ public final class ExportJobRepository implements AutoCloseable {
         String none = "-";
         Instant now = Instant.now();
         try {
-            sessions.inTransaction(session -> countActive(session, none));
+            sessions.inTransaction(ExportJobRepository::countActiveByOwner);
             find(none);
             files(none);
             pageEnds(none);
@@ -96,29 +109,101 @@ public final class ExportJobRepository implements AutoCloseable {
      * {@code bf_export_admission}, so kickoffs on any number of nodes sharing the database are admitted
      * one at a time and the limits hold across them. Returns the jobs that were active: admitted if they
      * were under both limits.
+     *
+     * <p>Kickoffs that arrive while a batch commits are admitted together in the next one, by one thread
+     * (group commit): one row lock, one count and one commit for all of them. One lock and commit per
+     * kickoff queued 50 concurrent kickoffs behind each other's commits, each holding a pooled connection.
      */
     public ActiveJobs admit(ExportJob job, int perOwner, int total) {
-        return sessions.fromTransaction(session -> {
-            session.createNativeQuery("select id from bf_export_admission where id = 1 for update", Integer.class)
-                    .getSingleResult();
-            ActiveJobs active = countActive(session, job.ownerId());
-            if (active.owner() < perOwner && active.all() < total) {
-                session.persist(job);
-            }
-            return active;
-        });
+        Admission mine = new Admission(job, perOwner, total, new CompletableFuture<>());
+        waitingAdmissions.add(mine);
+        if (closed) {
+            refuseWaiting(); // the admission thread may have gone before this one was added
+        }
+        try {
+            return mine.answer().join();
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof RuntimeException cause ? cause : e;
+        }
     }
 
-    /** Jobs that are ACCEPTED or IN_PROGRESS, of {@code ownerId} and in all, in one query. */
-    private static ActiveJobs countActive(Session session, String ownerId) {
-        Object[] row = session.createSelectionQuery("select coalesce(sum(case when j.ownerId = :owner then 1"
-                        + " else 0 end), 0), count(j) from ExportJob j where j.state in (:accepted, :running)",
-                        Object[].class)
-                .setParameter("owner", ownerId)
+    /** A kickoff waiting to be admitted, and its answer once its batch has committed. */
+    private record Admission(ExportJob job, int perOwner, int total, CompletableFuture<ActiveJobs> answer) {}
+
+    /**
+     * The admission thread: takes every kickoff waiting and admits them in one transaction. One thread, so
+     * that each kickoff is woken once, by its answer; kickoffs taking turns at a lock woke each other one
+     * after another, and on a busy CPU that chain took longer than the commit.
+     */
+    private void admitKickoffs() {
+        List<Admission> batch = new ArrayList<>();
+        while (true) {
+            try {
+                batch.add(waitingAdmissions.take());
+            } catch (InterruptedException e) {
+                break; // not interrupted by close: an interrupt would close H2's file channel
+            }
+            waitingAdmissions.drainTo(batch);
+            if (batch.remove(CLOSING)) {
+                waitingAdmissions.addAll(batch);
+                break;
+            }
+            admit(batch);
+            batch.clear();
+        }
+        refuseWaiting();
+    }
+
+    private void refuseWaiting() {
+        List<Admission> left = new ArrayList<>();
+        waitingAdmissions.drainTo(left);
+        left.forEach(admission -> admission.answer().completeExceptionally(
+                new IllegalStateException("The export job table is closed")));
+    }
+
+    /** Admits {@code batch} in arrival order, in one transaction; answers each kickoff after the commit. */
+    private void admit(List<Admission> batch) {
+        List<ActiveJobs> answers;
+        try {
+            answers = sessions.fromTransaction(session -> {
+                session.createNativeQuery("select id from bf_export_admission where id = 1 for update", Integer.class)
+                        .getSingleResult();
+                Map<String, Long> byOwner = countActiveByOwner(session);
+                long all = byOwner.values().stream().mapToLong(Long::longValue).sum();
+                List<ActiveJobs> counted = new ArrayList<>(batch.size());
+                for (Admission admission : batch) {
+                    String owner = admission.job().ownerId();
+                    ActiveJobs active = new ActiveJobs(byOwner.getOrDefault(owner, 0L), all);
+                    if (active.owner() < admission.perOwner() && active.all() < admission.total()) {
+                        session.persist(admission.job());
+                        byOwner.merge(owner, 1L, Long::sum);
+                        all++;
+                    }
+                    counted.add(active);
+                }
+                return counted;
+            });
+        } catch (Throwable e) {
+            // Each kickoff of the batch gets the failure (a saturated pool is a 429 to each); the thread goes on.
+            batch.forEach(admission -> admission.answer().completeExceptionally(e));
+            return;
+        }
+        for (int i = 0; i < batch.size(); i++) {
+            batch.get(i).answer().complete(answers.get(i));
+        }
+    }
+
+    /** Jobs that are ACCEPTED or IN_PROGRESS, counted by owner (owners without such jobs are absent). */
+    private static Map<String, Long> countActiveByOwner(Session session) {
+        Map<String, Long> counts = new HashMap<>();
+        for (Object[] row : session.createSelectionQuery("select j.ownerId, count(j) from ExportJob j"
+                        + " where j.state in (:accepted, :running) group by j.ownerId", Object[].class)
                 .setParameter("accepted", ExportState.ACCEPTED)
                 .setParameter("running", ExportState.IN_PROGRESS)
-                .getSingleResult();
-        return new ActiveJobs(((Number) row[0]).longValue(), ((Number) row[1]).longValue());
+                .getResultList()) {
+            counts.put((String) row[0], ((Number) row[1]).longValue());
+        }
+        return counts;
     }
 
     /** How many jobs the table holds in each state (states without jobs are absent). */
@@ -643,6 +728,13 @@ public final class ExportJobRepository implements AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
+        waitingAdmissions.add(CLOSING);
+        try {
+            admissions.join(10_000); // a batch in flight commits before the sessions close
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         sessions.close();
     }
 }

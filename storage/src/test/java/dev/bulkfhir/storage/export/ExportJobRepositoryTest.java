@@ -9,8 +9,14 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -74,6 +80,38 @@ class ExportJobRepositoryTest {
         assertThat(jobs.find(overall.id())).as("over the total limit: not stored").isEmpty();
 
         assertThat(jobs.active(owner, 10)).hasSize(2).allMatch(job -> job.state() == ExportState.ACCEPTED);
+    }
+
+    @Test
+    void kickoffsAtOnceOnTwoNodesAreAdmittedInBatchesAndTheLimitsStillHold() throws Exception {
+        String owner = "batch-" + ExportFileStore.newJobId();
+        int limit = 7;
+        ExecutorService kickoffs = Executors.newFixedThreadPool(16);
+        try (ExportJobRepository otherNode = ExportJobRepository.open(database.dataSource())) {
+            CountDownLatch start = new CountDownLatch(1);
+            List<Future<Boolean>> admitted = new ArrayList<>();
+            for (int i = 0; i < 48; i++) {
+                ExportJobRepository node = i % 2 == 0 ? jobs : otherNode;
+                admitted.add(kickoffs.submit(() -> {
+                    start.await();
+                    ExportJob job = newJob(owner, T0);
+                    ExportJobRepository.ActiveJobs active = node.admit(job, limit, 1000);
+                    boolean stored = node.find(job.id()).isPresent();
+                    assertThat(stored).as("stored exactly when under the limit it was counted against")
+                            .isEqualTo(active.owner() < limit);
+                    return stored;
+                }));
+            }
+            start.countDown();
+            long stored = 0;
+            for (Future<Boolean> answer : admitted) {
+                if (answer.get(60, TimeUnit.SECONDS)) stored++;
+            }
+            assertThat(stored).isEqualTo(limit);
+            assertThat(jobs.active(owner, 100)).hasSize(limit);
+        } finally {
+            kickoffs.shutdownNow();
+        }
     }
 
     @Test
