@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the audit trail costs the hottest path: native reads of a 1 KB Binary with auth on
 # (wrk 2 threads x 16 connections), on two servers side by side, --audit on and --audit off, in
-# alternating rounds; median of ROUNDS each, and their ratio (1.00: free; the bar is 0.95).
+# alternating rounds; median of ROUNDS each, and their ratio (1.00: free; the bar is 0.95). Also the
+# server's CPU per request (from /proc), which the sharing of the two cores with wrk does not sway.
 # Usage: bench/audit-cost.sh [SECONDS_EACH=10] [ROUNDS=3]
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
@@ -42,11 +43,19 @@ prepare() {
   echo "$token $id"
 }
 
-rps() {  # url token
-  wrk -t2 -c16 -d"${SECONDS_EACH}s" -H "Authorization: Bearer $2" "$1" | awk '
+# One round against one server: prints "REQUESTS_PER_SECOND MICROSECONDS_OF_SERVER_CPU_PER_REQUEST".
+# The CPU per request does not depend on how the two cores are shared with wrk and other load.
+measure() {  # pid url token
+  local before after
+  before=$(cpu_ticks "$1")
+  wrk -t2 -c16 -d"${SECONDS_EACH}s" -H "Authorization: Bearer $3" "$2" > "$work/wrk.out"
+  after=$(cpu_ticks "$1")
+  awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" '
+    /requests in/ {requests = $1}
     /Requests\/sec/ {rps = $2}
     /Non-2xx/ {bad = $NF}
-    END {if (bad > 0) {print "wrk: " bad " non-2xx answers" > "/dev/stderr"; exit 1}; printf "%.0f\n", rps}'
+    END {if (bad > 0) {print "wrk: " bad " non-2xx answers" > "/dev/stderr"; exit 1}
+         printf "%.0f %.1f\n", rps, ticks / hz * 1e6 / requests}' "$work/wrk.out"
 }
 
 head -c 1024 /dev/urandom > "$work/1k.bin"
@@ -54,27 +63,29 @@ read -r ON_PID ON_URL < <(serve "$work/on" on); pids+=("$ON_PID")
 read -r OFF_PID OFF_URL < <(serve "$work/off" off); pids+=("$OFF_PID")
 read -r ON_TOKEN ON_ID < <(prepare "$work/on" "$ON_URL" bench-on)
 read -r OFF_TOKEN OFF_ID < <(prepare "$work/off" "$OFF_URL" bench-off)
-# Warm both (JIT, connection pools), then alternate so that a burst of load elsewhere hits both alike.
-wrk -t2 -c16 -d3s -H "Authorization: Bearer $ON_TOKEN" "$ON_URL/Binary/$ON_ID" > /dev/null
-wrk -t2 -c16 -d3s -H "Authorization: Bearer $OFF_TOKEN" "$OFF_URL/Binary/$OFF_ID" > /dev/null
+# Warm both until the JIT settles (its compiler threads still take a fifth of the CPU after a few
+# seconds), then alternate so that a burst of load elsewhere hits both alike.
+for _ in 1 2; do
+  wrk -t2 -c16 -d8s -H "Authorization: Bearer $ON_TOKEN" "$ON_URL/Binary/$ON_ID" > /dev/null
+  wrk -t2 -c16 -d8s -H "Authorization: Bearer $OFF_TOKEN" "$OFF_URL/Binary/$OFF_ID" > /dev/null
+done
 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-on=(); off=()
+on=(); off=(); on_cpu=(); off_cpu=()
+round_on() { read -r r c < <(measure "$ON_PID" "$ON_URL/Binary/$ON_ID" "$ON_TOKEN"); on+=("$r"); on_cpu+=("$c"); }
+round_off() { read -r r c < <(measure "$OFF_PID" "$OFF_URL/Binary/$OFF_ID" "$OFF_TOKEN"); off+=("$r"); off_cpu+=("$c"); }
 for round in $(seq 1 "$ROUNDS"); do
   # Which goes first alternates too: throughput still rising (JIT, other jobs' load) would favour the second.
-  if [ $((round % 2)) -eq 1 ]; then
-    on+=("$(rps "$ON_URL/Binary/$ON_ID" "$ON_TOKEN")"); off+=("$(rps "$OFF_URL/Binary/$OFF_ID" "$OFF_TOKEN")")
-  else
-    off+=("$(rps "$OFF_URL/Binary/$OFF_ID" "$OFF_TOKEN")"); on+=("$(rps "$ON_URL/Binary/$ON_ID" "$ON_TOKEN")")
-  fi
-  echo "round $round: audit on ${on[-1]} req/s, audit off ${off[-1]} req/s"
+  if [ $((round % 2)) -eq 1 ]; then round_on; round_off; else round_off; round_on; fi
+  echo "round $round: audit on ${on[-1]} req/s (${on_cpu[-1]} us CPU each), audit off ${off[-1]} req/s (${off_cpu[-1]} us CPU each)"
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 med_on=$(printf '%s\n' "${on[@]}" | median); med_off=$(printf '%s\n' "${off[@]}" | median)
+cpu_on=$(printf '%s\n' "${on_cpu[@]}" | median); cpu_off=$(printf '%s\n' "${off_cpu[@]}" | median)
 # The writer drops (and logs) records only when it falls behind: none should be.
 dropped=$( (grep -o "[0-9]* audit records dropped" "$work/on.log" || true) | tail -1 | awk "{print \$1}")
 echo "median of $ROUNDS (1 KB native Binary reads, auth on, wrk -t2 -c16 -d${SECONDS_EACH}s, server $HEAP, $(nproc) cores):"
-echo "  audit on   $med_on req/s"
-echo "  audit off  $med_off req/s"
+echo "  audit on   $med_on req/s, $cpu_on us of server CPU per request"
+echo "  audit off  $med_off req/s, $cpu_off us of server CPU per request"
 echo "  audit records dropped: ${dropped:-0}"
-echo "audit: on/off ratio $(awk -v a="$med_on" -v b="$med_off" 'BEGIN {printf "%.2f", a / b}')"
+echo "audit: on/off ratio $(awk -v a="$med_on" -v b="$med_off" 'BEGIN {printf "%.2f", a / b}'), CPU per request +$(awk -v a="$cpu_on" -v b="$cpu_off" 'BEGIN {printf "%.1f", (a / b - 1) * 100}') %"

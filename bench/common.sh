@@ -38,6 +38,9 @@ stop_server() {
   wait "$SERVER_PID" 2>/dev/null || true
 }
 
+# The user + system CPU time process PID has used so far, in clock ticks (getconf CLK_TCK a second).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # The demo population of PATIENTS patients (35,700: about 1,000,000 resources) loaded into DATA/db,

@@ -15,8 +15,6 @@ PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
 head -c 1024 /dev/urandom > "$work/1k.bin"
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-
 # Starts a server of JAR with a client, a token and a 1 KB Binary; sets PID and URL (the Binary's).
 serve() {
   local jar="$1" dir="$work/$2"
