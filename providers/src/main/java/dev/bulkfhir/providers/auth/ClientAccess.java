@@ -7,7 +7,6 @@ import dev.bulkfhir.providers.RequestSideChannels;
 
 import java.util.Collection;
 import java.util.List;
-import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -92,16 +91,6 @@ public final class ClientAccess {
     /** The types among {@code candidates} this client may read, in their order. */
     public List<String> readableTypes(Collection<String> candidates) {
         return candidates.stream().filter(this::mayRead).toList();
-    }
-
-    /** The first of {@code types} this client may not read. */
-    public Optional<String> firstUnreadable(Collection<String> types) {
-        return types.stream().filter(type -> !mayRead(type)).findFirst();
-    }
-
-    /** Whether the client may read every one of {@code types}. */
-    public boolean mayReadAll(Collection<String> types) {
-        return firstUnreadable(types).isEmpty();
     }
 
     /**
