@@ -1,5 +1,8 @@
 package dev.bulkfhir.providers.auth;
 
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.jwk.JWK;
+import com.nimbusds.jose.jwk.OctetSequenceKey;
 import com.nimbusds.jwt.SignedJWT;
 import dev.bulkfhir.storage.Database;
 import dev.bulkfhir.storage.auth.SigningKeyRepository;
@@ -7,6 +10,7 @@ import dev.bulkfhir.storage.auth.UsedAssertionRepository;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -15,6 +19,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Two "nodes" (rings and issuers of their own) on one database, as several servers share one. */
@@ -48,6 +53,38 @@ class SharedSigningKeysTest {
             assertEquals("app", verifierOfA.verify(fromA).clientId(), "tokens of a retired key stay valid");
             assertEquals(kid(second), keys.current().orElseThrow().kid());
             assertTrue(keys.find(kid(fromA)).orElseThrow().retired() != null);
+        }
+    }
+
+    @Test
+    void theKeysInTheDatabaseAreSecretsAndAKeyPairOfAnEarlierVersionOnlyVerifies(@TempDir Path dir) throws Exception {
+        try (Database database = Database.open(Database.h2Url(dir), null, null, 4)) {
+            SigningKeyRepository keys = new SigningKeyRepository(database.dataSource());
+            JWK earlier = SigningKeys.generate(JWSAlgorithm.ES256);
+            Instant now = Instant.now();
+            keys.rotate(earlier.getKeyID(), earlier.toJSONString(), now, now.minus(Duration.ofDays(2)));
+            String before = new AccessTokenIssuer(earlier, Duration.ofMinutes(5)).issue("app", READ_ALL);
+
+            AccessTokenIssuer node = new AccessTokenIssuer(SigningKeyRing.shared(keys, Duration.ofDays(30)),
+                    Duration.ofMinutes(5));
+            String after = node.issue("app", READ_ALL);
+            assertEquals(JWSAlgorithm.HS256, SignedJWT.parse(after).getHeader().getAlgorithm());
+            assertNotEquals(earlier.getKeyID(), kid(after), "a secret takes over from the key pair at once");
+            assertEquals("app", node.verifier().verify(after).clientId());
+            assertEquals("app", node.verifier().verify(before).clientId(), "the key pair's tokens stay valid");
+
+            // Forgeries: MACed with the key pair's public key as the secret, or with a secret of one's own
+            // under the ring's kid. Both are refused (no key of the right type, or a wrong MAC).
+            AccessTokenVerifier verifier = node.verifier();
+            JWK publicAsSecret = new OctetSequenceKey.Builder(earlier.toPublicJWK().toJSONString()
+                    .getBytes(StandardCharsets.UTF_8)).keyID(earlier.getKeyID()).build();
+            JWK otherSecret = new OctetSequenceKey.Builder(
+                    ((OctetSequenceKey) SigningKeys.generate(JWSAlgorithm.HS256)).toByteArray()).keyID(kid(after)).build();
+            for (JWK forger : List.of(publicAsSecret, otherSecret)) {
+                String forged = new AccessTokenIssuer(forger, Duration.ofMinutes(5)).issue("app", READ_ALL);
+                assertEquals(JWSAlgorithm.HS256, SignedJWT.parse(forged).getHeader().getAlgorithm());
+                assertThrows(InvalidTokenException.class, () -> verifier.verify(forged), forger.getKeyID());
+            }
         }
     }
 
