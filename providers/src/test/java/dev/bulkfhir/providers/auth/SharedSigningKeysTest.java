@@ -14,7 +14,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -103,6 +109,42 @@ class SharedSigningKeysTest {
             // Expired rows go, so the table stays small: the same jti after its expiry is a new row.
             assertTrue(nodeA.firstUse("app", "jti-2", Instant.now().minusSeconds(1)));
             assertTrue(nodeB.firstUse("app", "jti-2", expires));
+        }
+    }
+
+    @Test
+    void assertionsArrivingTogetherAreEachTakenOnceOnly(@TempDir Path dir) throws Exception {
+        try (Database database = Database.open(Database.h2Url(dir), null, null, 8)) {
+            List<UsedAssertions> nodes = List.of(
+                    UsedAssertions.inDatabase(new UsedAssertionRepository(database.dataSource())),
+                    UsedAssertions.inDatabase(new UsedAssertionRepository(database.dataSource())));
+            Instant expires = Instant.now().plusSeconds(60);
+            int threads = 8;
+            int jtis = 200;
+            // Every thread offers every jti (its own order), on either node: each jti is first exactly once.
+            AtomicInteger[] firsts = new AtomicInteger[jtis];
+            Arrays.setAll(firsts, i -> new AtomicInteger());
+            ExecutorService pool = Executors.newFixedThreadPool(threads);
+            try {
+                List<Future<?>> done = new ArrayList<>();
+                for (int t = 0; t < threads; t++) {
+                    UsedAssertions node = nodes.get(t % 2);
+                    int offset = t * 7;
+                    done.add(pool.submit(() -> {
+                        for (int i = 0; i < jtis; i++) {
+                            int jti = (i + offset) % jtis;
+                            if (node.firstUse("app", "jti-" + jti, expires)) firsts[jti].incrementAndGet();
+                        }
+                        return null;
+                    }));
+                }
+                for (Future<?> future : done) future.get();
+            } finally {
+                pool.shutdown();
+            }
+            for (int i = 0; i < jtis; i++) {
+                assertEquals(1, firsts[i].get(), "jti-" + i);
+            }
         }
     }
 
