@@ -3,6 +3,7 @@ package dev.bulkfhir.providers.auth;
 import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.JWSSigner;
 import com.nimbusds.jose.jwk.ECKey;
 import com.nimbusds.jose.jwk.JWK;
 import com.nimbusds.jose.jwk.RSAKey;
@@ -32,6 +33,11 @@ public final class AccessTokenIssuer {
 
     private final SigningKeyRing keys;
     private final Duration lifetime;
+    /** The signer of the key that signed last: made once per key, not per token (it converts the JWK). */
+    private volatile Signing signing;
+
+    private record Signing(JWK key, JWSSigner signer, JWSHeader header) {
+    }
 
     public AccessTokenIssuer(SigningKeyRing keys, Duration lifetime) {
         this.keys = keys;
@@ -71,8 +77,8 @@ public final class AccessTokenIssuer {
     }
 
     public String issue(String clientId, List<SmartScope> scopes) throws JOSEException {
-        JWK key = keys.current();
-        String issuer = issuer(key.getKeyID());
+        Signing signing = signing();
+        String issuer = issuer(signing.key().getKeyID());
         Instant now = Instant.now();
         JWTClaimsSet claims = new JWTClaimsSet.Builder()
                 .issuer(issuer)
@@ -84,11 +90,20 @@ public final class AccessTokenIssuer {
                 .expirationTime(Date.from(now.plus(lifetime)))
                 .jwtID(UUID.randomUUID().toString())
                 .build();
-        JWSHeader header = new JWSHeader.Builder(SigningKeys.algorithm(key))
-                .type(AccessTokenVerifier.TYPE).keyID(key.getKeyID()).build();
-        SignedJWT token = new SignedJWT(header, claims);
-        token.sign(SigningKeys.signer(key));
+        SignedJWT token = new SignedJWT(signing.header(), claims);
+        token.sign(signing.signer());
         return token.serialize();
+    }
+
+    private Signing signing() throws JOSEException {
+        JWK key = keys.current();
+        Signing last = signing;
+        if (last == null || last.key() != key) {
+            last = new Signing(key, SigningKeys.signer(key), new JWSHeader.Builder(SigningKeys.algorithm(key))
+                    .type(AccessTokenVerifier.TYPE).keyID(key.getKeyID()).build());
+            signing = last;
+        }
+        return last;
     }
 
     /** What checks this issuer's tokens. */

@@ -34,12 +34,13 @@ import java.util.Set;
  *
  * <p>A token that passed is remembered until it expires, so that a client sending the same token on
  * every request pays for one signature check, not one per request (an ES256 verification costs far
- * more than serving a small Binary). This is safe because a hit needs the very same token text,
- * whose signature over exactly that text was checked with this verifier's own keys; the entry
- * ends when the token's {@code exp} (plus the clock skew) passes, and is checked again on every
- * hit; and what a token may do is not decided here but by the caller on every request (a removed
- * or narrowed client is applied after this, see {@code ClientRegistry.recheck}). Failures are not
- * remembered. The cache is bounded ({@link #REMEMBERED_TOKENS}, least recently used first out).
+ * more than serving a small Binary; an HS256 one far less, but parsing and checking the claims stay).
+ * This is safe because a hit needs the very same token text, whose signature over exactly that
+ * text was checked with this verifier's own keys; the entry ends when the token's {@code exp} (plus
+ * the clock skew) passes, and is checked again on every hit; and what a token may do is not decided
+ * here but by the caller on every request (a removed or narrowed client is applied after this, see
+ * {@code ClientRegistry.recheck}). Failures are not remembered. The cache is bounded
+ * ({@link #REMEMBERED_TOKENS}, least recently used first out).
  */
 public final class AccessTokenVerifier {
 
@@ -78,19 +79,22 @@ public final class AccessTokenVerifier {
     private final DefaultJWTProcessor<SecurityContext> processor = new DefaultJWTProcessor<>();
 
     /**
-     * @param serverKeys the server's signing keys; a token's {@code kid} picks one (only its public part
-     *                   is used), and its {@code iss} and {@code aud} must name that key
+     * @param serverKeys the server's signing keys; a token's {@code kid} picks one (the public part of a
+     *                   key pair, or a secret), and its {@code iss} and {@code aud} must name that key
      */
     public AccessTokenVerifier(SigningKeyRing serverKeys) {
-        Set<JWSAlgorithm> asymmetric = new HashSet<>(JWSAlgorithm.Family.RSA);
-        asymmetric.addAll(JWSAlgorithm.Family.EC);
+        // HS256: the secrets of a shared ring (see SigningKeyRing); a key pair's tokens, from a file or
+        // an earlier version, by RSA or EC. Each only with a key of its own type, found by kid.
+        Set<JWSAlgorithm> algorithms = new HashSet<>(JWSAlgorithm.Family.RSA);
+        algorithms.addAll(JWSAlgorithm.Family.EC);
+        algorithms.add(JWSAlgorithm.HS256);
         processor.setJWSTypeVerifier(new DefaultJOSEObjectTypeVerifier<>(TYPE));
         JWKSource<SecurityContext> keys = (selector, context) -> {
             JWK key = serverKeys.find(selector.getMatcher().getKeyIDs() == null ? null
                     : selector.getMatcher().getKeyIDs().stream().findFirst().orElse(null));
             return key == null ? List.of() : selector.select(new JWKSet(key));
         };
-        processor.setJWSKeySelector(new JWSVerificationKeySelector<>(asymmetric, keys));
+        processor.setJWSKeySelector(new JWSVerificationKeySelector<>(algorithms, keys));
         processor.setJWTClaimsSetVerifier(null); // checked below, to say precisely what is wrong
     }
 

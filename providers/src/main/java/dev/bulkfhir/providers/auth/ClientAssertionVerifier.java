@@ -1,8 +1,17 @@
 package dev.bulkfhir.providers.auth;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JOSEObjectType;
 import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.KeySourceException;
+import com.nimbusds.jose.jwk.JWK;
+import com.nimbusds.jose.jwk.JWKMatcher;
+import com.nimbusds.jose.jwk.JWKSelector;
+import com.nimbusds.jose.jwk.KeyConverter;
+import com.nimbusds.jose.jwk.source.JWKSource;
 import com.nimbusds.jose.proc.BadJOSEException;
 import com.nimbusds.jose.proc.DefaultJOSEObjectTypeVerifier;
 import com.nimbusds.jose.proc.JWSVerificationKeySelector;
@@ -13,10 +22,14 @@ import com.nimbusds.jwt.proc.BadJWTException;
 import com.nimbusds.jwt.proc.DefaultJWTClaimsVerifier;
 import com.nimbusds.jwt.proc.DefaultJWTProcessor;
 
+import java.security.Key;
+import java.security.PublicKey;
 import java.text.ParseException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -34,10 +47,60 @@ final class ClientAssertionVerifier {
 
     private final ClientRegistry registry;
     private final UsedAssertions used;
+    /**
+     * A processor per key source of a registered client, which keeps the client's keys converted to Java
+     * keys (a conversion per request cost as much as the RS384 check itself). Weak keys, compared by
+     * identity: the registry makes a new source whenever the clients file changes, so a replaced key,
+     * even under the same kid, is converted afresh and the old one is forgotten.
+     */
+    private final Cache<JWKSource<SecurityContext>, DefaultJWTProcessor<SecurityContext>> processors =
+            Caffeine.newBuilder().weakKeys().build();
 
     ClientAssertionVerifier(ClientRegistry registry, UsedAssertions used) {
         this.registry = registry;
         this.used = used;
+    }
+
+    private static DefaultJWTProcessor<SecurityContext> processor(JWKSource<SecurityContext> keys) {
+        DefaultJWTProcessor<SecurityContext> processor = new DefaultJWTProcessor<>();
+        processor.setJWSTypeVerifier(new DefaultJOSEObjectTypeVerifier<>(JOSEObjectType.JWT, null));
+        processor.setJWSKeySelector(new ConvertedOnce(keys));
+        processor.setJWTClaimsSetVerifier(null); // checked in verify, to say precisely what is wrong
+        return processor;
+    }
+
+    /**
+     * Nimbus's selection of the keys that may have signed (by kid, type, use and algorithm, from the
+     * client's source as it is now), each JWK converted to a Java public key only the first time.
+     * Conversions are kept per JWK instance: a remote JWKS fetched anew brings new instances.
+     */
+    private static final class ConvertedOnce extends JWSVerificationKeySelector<SecurityContext> {
+        private final Cache<JWK, Key> converted = Caffeine.newBuilder().weakKeys().build();
+
+        ConvertedOnce(JWKSource<SecurityContext> keys) {
+            super(ALGORITHMS, keys);
+        }
+
+        @Override
+        public List<Key> selectJWSKeys(JWSHeader header, SecurityContext context) throws KeySourceException {
+            JWKMatcher matcher = isAllowed(header.getAlgorithm()) ? createJWKMatcher(header) : null;
+            if (matcher == null) {
+                return List.of();
+            }
+            List<Key> keys = new ArrayList<>();
+            for (JWK jwk : getJWKSource().get(new JWKSelector(matcher), context)) {
+                Key key = converted.get(jwk, ConvertedOnce::publicKey);
+                if (key != null) {
+                    keys.add(key);
+                }
+            }
+            return keys;
+        }
+
+        private static Key publicKey(JWK jwk) {
+            return KeyConverter.toJavaKeys(List.of(jwk)).stream().filter(PublicKey.class::isInstance)
+                    .findFirst().orElse(null);
+        }
     }
 
     /**
@@ -76,13 +139,9 @@ final class ClientAssertionVerifier {
                     + "' in its registered JWKS.");
         }
 
-        DefaultJWTProcessor<SecurityContext> processor = new DefaultJWTProcessor<>();
-        processor.setJWSTypeVerifier(new DefaultJOSEObjectTypeVerifier<>(JOSEObjectType.JWT, null));
-        processor.setJWSKeySelector(new JWSVerificationKeySelector<>(ALGORITHMS, client.keys()));
-        processor.setJWTClaimsSetVerifier(null); // checked below, to say precisely what is wrong
         JWTClaimsSet claims;
         try {
-            claims = processor.process(jwt, null);
+            claims = processors.get(client.keys(), ClientAssertionVerifier::processor).process(jwt, null);
         } catch (BadJOSEException | JOSEException e) {
             throw TokenError.invalidClient("client_assertion of client '" + clientId + "' was rejected: "
                     + e.getMessage() + " (kid '" + kid + "').");

@@ -5,6 +5,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.jwk.JWK;
+import com.nimbusds.jose.jwk.OctetSequenceKey;
 import dev.bulkfhir.storage.auth.SigningKeyRepository;
 import dev.bulkfhir.storage.auth.SigningKeyRepository.StoredKey;
 import org.slf4j.Logger;
@@ -22,14 +23,31 @@ import java.util.concurrent.ConcurrentHashMap;
  * valid. Either {@link #fixed one key} (from a file), or {@link #shared kept in the database} for
  * every node of a cluster: the newest key signs, a new one is made when it is older than the rotation
  * period, and a key made by another node is found by its kid when a token names it.
+ *
+ * <p>The keys in the database are HMAC secrets (HS256), not key pairs. Only the server's own nodes
+ * ever verify its tokens (no key is published: the tokens are for this server alone), and every node
+ * that verifies reads the very table that holds the signing key, so a public-key signature proves
+ * nothing a MAC does not: whoever can verify a token can sign one either way. A 256-bit secret is at
+ * least as strong as P-256, and costs about a microsecond per token where JDK 17's ES256 signature
+ * cost 0.6 ms, half of the token endpoint's CPU. Verification takes an HS256 token only with a secret
+ * of this ring chosen by its kid (Nimbus selects keys by the type the algorithm needs), so a public
+ * key never serves as a secret. An ES256 key made by an earlier version keeps verifying its tokens
+ * but signs no more: a secret replaces it at the first start.
  */
 public abstract sealed class SigningKeyRing {
 
     /** The key that signs new tokens (private). */
     abstract JWK current() throws JOSEException;
 
-    /** The public key with {@code kid}, or null if there is none (any more). */
+    /**
+     * The key that verifies the tokens of {@code kid}: the public part of a key pair, or a secret (which
+     * signs and verifies alike); null if there is none (any more).
+     */
     abstract JWK find(String kid);
+
+    private static JWK verifying(JWK key) {
+        return key instanceof OctetSequenceKey ? key : key.toPublicJWK();
+    }
 
     /** One key, for ever: what {@code --signing-key FILE} gives. */
     public static SigningKeyRing fixed(JWK key) {
@@ -61,7 +79,7 @@ public abstract sealed class SigningKeyRing {
 
         @Override
         JWK find(String kid) {
-            return key.getKeyID().equals(kid) ? key.toPublicJWK() : null;
+            return key.getKeyID().equals(kid) ? verifying(key) : null;
         }
     }
 
@@ -101,8 +119,9 @@ public abstract sealed class SigningKeyRing {
                 return; // another thread just did
             }
             Optional<StoredKey> newest = keys.current();
-            if (newest.isEmpty() || !now.isBefore(newest.get().created().plus(rotation))) {
-                JWK made = SigningKeys.generate(JWSAlgorithm.ES256);
+            if (newest.isEmpty() || !now.isBefore(newest.get().created().plus(rotation))
+                    || !(parse(newest.get()) instanceof OctetSequenceKey)) {
+                JWK made = SigningKeys.generate(JWSAlgorithm.HS256);
                 keys.rotate(made.getKeyID(), made.toJSONString(), now, now.minus(KEEP_RETIRED));
                 log.info("Made a new token signing key {} (shared through the database)", made.getKeyID());
                 // Two nodes rotating at once each made one: all sign with the newest, both verify.
@@ -112,7 +131,7 @@ public abstract sealed class SigningKeyRing {
             current = parse(stored);
             currentCreated = stored.created();
             checked = now;
-            known.put(stored.kid(), current.toPublicJWK());
+            known.put(stored.kid(), verifying(current));
         }
 
         @Override
@@ -124,7 +143,7 @@ public abstract sealed class SigningKeyRing {
                 unknown.put(kid, Boolean.TRUE);
                 return null;
             }
-            key = parse(stored.get()).toPublicJWK();
+            key = verifying(parse(stored.get()));
             known.put(kid, key);
             return key;
         }

@@ -6,14 +6,17 @@ import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jose.JWSSigner;
 import com.nimbusds.jose.crypto.ECDSASigner;
+import com.nimbusds.jose.crypto.MACSigner;
 import com.nimbusds.jose.crypto.RSASSASigner;
 import com.nimbusds.jose.jwk.Curve;
 import com.nimbusds.jose.jwk.ECKey;
 import com.nimbusds.jose.jwk.JWK;
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.KeyUse;
+import com.nimbusds.jose.jwk.OctetSequenceKey;
 import com.nimbusds.jose.jwk.RSAKey;
 import com.nimbusds.jose.jwk.gen.ECKeyGenerator;
+import com.nimbusds.jose.jwk.gen.OctetSequenceKeyGenerator;
 import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
@@ -41,8 +44,15 @@ public final class SigningKeys {
     private SigningKeys() {
     }
 
-    /** A new key pair for {@code algorithm} (RS* or ES*), with a thumbprint as kid. */
+    /**
+     * A new key pair for {@code algorithm} (RS* or ES*), with a thumbprint as kid; or, for HS256, a
+     * 256-bit secret with a random kid (a secret's thumbprint is a hash of the secret: not for headers).
+     */
     public static JWK generate(JWSAlgorithm algorithm) throws JOSEException {
+        if (JWSAlgorithm.HS256.equals(algorithm)) {
+            return new OctetSequenceKeyGenerator(256).keyUse(KeyUse.SIGNATURE).algorithm(algorithm)
+                    .keyID(UUID.randomUUID().toString()).generate();
+        }
         if (JWSAlgorithm.Family.RSA.contains(algorithm)) {
             return new RSAKeyGenerator(2048).keyUse(KeyUse.SIGNATURE).algorithm(algorithm).keyIDFromThumbprint(true)
                     .generate();
@@ -56,7 +66,7 @@ public final class SigningKeys {
 
     /**
      * The algorithm a key signs with: its {@code alg} if it names one, else RS384 for RSA keys and
-     * the ES algorithm of an EC key's curve.
+     * the ES algorithm of an EC key's curve, HS256 for a secret.
      */
     public static JWSAlgorithm algorithm(JWK key) {
         if (key.getAlgorithm() != null) {
@@ -69,7 +79,10 @@ public final class SigningKeys {
             return Curve.P_256.equals(ec.getCurve()) ? JWSAlgorithm.ES256
                     : Curve.P_521.equals(ec.getCurve()) ? JWSAlgorithm.ES512 : JWSAlgorithm.ES384;
         }
-        throw new IllegalArgumentException("Key " + key.getKeyID() + " is neither RSA nor EC");
+        if (key instanceof OctetSequenceKey) {
+            return JWSAlgorithm.HS256;
+        }
+        throw new IllegalArgumentException("Key " + key.getKeyID() + " is neither RSA, EC nor a secret");
     }
 
     public static JWSSigner signer(JWK key) throws JOSEException {
@@ -79,7 +92,10 @@ public final class SigningKeys {
         if (key instanceof ECKey ec) {
             return new ECDSASigner(ec);
         }
-        throw new JOSEException("Key " + key.getKeyID() + " is neither RSA nor EC");
+        if (key instanceof OctetSequenceKey secret) {
+            return new MACSigner(secret);
+        }
+        throw new JOSEException("Key " + key.getKeyID() + " is neither RSA, EC nor a secret");
     }
 
     /**
