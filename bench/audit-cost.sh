@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# What the audit trail costs the hottest path: native reads of a 1 KB Binary with auth on
-# (wrk 2 threads x 16 connections), on two servers side by side, --audit on and --audit off, in
-# alternating rounds; median of ROUNDS each, and their ratio (1.00: free; the bar is 0.95). Also the
-# server's CPU per request (from /proc), which the sharing of the two cores with wrk does not sway.
+# What the audit trail costs the hottest path: native reads of a 1 KB Binary with auth on, on two
+# servers, --audit on and --audit off, both under load at the same time (wrk 1 thread x 16
+# connections each) so that the machine's changing load falls on both alike. For each round the
+# ratio of their requests/s (1.00: free; the bar is 0.95) and of the server CPU per request (from
+# /proc, without the JIT compiler's threads); the medians of those ratios; and which of the servers'
+# threads the difference is in (the compiler's included).
+# The CPU ratio is the cost: at the same time on the same cores, the server with more runnable
+# threads (the audit writer) gets a larger share of the CPU, which flatters its requests/s.
 # Usage: bench/audit-cost.sh [SECONDS_EACH=10] [ROUNDS=3]
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
@@ -18,7 +22,8 @@ trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/
 serve() {
   local dir="$1" audit="$2"
   mkdir -p "$dir"
-  java "$HEAP" -jar "$JAR" --port 0 --data-dir "$dir" --token-lifetime 3600 --audit "$audit" > "$dir.log" 2>&1 &
+  # A fixed set of JIT compiler threads, so that none ends (taking its CPU time out of the per-thread figures).
+  java "$HEAP" -XX:-UseDynamicNumberOfCompilerThreads -jar "$JAR" --port 0 --data-dir "$dir" --token-lifetime 3600 --audit "$audit" > "$dir.log" 2>&1 &
   local pid=$!
   for _ in $(seq 1 120); do
     if grep -qs "serving FHIR R4 at" "$dir.log"; then
@@ -43,19 +48,25 @@ prepare() {
   echo "$token $id"
 }
 
-# One round against one server: prints "REQUESTS_PER_SECOND MICROSECONDS_OF_SERVER_CPU_PER_REQUEST".
-# The CPU per request does not depend on how the two cores are shared with wrk and other load.
-measure() {  # pid url token
-  local before after
-  before=$(cpu_ticks "$1")
-  wrk -t2 -c16 -d"${SECONDS_EACH}s" -H "Authorization: Bearer $3" "$2" > "$work/wrk.out"
-  after=$(cpu_ticks "$1")
-  awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" '
+# wrk against one server in the background; its output goes to FILE.
+load_one() {  # url token file
+  wrk -t1 -c16 -d"${SECONDS_EACH}s" -H "Authorization: Bearer $2" "$1" > "$3"
+}
+
+# The CPU ticks PID has used so far, leaving out its JIT compiler's threads: after a minute of this load
+# they still compile, and how much differs from one JVM to the next by more than the audit costs.
+work_ticks() {
+  echo $(($(cpu_ticks "$1") - $(thread_group_ticks "$1" | awk '$1 ~ /CompilerThre/ {sum += $2} END {print sum + 0}')))
+}
+
+# From a wrk output and the server's CPU ticks over it: "REQUESTS_PER_SECOND MICROSECONDS_OF_SERVER_CPU_PER_REQUEST".
+figures() {  # wrk-output ticks
+  awk -v ticks="$2" -v hz="$(getconf CLK_TCK)" '
     /requests in/ {requests = $1}
     /Requests\/sec/ {rps = $2}
     /Non-2xx/ {bad = $NF}
     END {if (bad > 0) {print "wrk: " bad " non-2xx answers" > "/dev/stderr"; exit 1}
-         printf "%.0f %.1f\n", rps, ticks / hz * 1e6 / requests}' "$work/wrk.out"
+         printf "%.0f %.1f\n", rps, ticks / hz * 1e6 / requests}' "$1"
 }
 
 head -c 1024 /dev/urandom > "$work/1k.bin"
@@ -63,29 +74,60 @@ read -r ON_PID ON_URL < <(serve "$work/on" on); pids+=("$ON_PID")
 read -r OFF_PID OFF_URL < <(serve "$work/off" off); pids+=("$OFF_PID")
 read -r ON_TOKEN ON_ID < <(prepare "$work/on" "$ON_URL" bench-on)
 read -r OFF_TOKEN OFF_ID < <(prepare "$work/off" "$OFF_URL" bench-off)
-# Warm both until the JIT settles (its compiler threads still take a fifth of the CPU after a few
-# seconds), then alternate so that a burst of load elsewhere hits both alike.
-for _ in 1 2; do
-  wrk -t2 -c16 -d8s -H "Authorization: Bearer $ON_TOKEN" "$ON_URL/Binary/$ON_ID" > /dev/null
-  wrk -t2 -c16 -d8s -H "Authorization: Bearer $OFF_TOKEN" "$OFF_URL/Binary/$OFF_ID" > /dev/null
-done
+
+# One round: both servers under load at the same time, so that whatever else the machine does in
+# those seconds (its load changes from second to second) falls on both alike.
+# Prints "ON_RPS ON_CPU_US OFF_RPS OFF_CPU_US".
+round() {
+  local on_before off_before
+  on_before=$(work_ticks "$ON_PID"); off_before=$(work_ticks "$OFF_PID")
+  load_one "$ON_URL/Binary/$ON_ID" "$ON_TOKEN" "$work/on.wrk" &
+  local on_wrk=$!
+  load_one "$OFF_URL/Binary/$OFF_ID" "$OFF_TOKEN" "$work/off.wrk"
+  wait "$on_wrk"
+  echo "$(figures "$work/on.wrk" $(($(work_ticks "$ON_PID") - on_before))) $(figures "$work/off.wrk" $(($(work_ticks "$OFF_PID") - off_before)))"
+}
+
+# Warm both until the JIT settles (its compiler threads still take a fifth of the CPU after a few seconds).
+SAVED=$SECONDS_EACH; SECONDS_EACH=16
+round > /dev/null; round > /dev/null
+SECONDS_EACH=$SAVED
 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-on=(); off=(); on_cpu=(); off_cpu=()
-round_on() { read -r r c < <(measure "$ON_PID" "$ON_URL/Binary/$ON_ID" "$ON_TOKEN"); on+=("$r"); on_cpu+=("$c"); }
-round_off() { read -r r c < <(measure "$OFF_PID" "$OFF_URL/Binary/$OFF_ID" "$OFF_TOKEN"); off+=("$r"); off_cpu+=("$c"); }
-for round in $(seq 1 "$ROUNDS"); do
-  # Which goes first alternates too: throughput still rising (JIT, other jobs' load) would favour the second.
-  if [ $((round % 2)) -eq 1 ]; then round_on; round_off; else round_off; round_on; fi
-  echo "round $round: audit on ${on[-1]} req/s (${on_cpu[-1]} us CPU each), audit off ${off[-1]} req/s (${off_cpu[-1]} us CPU each)"
+on=(); off=(); on_cpu=(); off_cpu=(); rate_ratio=(); cpu_ratio=()
+on_threads=$(thread_group_ticks "$ON_PID"); off_threads=$(thread_group_ticks "$OFF_PID"); on_requests=0; off_requests=0
+PROGRESS_START=$(date +%s)
+for n in $(seq 1 "$ROUNDS"); do
+  read -r r1 c1 r0 c0 < <(round)
+  on+=("$r1"); on_cpu+=("$c1"); off+=("$r0"); off_cpu+=("$c0")
+  on_requests=$((on_requests + r1 * SECONDS_EACH)); off_requests=$((off_requests + r0 * SECONDS_EACH))
+  rate_ratio+=("$(awk -v a="$r1" -v b="$r0" 'BEGIN {printf "%.3f", a / b}')")
+  cpu_ratio+=("$(awk -v a="$c1" -v b="$c0" 'BEGIN {printf "%.3f", a / b}')")
+  progress_clear
+  echo "round $n: audit on $r1 req/s ($c1 us CPU each), audit off $r0 req/s ($c0 us CPU each):" \
+    "on/off ${rate_ratio[-1]}, CPU per request x${cpu_ratio[-1]}"
+  progress "$n" "$ROUNDS" rounds
 done
+# Where the audit-on server's CPU per request differs, by thread group (request threads, GC, the
+# audit writer, H2's background writer...): the groups whose figures differ most.
+per_request() {  # snapshot-before snapshot-after requests
+  awk -v requests="$3" -v hz="$(getconf CLK_TCK)" 'NR == FNR {before[$1] = $2; next}
+    {printf "%s %.2f\n", $1, ($2 - before[$1]) / hz * 1e6 / requests}' <(echo "$1") <(echo "$2")
+}
+by_thread=$(awk 'NR == FNR {on[$1] = $2; next} {off[$1] = $2}
+  END {for (name in off) if (!(name in on)) on[name] = 0
+       for (name in on) {d = on[name] - off[name]; printf "%.2f %s %.1f %.1f\n", (d < 0 ? -d : d), name, on[name], off[name]}}' \
+  <(per_request "$on_threads" "$(thread_group_ticks "$ON_PID")" "$on_requests") \
+  <(per_request "$off_threads" "$(thread_group_ticks "$OFF_PID")" "$off_requests") \
+  | sort -rn | head -6 \
+  | awk '{printf "%s%s %s vs %s", (NR > 1 ? ", " : ""), $2, $3, $4} END {print ""}')
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
-med_on=$(printf '%s\n' "${on[@]}" | median); med_off=$(printf '%s\n' "${off[@]}" | median)
-cpu_on=$(printf '%s\n' "${on_cpu[@]}" | median); cpu_off=$(printf '%s\n' "${off_cpu[@]}" | median)
+med() { printf '%s\n' "$@" | median; }
 # The writer drops (and logs) records only when it falls behind: none should be.
 dropped=$( (grep -o "[0-9]* audit records dropped" "$work/on.log" || true) | tail -1 | awk "{print \$1}")
-echo "median of $ROUNDS (1 KB native Binary reads, auth on, wrk -t2 -c16 -d${SECONDS_EACH}s, server $HEAP, $(nproc) cores):"
-echo "  audit on   $med_on req/s, $cpu_on us of server CPU per request"
-echo "  audit off  $med_off req/s, $cpu_off us of server CPU per request"
+echo "median of $ROUNDS rounds (1 KB native Binary reads, auth on, both servers at once, wrk -t1 -c16 -d${SECONDS_EACH}s each, server $HEAP, $(nproc) cores):"
+echo "  audit on   $(med "${on[@]}") req/s, $(med "${on_cpu[@]}") us of server CPU per request (JIT compiler left out)"
+echo "  audit off  $(med "${off[@]}") req/s, $(med "${off_cpu[@]}") us of server CPU per request (JIT compiler left out)"
+echo "  us of CPU per request by thread, on vs off (the groups that differ most): $by_thread"
 echo "  audit records dropped: ${dropped:-0}"
-echo "audit: on/off ratio $(awk -v a="$med_on" -v b="$med_off" 'BEGIN {printf "%.2f", a / b}'), CPU per request +$(awk -v a="$cpu_on" -v b="$cpu_off" 'BEGIN {printf "%.1f", (a / b - 1) * 100}') %"
+echo "audit: on/off ratio $(med "${rate_ratio[@]}"), CPU per request $(awk -v r="$(med "${cpu_ratio[@]}")" 'BEGIN {printf "%+.1f", (r - 1) * 100}') % (medians of the rounds' ratios)"

@@ -41,6 +41,25 @@ stop_server() {
 # The user + system CPU time process PID has used so far, in clock ticks (getconf CLK_TCK a second).
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
+# The CPU ticks of each group of PID's threads, as "NAME TICKS" lines: a group is the threads whose
+# names differ only in their numbers (export-worker-1 and export-worker-2 are export-worker-).
+thread_group_ticks() {
+  local task
+  for task in /proc/"$1"/task/*; do
+    printf '%s %s\n' "$(tr -d '0-9 ' < "$task/comm" 2>/dev/null)" "$(awk '{print $14 + $15}' "$task/stat" 2>/dev/null)"
+  done | awk 'NF == 2 {ticks[$1] += $2} END {for (name in ticks) print name, ticks[name]}'
+}
+
+# From two thread_group_ticks snapshots and the process's ticks between them: the TOP groups that
+# used the most, each with its share of the process's CPU ("export-worker- 61%, GC-Thread# 14%, ...").
+thread_shares() {  # before-snapshot after-snapshot process-ticks top
+  awk -v total="$3" -v top="$4" 'NR == FNR {before[$1] = $2; next}
+    {used[$1] = $2 - before[$1]}
+    END {for (name in used) if (used[name] > 0) printf "%d %s\n", used[name], name}' \
+    <(echo "$1") <(echo "$2") | sort -rn | head -"$4" \
+    | awk -v total="$3" '{printf "%s%s %.0f%%", (NR > 1 ? ", " : ""), $2, $1 * 100 / total} END {print ""}'
+}
+
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # The demo population of PATIENTS patients (35,700: about 1,000,000 resources) loaded into DATA/db,

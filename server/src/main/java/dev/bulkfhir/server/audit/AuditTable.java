@@ -16,14 +16,16 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
  * The audit trail in table {@code bf_audit_block}: each row holds a block of up to {@value #BLOCK}
  * {@link AuditRecord}s, as one writer batch gathered them, in a compact binary form. One row per event
  * made H2 insert, index and commit a row per Binary read, which cost that read a quarter of its
- * throughput; a block costs one row a second. An event's id is {@code block id * BLOCK + its place in
+ * throughput; a block costs a row per batch (a few a second). An event's id is {@code block id * BLOCK + its place in
  * the block}: ids grow in the order events were recorded (give or take a batch), and the search reads
  * blocks in id order, filtering their records here.
  */
@@ -168,29 +170,79 @@ public final class AuditTable {
         }
     }
 
-    /** Each record: time, action code, status, client, entity, detail (each text null or not), count, bytes. */
+    /**
+     * A block's data: this format byte; its distinct texts (action codes, clients, entities, details),
+     * each once, since a block's events mostly share them; then each record: time, the numbers of its
+     * action, client, entity and detail texts (0 for none), status, count and bytes. Writing each
+     * record's texts out in full made encoding the writer's main cost.
+     */
+    static final byte SHARED_TEXTS = 1;
+    /** Blocks of the first format begin with their first record's time, an epoch millisecond whose top byte is 0. */
+    private static final byte FIRST_FORMAT = 0;
+
     static byte[] encode(List<AuditRecord> block) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream(block.size() * 64);
-        try (DataOutputStream out = new DataOutputStream(bytes)) {
+        Map<String, Integer> texts = new LinkedHashMap<>();
+        ByteArrayOutputStream records = new ByteArrayOutputStream(block.size() * 34);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(block.size() * 40);
+        try (DataOutputStream out = new DataOutputStream(records)) {
             for (AuditRecord record : block) {
                 out.writeLong(record.time());
-                out.writeUTF(record.action().code());
-                out.writeInt(record.status());
-                writeText(out, record.client(), MAX_CLIENT);
-                writeText(out, record.entity(), MAX_ENTITY);
-                writeText(out, record.detail(), AuditRecord.MAX_DETAIL);
+                out.writeShort(textNumber(texts, record.action().code(), Integer.MAX_VALUE));
+                out.writeShort(textNumber(texts, record.client(), MAX_CLIENT));
+                out.writeShort(textNumber(texts, record.entity(), MAX_ENTITY));
+                out.writeShort(textNumber(texts, record.detail(), AuditRecord.MAX_DETAIL));
+                out.writeShort(record.status());
                 out.writeLong(record.count());
                 out.writeLong(record.bytes());
             }
+            DataOutputStream header = new DataOutputStream(bytes);
+            header.writeByte(SHARED_TEXTS);
+            header.writeShort(texts.size());
+            for (String text : texts.keySet()) {
+                header.writeUTF(text);
+            }
+            records.writeTo(bytes);
         } catch (IOException e) {
             throw new UncheckedIOException(e); // not from memory
         }
         return bytes.toByteArray();
     }
 
+    /** 0 for null, else the text's place in {@code texts} plus one (at most 4 texts a record: a block's fit a short). */
+    private static int textNumber(Map<String, Integer> texts, String text, int max) {
+        if (text == null) return 0;
+        return texts.computeIfAbsent(text.length() > max ? text.substring(0, max) : text, added -> texts.size() + 1);
+    }
+
     static List<Row> decode(long blockId, byte[] data) throws IOException {
-        List<Row> rows = new ArrayList<>();
         DataInputStream in = new DataInputStream(new ByteArrayInputStream(data));
+        return data.length > 0 && data[0] == FIRST_FORMAT ? decodeFirstFormat(blockId, in) : decodeSharedTexts(blockId, in);
+    }
+
+    private static List<Row> decodeSharedTexts(long blockId, DataInputStream in) throws IOException {
+        in.readByte();
+        String[] texts = new String[in.readUnsignedShort() + 1];
+        for (int i = 1; i < texts.length; i++) {
+            texts[i] = in.readUTF();
+        }
+        List<Row> rows = new ArrayList<>();
+        for (int index = 0; in.available() > 0; index++) {
+            long time = in.readLong();
+            AuditAction action = AuditAction.ofCode(texts[in.readUnsignedShort()]);
+            String client = texts[in.readUnsignedShort()];
+            String entity = texts[in.readUnsignedShort()];
+            String detail = texts[in.readUnsignedShort()];
+            int status = in.readUnsignedShort();
+            rows.add(new Row(blockId * BLOCK + index, new AuditRecord(time,
+                    action == null ? AuditAction.REFUSED : action, status, client, entity, detail, in.readLong(),
+                    in.readLong())));
+        }
+        return rows;
+    }
+
+    /** Blocks written before {@link #SHARED_TEXTS}: each record with its texts in full. */
+    private static List<Row> decodeFirstFormat(long blockId, DataInputStream in) throws IOException {
+        List<Row> rows = new ArrayList<>();
         for (int index = 0; in.available() > 0; index++) {
             long time = in.readLong();
             AuditAction action = AuditAction.ofCode(in.readUTF());
@@ -203,13 +255,6 @@ public final class AuditTable {
                     in.readLong())));
         }
         return rows;
-    }
-
-    private static void writeText(DataOutputStream out, String text, int max) throws IOException {
-        out.writeBoolean(text != null);
-        if (text != null) {
-            out.writeUTF(text.length() > max ? text.substring(0, max) : text);
-        }
     }
 
     private static String readText(DataInputStream in) throws IOException {

@@ -7,7 +7,11 @@ import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -30,6 +34,42 @@ class AuditTableTest {
         try (EmbeddedPostgres postgres = EmbeddedPostgres.builder().start();
                 Database database = Database.open(postgres.getJdbcUrl("postgres", "postgres"), "postgres", null, 4)) {
             assertBlocks(new AuditTable(database.dataSource()));
+        }
+    }
+
+    @Test
+    void blocksOfTheFirstFormatAreStillRead(@TempDir Path dir) throws Exception {
+        try (Database database = Database.open(Database.h2Url(dir), null, null, 4)) {
+            // Each record with its texts in full, as blocks were written before texts were shared.
+            ByteArrayOutputStream data = new ByteArrayOutputStream();
+            try (DataOutputStream out = new DataOutputStream(data)) {
+                for (AuditRecord record : List.of(
+                        new AuditRecord(1_000_000, AuditAction.FILE_DOWNLOAD, 200, "app", "Binary/f1", null, 0, 77),
+                        new AuditRecord(1_000_001, AuditAction.REFUSED, 403, null, null, "not yours", 0, 0))) {
+                    out.writeLong(record.time());
+                    out.writeUTF(record.action().code());
+                    out.writeInt(record.status());
+                    for (String text : new String[] {record.client(), record.entity(), record.detail()}) {
+                        out.writeBoolean(text != null);
+                        if (text != null) out.writeUTF(text);
+                    }
+                    out.writeLong(record.count());
+                    out.writeLong(record.bytes());
+                }
+            }
+            try (Connection connection = database.dataSource().getConnection();
+                 PreparedStatement insert = connection.prepareStatement("INSERT INTO bf_audit_block (first_recorded,"
+                         + " last_recorded, records, data) VALUES (1000000, 1000001, 2, ?)")) {
+                insert.setBytes(1, data.toByteArray());
+                insert.executeUpdate();
+            }
+            AuditTable table = new AuditTable(database.dataSource());
+            table.write(List.of(new AuditRecord(1_000_002, AuditAction.BINARY_READ, 200, "app", "Binary/b", "native", 0, 9)));
+
+            List<AuditTable.Row> all = table.search(new AuditTable.Filter(null, null, "app", null, 0), 100);
+            assertEquals(List.of(77L, 9L), all.stream().map(row -> row.record().bytes()).toList());
+            assertEquals("not yours", table.search(new AuditTable.Filter(null, null, null, null, 0), 100).get(1)
+                    .record().detail());
         }
     }
 
