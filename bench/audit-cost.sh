@@ -4,13 +4,14 @@
 # connections each) so that the machine's changing load falls on both alike. For each round the
 # ratio of their requests/s (1.00: free; the bar is 0.95) and of the server CPU per request (from
 # /proc, without the JIT compiler's threads); the medians of those ratios; and which of the servers'
-# threads the difference is in (the compiler's included).
+# threads the difference is in (the compiler's included). The rounds are spread over PAIRS pairs of
+# servers, each pair new JVMs warmed up afresh.
 # The CPU ratio is the cost: at the same time on the same cores, the server with more runnable
 # threads (the audit writer) gets a larger share of the CPU, which flatters its requests/s.
-# Usage: bench/audit-cost.sh [SECONDS_EACH=10] [ROUNDS=3]
+# Usage: bench/audit-cost.sh [SECONDS_EACH=10] [ROUNDS=3] [PAIRS=1]
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
-SECONDS_EACH="${1:-10}"; ROUNDS="${2:-3}"; HEAP="-Xmx512m"
+SECONDS_EACH="${1:-10}"; ROUNDS="${2:-3}"; PAIRS="${3:-1}"; HEAP="-Xmx512m"
 command -v wrk > /dev/null || { echo "needs wrk (apt-get install wrk)" >&2; exit 1; }
 build_once
 
@@ -69,12 +70,6 @@ figures() {  # wrk-output ticks
          printf "%.0f %.1f\n", rps, ticks / hz * 1e6 / requests}' "$1"
 }
 
-head -c 1024 /dev/urandom > "$work/1k.bin"
-read -r ON_PID ON_URL < <(serve "$work/on" on); pids+=("$ON_PID")
-read -r OFF_PID OFF_URL < <(serve "$work/off" off); pids+=("$OFF_PID")
-read -r ON_TOKEN ON_ID < <(prepare "$work/on" "$ON_URL" bench-on)
-read -r OFF_TOKEN OFF_ID < <(prepare "$work/off" "$OFF_URL" bench-off)
-
 # One round: both servers under load at the same time, so that whatever else the machine does in
 # those seconds (its load changes from second to second) falls on both alike.
 # Prints "ON_RPS ON_CPU_US OFF_RPS OFF_CPU_US".
@@ -88,46 +83,63 @@ round() {
   echo "$(figures "$work/on.wrk" $(($(work_ticks "$ON_PID") - on_before))) $(figures "$work/off.wrk" $(($(work_ticks "$OFF_PID") - off_before)))"
 }
 
-# Warm both until the JIT settles (its compiler threads still take a fifth of the CPU after a few seconds).
-SAVED=$SECONDS_EACH; SECONDS_EACH=16
-round > /dev/null; round > /dev/null
-SECONDS_EACH=$SAVED
+# The ticks each thread group of PID used since SNAPSHOT, appended to FILE as "NAME TICKS" lines.
+add_thread_ticks() {  # pid snapshot file
+  awk 'NR == FNR {before[$1] = $2; next} {print $1, $2 - before[$1]}' <(echo "$2") <(thread_group_ticks "$1") >> "$3"
+}
 
+head -c 1024 /dev/urandom > "$work/1k.bin"
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-on=(); off=(); on_cpu=(); off_cpu=(); rate_ratio=(); cpu_ratio=()
-on_threads=$(thread_group_ticks "$ON_PID"); off_threads=$(thread_group_ticks "$OFF_PID"); on_requests=0; off_requests=0
+on=(); off=(); on_cpu=(); off_cpu=(); rate_ratio=(); cpu_ratio=(); on_requests=0; off_requests=0; total_dropped=0
 PROGRESS_START=$(date +%s)
-for n in $(seq 1 "$ROUNDS"); do
-  read -r r1 c1 r0 c0 < <(round)
-  on+=("$r1"); on_cpu+=("$c1"); off+=("$r0"); off_cpu+=("$c0")
-  on_requests=$((on_requests + r1 * SECONDS_EACH)); off_requests=$((off_requests + r0 * SECONDS_EACH))
-  rate_ratio+=("$(awk -v a="$r1" -v b="$r0" 'BEGIN {printf "%.3f", a / b}')")
-  cpu_ratio+=("$(awk -v a="$c1" -v b="$c0" 'BEGIN {printf "%.3f", a / b}')")
-  progress_clear
-  echo "round $n: audit on $r1 req/s ($c1 us CPU each), audit off $r0 req/s ($c0 us CPU each):" \
-    "on/off ${rate_ratio[-1]}, CPU per request x${cpu_ratio[-1]}"
-  progress "$n" "$ROUNDS" rounds
+# Each pair of servers is a new pair of JVMs: how the JIT compiles the request path differs from one
+# JVM to the next by as much as the audit costs, so the rounds are spread over several pairs.
+for pair in $(seq 1 "$PAIRS"); do
+  read -r ON_PID ON_URL < <(serve "$work/on$pair" on); pids+=("$ON_PID")
+  read -r OFF_PID OFF_URL < <(serve "$work/off$pair" off); pids+=("$OFF_PID")
+  read -r ON_TOKEN ON_ID < <(prepare "$work/on$pair" "$ON_URL" "bench-on$pair")
+  read -r OFF_TOKEN OFF_ID < <(prepare "$work/off$pair" "$OFF_URL" "bench-off$pair")
+  # Warm both until the JIT settles (its compiler threads still take a fifth of the CPU after a few seconds).
+  SAVED=$SECONDS_EACH; SECONDS_EACH=16
+  round > /dev/null; round > /dev/null
+  SECONDS_EACH=$SAVED
+  on_threads=$(thread_group_ticks "$ON_PID"); off_threads=$(thread_group_ticks "$OFF_PID")
+  for n in $(seq 1 "$ROUNDS"); do
+    read -r r1 c1 r0 c0 < <(round)
+    on+=("$r1"); on_cpu+=("$c1"); off+=("$r0"); off_cpu+=("$c0")
+    on_requests=$((on_requests + r1 * SECONDS_EACH)); off_requests=$((off_requests + r0 * SECONDS_EACH))
+    rate_ratio+=("$(awk -v a="$r1" -v b="$r0" 'BEGIN {printf "%.3f", a / b}')")
+    cpu_ratio+=("$(awk -v a="$c1" -v b="$c0" 'BEGIN {printf "%.3f", a / b}')")
+    progress_clear
+    echo "pair $pair, round $n: audit on $r1 req/s ($c1 us CPU each), audit off $r0 req/s ($c0 us CPU each):" \
+      "on/off ${rate_ratio[-1]}, CPU per request x${cpu_ratio[-1]}"
+    progress "${#on[@]}" $((PAIRS * ROUNDS)) rounds
+  done
+  add_thread_ticks "$ON_PID" "$on_threads" "$work/on.threads"
+  add_thread_ticks "$OFF_PID" "$off_threads" "$work/off.threads"
+  kill "$ON_PID" "$OFF_PID"; wait "$ON_PID" "$OFF_PID" 2>/dev/null || true
+  # The writer drops (and logs) records only when it falls behind: none should be.
+  dropped=$( (grep -o "[0-9]* audit records dropped" "$work/on$pair.log" || true) | tail -1 | awk '{print $1}')
+  total_dropped=$((total_dropped + ${dropped:-0}))
 done
-# Where the audit-on server's CPU per request differs, by thread group (request threads, GC, the
-# audit writer, H2's background writer...): the groups whose figures differ most.
-per_request() {  # snapshot-before snapshot-after requests
-  awk -v requests="$3" -v hz="$(getconf CLK_TCK)" 'NR == FNR {before[$1] = $2; next}
-    {printf "%s %.2f\n", $1, ($2 - before[$1]) / hz * 1e6 / requests}' <(echo "$1") <(echo "$2")
+
+# Where the audit-on servers' CPU per request differs, by thread group (request threads, GC, the
+# audit writer, the JIT compiler...): the groups whose figures differ most.
+per_request() {  # thread-ticks-file requests
+  awk -v requests="$2" -v hz="$(getconf CLK_TCK)" '{ticks[$1] += $2}
+    END {for (name in ticks) printf "%s %.2f\n", name, ticks[name] / hz * 1e6 / requests}' "$1"
 }
 by_thread=$(awk 'NR == FNR {on[$1] = $2; next} {off[$1] = $2}
   END {for (name in off) if (!(name in on)) on[name] = 0
        for (name in on) {d = on[name] - off[name]; printf "%.2f %s %.1f %.1f\n", (d < 0 ? -d : d), name, on[name], off[name]}}' \
-  <(per_request "$on_threads" "$(thread_group_ticks "$ON_PID")" "$on_requests") \
-  <(per_request "$off_threads" "$(thread_group_ticks "$OFF_PID")" "$off_requests") \
+  <(per_request "$work/on.threads" "$on_requests") <(per_request "$work/off.threads" "$off_requests") \
   | sort -rn | head -6 \
   | awk '{printf "%s%s %s vs %s", (NR > 1 ? ", " : ""), $2, $3, $4} END {print ""}')
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 med() { printf '%s\n' "$@" | median; }
-# The writer drops (and logs) records only when it falls behind: none should be.
-dropped=$( (grep -o "[0-9]* audit records dropped" "$work/on.log" || true) | tail -1 | awk "{print \$1}")
-echo "median of $ROUNDS rounds (1 KB native Binary reads, auth on, both servers at once, wrk -t1 -c16 -d${SECONDS_EACH}s each, server $HEAP, $(nproc) cores):"
+echo "median of $((PAIRS * ROUNDS)) rounds on $PAIRS pair(s) of servers (1 KB native Binary reads, auth on, both servers at once, wrk -t1 -c16 -d${SECONDS_EACH}s each, server $HEAP, $(nproc) cores):"
 echo "  audit on   $(med "${on[@]}") req/s, $(med "${on_cpu[@]}") us of server CPU per request (JIT compiler left out)"
 echo "  audit off  $(med "${off[@]}") req/s, $(med "${off_cpu[@]}") us of server CPU per request (JIT compiler left out)"
 echo "  us of CPU per request by thread, on vs off (the groups that differ most): $by_thread"
-echo "  audit records dropped: ${dropped:-0}"
+echo "  audit records dropped: $total_dropped"
 echo "audit: on/off ratio $(med "${rate_ratio[@]}"), CPU per request $(awk -v r="$(med "${cpu_ratio[@]}")" 'BEGIN {printf "%+.1f", (r - 1) * 100}') % (medians of the rounds' ratios)"
