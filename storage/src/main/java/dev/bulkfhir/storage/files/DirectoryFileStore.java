@@ -100,6 +100,10 @@ final class DirectoryFileStore implements FileStore {
             closed = true;
             try {
                 awaitForcing();
+            } catch (IOException e) {
+                // interrupted: the channel closes all the same, failing the background force harmlessly
+            }
+            try {
                 channel.close();
                 Files.deleteIfExists(file);
             } catch (IOException e) {
