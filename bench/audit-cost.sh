@@ -5,13 +5,14 @@
 # ratio of their requests/s (1.00: free; the bar is 0.95) and of the server CPU per request (from
 # /proc, without the JIT compiler's threads); the medians of those ratios; and which of the servers'
 # threads the difference is in (the compiler's included). The rounds are spread over PAIRS pairs of
-# servers, each pair new JVMs warmed up afresh.
+# servers, each pair new JVMs warmed up afresh (WARM_ROUNDS of 16 s, default 2).
 # The CPU ratio is the cost: at the same time on the same cores, the server with more runnable
 # threads (the audit writer) gets a larger share of the CPU, which flatters its requests/s.
 # Usage: bench/audit-cost.sh [SECONDS_EACH=10] [ROUNDS=3] [PAIRS=1]
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 SECONDS_EACH="${1:-10}"; ROUNDS="${2:-3}"; PAIRS="${3:-1}"; HEAP="-Xmx512m"
+WARM_ROUNDS="${WARM_ROUNDS:-2}"   # 16 s rounds of warm-up per pair
 command -v wrk > /dev/null || { echo "needs wrk (apt-get install wrk)" >&2; exit 1; }
 build_once
 
@@ -101,7 +102,7 @@ for pair in $(seq 1 "$PAIRS"); do
   read -r OFF_TOKEN OFF_ID < <(prepare "$work/off$pair" "$OFF_URL" "bench-off$pair")
   # Warm both until the JIT settles (its compiler threads still take a fifth of the CPU after a few seconds).
   SAVED=$SECONDS_EACH; SECONDS_EACH=16
-  round > /dev/null; round > /dev/null
+  for _ in $(seq 1 "$WARM_ROUNDS"); do round > /dev/null; done
   SECONDS_EACH=$SAVED
   on_threads=$(thread_group_ticks "$ON_PID"); off_threads=$(thread_group_ticks "$OFF_PID")
   for n in $(seq 1 "$ROUNDS"); do

@@ -46,7 +46,7 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 thread_group_ticks() {
   local task
   for task in /proc/"$1"/task/*; do
-    printf '%s %s\n' "$(tr -d '0-9 ' < "$task/comm" 2>/dev/null)" "$(awk '{print $14 + $15}' "$task/stat" 2>/dev/null)"
+    printf '%s %s\n' "$(tr -d '0-9 ' 2>/dev/null < "$task/comm")" "$(awk '{print $14 + $15}' "$task/stat" 2>/dev/null)"
   done | awk 'NF == 2 {ticks[$1] += $2} END {for (name in ticks) print name, ticks[name]}'
 }
 
