@@ -2,8 +2,8 @@
 # What the audit trail costs the hottest path: native reads of a 1 KB Binary with auth on, on two
 # servers, --audit on and --audit off, both under load at the same time (wrk 1 thread x 16
 # connections each) so that the machine's changing load falls on both alike. For each round the
-# ratio of their requests/s (1.00: free; the bar is 0.95) and of the server CPU per request (from
-# /proc, without the JIT compiler's threads); the medians of those ratios; and which of the servers'
+# ratio of their requests/s and of the server CPU per request (from /proc, without the JIT
+# compiler's threads; the cost, whose bar is +5 %); the medians of those ratios; and which of the servers'
 # threads the difference is in (the compiler's included). The rounds are spread over PAIRS pairs of
 # servers, each pair new JVMs warmed up afresh (WARM_ROUNDS of 16 s, default 2).
 # The CPU ratio is the cost: at the same time on the same cores, the server with more runnable
