@@ -53,7 +53,7 @@ thread_group_ticks() {
 # From two thread_group_ticks snapshots and the process's ticks between them: the TOP groups that
 # used the most, each with its share of the process's CPU ("export-worker- 61%, GC-Thread# 14%, ...").
 thread_shares() {  # before-snapshot after-snapshot process-ticks top
-  awk -v total="$3" -v top="$4" 'NR == FNR {before[$1] = $2; next}
+  awk 'NR == FNR {before[$1] = $2; next}
     {used[$1] = $2 - before[$1]}
     END {for (name in used) if (used[name] > 0) printf "%d %s\n", used[name], name}' \
     <(echo "$1") <(echo "$2") | sort -rn | head -"$4" \

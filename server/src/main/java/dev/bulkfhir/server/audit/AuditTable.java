@@ -25,9 +25,9 @@ import java.util.Optional;
  * The audit trail in table {@code bf_audit_block}: each row holds a block of up to {@value #BLOCK}
  * {@link AuditRecord}s, as one writer batch gathered them, in a compact binary form. One row per event
  * made H2 insert, index and commit a row per Binary read, which cost that read a quarter of its
- * throughput; a block costs a row per batch (a few a second). An event's id is {@code block id * BLOCK + its place in
- * the block}: ids grow in the order events were recorded (give or take a batch), and the search reads
- * blocks in id order, filtering their records here.
+ * throughput; a block costs one row per {@value #BLOCK} events. An event's id is
+ * {@code block id * BLOCK + its place in the block}: ids grow in the order events were recorded (give
+ * or take a batch), and the search reads blocks in id order, filtering their records here.
  */
 public final class AuditTable {
 
